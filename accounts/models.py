@@ -1,0 +1,1 @@
+# Sellers are Django's own users; nothing to add yet.

@@ -1,0 +1,234 @@
+"""Settings for every environment.
+
+One module: production behaviour is switched by environment variables (see
+`.env.example`), never by a different code path. Without any variable set, it runs
+the embedded default: SQLite, kombu's filesystem broker and emails written to files.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+# PRODUCTION marks a real deployment: https-only webhooks, secure cookies and a
+# secret key that must be set explicitly.
+PRODUCTION = env.bool("PRODUCTION", default=False)
+
+if PRODUCTION:
+    try:
+        SECRET_KEY = env.str("SECRET_KEY")
+    except ImproperlyConfigured as exc:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when PRODUCTION=true (a long random string)."
+        ) from exc
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Absolute URL of this site, used in emails and API answers (order page links).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "anymail",
+    "accounts",
+    "products",
+    "fulfillment",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------
+# Embedded default: SQLite in WAL mode with IMMEDIATE transactions, so the web
+# process and the worker threads can write without "database is locked" errors.
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not memory, so that integration tests can share it with a worker.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "products:list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+# --- Security -------------------------------------------------------------------
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+X_FRAME_OPTIONS = "DENY"
+
+# --- Email ----------------------------------------------------------------------
+# Production: an Anymail backend, e.g. EMAIL_BACKEND=anymail.backends.postmark.EmailBackend
+# with its keys in ANYMAIL (see .env.example). Embedded default: files under var/mail.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Orders <orders@fulfillment.localhost>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The domain of our deterministic Message-IDs (<order-…@domain>).
+EMAIL_MESSAGE_ID_DOMAIN = env.str(
+    "EMAIL_MESSAGE_ID_DOMAIN", default="fulfillment.localhost"
+)
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in env.ENVIRON.items()
+    if key.startswith("ANYMAIL_")
+}
+
+# --- Celery ---------------------------------------------------------------------
+# Embedded default: kombu's filesystem transport, a folder both processes share.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+_BROKER_DIR = VAR_DIR / "broker"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_BROKER_DIR / "out"),
+        "data_folder_out": str(_BROKER_DIR / "out"),
+        "processed_folder": str(_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    # Above the longest task's hard time limit, so that a running acks_late task
+    # is never handed to a second worker (kombu #337).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 120
+CELERY_TASK_SOFT_TIME_LIMIT = 90
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_DEFAULT_QUEUE = "fulfillment"
+CELERY_TASK_ROUTES = {
+    "fulfillment.tasks.delivery_attempt_task": {"queue": "fulfillment"},
+    "fulfillment.tasks.deliveries_dispatch_due_task": {"queue": "fulfillment"},
+    "fulfillment.tasks.order_email_send_task": {"queue": "email"},
+}
+CELERY_BEAT_SCHEDULE = {
+    # The database is the truth; this wakes up deliveries whose message was lost.
+    "dispatch-due-deliveries": {
+        "task": "fulfillment.tasks.deliveries_dispatch_due_task",
+        "schedule": env.float("FULFILLMENT_DISPATCH_INTERVAL", default=10.0),
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Fulfillment ----------------------------------------------------------------
+FULFILLMENT = {
+    # Seconds to open a connection, and for the whole response once connected.
+    "CONNECT_TIMEOUT": env.float("FULFILLMENT_CONNECT_TIMEOUT", default=5.0),
+    "TOTAL_TIMEOUT": env.float("FULFILLMENT_TOTAL_TIMEOUT", default=15.0),
+    "MAX_RESPONSE_BYTES": env.int("FULFILLMENT_MAX_RESPONSE_BYTES", default=64 * 1024),
+    # Seconds after each failed attempt (index = attempts so far - 1). The first
+    # steps are short because the customer is waiting; the whole lasts about two days.
+    "RETRY_SCHEDULE": env.list(
+        "FULFILLMENT_RETRY_SCHEDULE",
+        cast=int,
+        default=[10, 60, 300, 1800, 7200, 21600, 43200, 86400],
+    ),
+    # How long a worker owns a claimed delivery before the dispatcher may retry it.
+    "LEASE_SECONDS": env.int("FULFILLMENT_LEASE_SECONDS", default=60),
+    # Networks a webhook may reach although they are private or loopback. Empty in
+    # production; `make run` and the tests allow 127.0.0.0/8 explicitly.
+    "ALLOWED_PRIVATE_NETWORKS": env.list(
+        "FULFILLMENT_ALLOWED_PRIVATE_NETWORKS", default=[]
+    ),
+    "USER_AGENT": "FulfillmentWebhooks/1.0",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="test")

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from .ids import new_delivery_id, new_signing_secret
+
+
+class HttpMethod(models.TextChoices):
+    GET = "GET", "GET"
+    POST = "POST", "POST"
+
+
+class BodyFormat(models.TextChoices):
+    FORM = "form", "Form-encoded (application/x-www-form-urlencoded)"
+    JSON = "json", "JSON (application/json)"
+
+
+class WebhookConfig(models.Model):
+    """The Webhook Editor's fields for one product. `version` bumps on every save."""
+
+    product = models.OneToOneField(
+        "products.Product", on_delete=models.CASCADE, related_name="webhook_config"
+    )
+    url = models.URLField("Webhook URL", max_length=2000, blank=True)
+    method = models.CharField(
+        "Request Method", max_length=4, choices=HttpMethod.choices, default="POST"
+    )
+    body_format = models.CharField(
+        "Body format", max_length=4, choices=BodyFormat.choices, default="form"
+    )
+    instructions = models.TextField("Instructions", blank=True)
+    separate_multibuy = models.BooleanField("Separate Multibuy", default=False)
+    signing_secret = models.CharField(max_length=100, default=new_signing_secret)
+    # During a rotation the previous secret keeps signing until it expires.
+    previous_signing_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Webhook for {self.product}"
+
+    def active_secrets(self, *, now=None) -> list[str]:
+        now = now or timezone.now()
+        secrets_ = [self.signing_secret]
+        if self.previous_signing_secret and (
+            self.previous_secret_expires_at and self.previous_secret_expires_at > now
+        ):
+            secrets_.append(self.previous_signing_secret)
+        return secrets_
+
+
+class CustomFieldKind(models.TextChoices):
+    CHECKOUT_HASH = "checkout_hash", "Checkout hash"
+    TRANSACTION_ID = "transaction_id", "Transaction ID"
+    CUSTOMER_EMAIL = "customer_email", "Customer email"
+    CUSTOMER_NAME = "customer_name", "Customer name (if collected)"
+    STATIC = "static", "Static value or message"
+
+
+class CustomField(models.Model):
+    config = models.ForeignKey(
+        WebhookConfig, on_delete=models.CASCADE, related_name="custom_fields"
+    )
+    kind = models.CharField(max_length=20, choices=CustomFieldKind.choices)
+    name = models.CharField("Parameter name", max_length=64)
+    value = models.CharField("Static value", max_length=1000, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["config", "name"], name="custom_field_name_unique_per_config"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_FLIGHT = "in_flight", "In flight"
+    SUCCEEDED = "succeeded", "Succeeded"
+    RETRYING = "retrying", "Retrying"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# A delivery in one of these states will be attempted (again) when it is due.
+DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+
+
+class Delivery(models.Model):
+    """One HTTP request unit: an order's item (separate multibuy) or the whole order.
+
+    Test deliveries (`is_test`) have no order; they carry sample order data instead.
+    """
+
+    delivery_id = models.CharField(
+        max_length=40, unique=True, default=new_delivery_id, editable=False
+    )
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        null=True,
+        blank=True,
+    )
+    product = models.ForeignKey(
+        "products.Product", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    is_test = models.BooleanField(default=False)
+    # The config version this delivery was planned with (the checklist compares it).
+    config_version = models.PositiveIntegerField()
+    item_index = models.PositiveIntegerField(default=1)
+    item_count = models.PositiveIntegerField(default=1)
+    quantity = models.PositiveIntegerField(default=1)
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The seller's answer once it succeeded: the license text (Markdown).
+    response_text = models.TextField(blank=True)
+    last_error = models.TextField(blank=True)
+    # Sample order data for test deliveries (JSON of payload.OrderFacts).
+    test_facts = models.JSONField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # The dispatcher's query: due deliveries by time.
+            models.Index(
+                fields=["status", "next_attempt_at"], name="delivery_due_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.delivery_id
+
+
+class ErrorKind(models.TextChoices):
+    NONE = "", "None"
+    REFUSED_URL = "refused_url", "URL refused"
+    CONNECT = "connect", "Could not connect"
+    TIMEOUT = "timeout", "Timed out"
+    REDIRECT = "redirect", "Redirect not followed"
+    STATUS = "status", "Non-200 status"
+    EMPTY = "empty", "Empty body"
+    TOO_LARGE = "too_large", "Response too large"
+    NOT_TEXT = "not_text", "Not text"
+    HTML = "html", "HTML response"
+    CONFIG = "config", "Configuration missing"
+    ERROR = "error", "Other error"
+
+
+class DeliveryAttempt(models.Model):
+    """Every try, as sent and as answered. Secrets are never stored here."""
+
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="attempts"
+    )
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    request_method = models.CharField(max_length=4)
+    request_url = models.TextField()
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField(blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict)
+    response_body = models.TextField(blank=True)
+    succeeded = models.BooleanField(default=False)
+    error_kind = models.CharField(
+        max_length=16, choices=ErrorKind.choices, blank=True, default=""
+    )
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} #{self.number}"

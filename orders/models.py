@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import secrets
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+MAX_QUANTITY = 100
+
+
+def new_checkout_hash() -> str:
+    return secrets.token_hex(16)
+
+
+def new_order_token() -> str:
+    # 256 bits: the customer's order page URL is the only key to it.
+    return secrets.token_urlsafe(32)
+
+
+class CheckoutStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETED = "completed", "Completed"
+
+
+class Checkout(models.Model):
+    hash = models.CharField(max_length=64, unique=True, default=new_checkout_hash)
+    product = models.ForeignKey(
+        "products.Product", on_delete=models.PROTECT, related_name="checkouts"
+    )
+    quantity = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_QUANTITY)]
+    )
+    customer_email = models.EmailField()
+    customer_name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=10, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.hash
+
+
+class FulfillmentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    FULFILLED = "fulfilled", "Fulfilled"
+    FAILED = "failed", "Failed"
+    # Manual products: the seller delivers outside this platform.
+    MANUAL = "manual", "Delivered by the seller"
+
+
+class EmailStatus(models.TextChoices):
+    NOT_SENT = "not_sent", "Not sent yet"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DISABLED = "disabled", "Order emails off"
+
+
+class OrderSource(models.TextChoices):
+    CHECKOUT = "checkout", "Checkout"
+    API = "api", "Orders API"
+
+
+class Order(models.Model):
+    checkout = models.OneToOneField(
+        Checkout, on_delete=models.PROTECT, related_name="order"
+    )
+    transaction_id = models.CharField(max_length=200, unique=True)
+    product = models.ForeignKey(
+        "products.Product", on_delete=models.PROTECT, related_name="orders"
+    )
+    quantity = models.PositiveIntegerField()
+    customer_email = models.EmailField(db_index=True)
+    customer_name = models.CharField(max_length=200, blank=True)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    source = models.CharField(max_length=10, choices=OrderSource.choices)
+    # Hash of what the API was asked, to tell a replay (200) from a conflict (409).
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    completed_at = models.DateTimeField()
+    fulfillment_status = models.CharField(
+        max_length=10,
+        choices=FulfillmentStatus.choices,
+        default=FulfillmentStatus.PENDING,
+    )
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    email_status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.NOT_SENT
+    )
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    token = models.CharField(max_length=64, unique=True, default=new_order_token)
+
+    class Meta:
+        ordering = ["-completed_at"]
+
+    def __str__(self) -> str:
+        return self.transaction_id
+
+
+class ApiToken(models.Model):
+    """A payment provider's key to the orders API. Only a SHA-256 hash is stored."""
+
+    name = models.CharField(max_length=100, help_text="Who uses it, e.g. the provider.")
+    # The first characters, to recognise a token in lists without revealing it.
+    prefix = models.CharField(max_length=12, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

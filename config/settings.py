@@ -7,7 +7,6 @@ the embedded default: SQLite, kombu's filesystem broker and emails written to fi
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -86,9 +85,7 @@ TEMPLATES = [
 # Embedded default: SQLite in WAL mode with IMMEDIATE transactions, so the web
 # process and the worker threads can write without "database is locked" errors.
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
-    )
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
@@ -136,8 +133,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else
 X_FRAME_OPTIONS = "DENY"
 
 # --- Email ----------------------------------------------------------------------
-# Production: an Anymail backend, e.g. EMAIL_BACKEND=anymail.backends.postmark.EmailBackend
-# with its keys in ANYMAIL (see .env.example). Embedded default: files under var/mail.
+# Production: an Anymail backend, e.g.
+# EMAIL_BACKEND=anymail.backends.postmark.EmailBackend with its keys in ANYMAIL
+# (see .env.example). Embedded default: files under var/mail.
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
 )
@@ -161,10 +159,14 @@ ANYMAIL = {
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 _BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu expects the folders to exist.
+    for _folder in ("out", "processed", "control"):
+        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "out"),
         "data_folder_out": str(_BROKER_DIR / "out"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
 else:
@@ -212,6 +214,9 @@ FULFILLMENT = {
     ),
     # How long a worker owns a claimed delivery before the dispatcher may retry it.
     "LEASE_SECONDS": env.int("FULFILLMENT_LEASE_SECONDS", default=60),
+    # A due delivery untouched for this long has lost its broker message; the
+    # dispatcher enqueues it again.
+    "DISPATCH_GRACE_SECONDS": env.int("FULFILLMENT_DISPATCH_GRACE_SECONDS", default=30),
     # Networks a webhook may reach although they are private or loopback. Empty in
     # production; `make run` and the tests allow 127.0.0.0/8 explicitly.
     "ALLOWED_PRIVATE_NETWORKS": env.list(

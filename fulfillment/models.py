@@ -138,9 +138,7 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         indexes = [
             # The dispatcher's query: due deliveries by time.
-            models.Index(
-                fields=["status", "next_attempt_at"], name="delivery_due_idx"
-            ),
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
         ]
 
     def __str__(self) -> str:

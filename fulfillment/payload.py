@@ -1,9 +1,17 @@
-"""What is sent to the seller's server: the standard fields plus the seller's custom fields."""
+"""What is sent to the seller: standard fields plus the seller's custom fields."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Protocol
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from requests import PreparedRequest, RequestException
+
+from .signing import sign
 
 
 @dataclass(frozen=True)
@@ -45,3 +53,174 @@ class OutboundRequest:
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+
+
+# The fields every request carries, in the order they are sent. Custom field names
+# must not clash with them (case-insensitively: some seller frameworks fold case),
+# or the seller could not tell our value from theirs.
+STANDARD_FIELDS: tuple[str, ...] = (
+    "event",
+    "test",
+    "delivery_id",
+    "order_id",
+    "product_id",
+    "product_name",
+    "quantity",
+    "item_index",
+    "item_count",
+    "price",
+    "currency",
+    "event_time",
+)
+_RESERVED_NAMES = frozenset(name.lower() for name in STANDARD_FIELDS)
+
+EVENT_NAME = "order.fulfillment"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+class CustomFieldLike(Protocol):
+    """What build_fields needs of a custom field (the model, or a form's data)."""
+
+    kind: str
+    name: str
+    value: str
+
+
+def is_reserved_name(name: str) -> bool:
+    """True when `name` is a standard field name, ignoring case and outer spaces."""
+    return name.strip().lower() in _RESERVED_NAMES
+
+
+def _utc_iso(moment: datetime) -> str:
+    # Sellers parse this in many languages; a plain 'Z' is the most portable form.
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="seconds") + "Z"
+
+
+def _custom_value(facts: OrderFacts, custom: CustomFieldLike) -> str:
+    # Customer data leaves this system only when the seller added a field for it.
+    values = {
+        "checkout_hash": facts.checkout_hash,
+        "transaction_id": facts.transaction_id,
+        "customer_email": facts.customer_email,
+        "customer_name": facts.customer_name or "",
+        "static": custom.value,
+    }
+    if custom.kind not in values:
+        raise ValueError(f"Unknown custom field kind: {custom.kind!r}")
+    return values[custom.kind]
+
+
+def build_fields(
+    *,
+    facts: OrderFacts,
+    delivery_id: str,
+    quantity: int,
+    item_index: int,
+    item_count: int,
+    custom_fields: Iterable[CustomFieldLike],
+) -> dict[str, object]:
+    """The standard fields, then the seller's custom fields in their order.
+
+    `quantity` is the delivery's own quantity (1 per request with separate
+    multibuy, the order's quantity otherwise), not the order's.
+    """
+    fields: dict[str, object] = {
+        "event": EVENT_NAME,
+        "test": bool(facts.is_test),
+        "delivery_id": delivery_id,
+        "order_id": facts.order_id,
+        "product_id": int(facts.product_id),
+        "product_name": facts.product_name,
+        "quantity": int(quantity),
+        "item_index": int(item_index),
+        "item_count": int(item_count),
+        "price": str(facts.unit_price),
+        "currency": facts.currency,
+        "event_time": _utc_iso(facts.event_time),
+    }
+    for custom in custom_fields:
+        # The editor refuses reserved names; a row saved before that rule must
+        # still never overwrite a standard value the seller relies on.
+        if not is_reserved_name(custom.name):
+            fields[custom.name] = _custom_value(facts, custom)
+    return fields
+
+
+def _as_text(value: object) -> str:
+    # Form and query encodings have no types; JSON-style booleans are what most
+    # seller code compares against, and Python's "True" would surprise them.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _encode_pairs(fields: dict[str, object]) -> str:
+    return urlencode([(name, _as_text(value)) for name, value in fields.items()])
+
+
+def _with_query(url: str, query: str) -> str:
+    # Keep the seller's own query parameters (e.g. ?product=pro) before ours.
+    parts = urlsplit(url)
+    combined = f"{parts.query}&{query}" if parts.query else query
+    return _as_sent(urlunsplit(parts._replace(query=combined, fragment="")))
+
+
+def _as_sent(url: str) -> str:
+    # requests re-quotes URLs before sending (spaces, non-ASCII in the seller's own
+    # query). Signing the URL requests will actually put on the wire keeps the GET
+    # signature valid; a URL it cannot parse is left alone for the URL check to refuse.
+    prepared = PreparedRequest()
+    try:
+        prepared.prepare_url(url, None)
+    except RequestException:
+        return url
+    return prepared.url or url
+
+
+def _encode_body(body_format: str, fields: dict[str, object]) -> tuple[bytes, str]:
+    if body_format == "json":
+        text = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8"), "application/json"
+    if body_format == "form":
+        return _encode_pairs(fields).encode("ascii"), FORM_CONTENT_TYPE
+    raise ValueError(f"Unknown body format: {body_format!r}")
+
+
+def build_request(
+    *,
+    url: str,
+    method: str,
+    body_format: str,
+    fields: dict[str, object],
+    delivery_id: str,
+    secrets: list[str],
+    timestamp: int,
+    user_agent: str,
+) -> OutboundRequest:
+    """The signed request exactly as it goes out.
+
+    What is signed (the Standard Webhooks payload):
+    - POST: the request body bytes exactly as sent (form-encoded or JSON).
+    - GET: the full query string of the final URL, i.e. everything after '?'
+      (the seller's own parameters from the Webhook URL, then ours), as ASCII
+      bytes. Sellers verify with `urlsplit(request_url).query` or their
+      framework's raw query string, never a re-encoded one.
+    `webhook-id` is the delivery ID, the same on every retry.
+    """
+    method = method.upper()
+    headers = {"User-Agent": user_agent}
+    if method == "GET":
+        final_url = _with_query(url, _encode_pairs(fields))
+        body = b""
+        signed = urlsplit(final_url).query.encode("ascii")
+    elif method == "POST":
+        final_url = url
+        body, headers["Content-Type"] = _encode_body(body_format, fields)
+        signed = body
+    else:
+        raise ValueError(f"Unsupported method: {method!r}")
+    headers.update(
+        sign(msg_id=delivery_id, timestamp=timestamp, payload=signed, secrets=secrets)
+    )
+    return OutboundRequest(method=method, url=final_url, headers=headers, body=body)

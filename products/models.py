@@ -49,7 +49,8 @@ class Product(models.Model):
         choices=FulfillmentMethod.choices,
         default=FulfillmentMethod.WEBHOOK,
     )
-    # The seed's switch: "Order emails can be disabled when you're editing your product".
+    # The seed's switch: "Order emails can be disabled when you're editing your
+    # product".
     send_order_emails = models.BooleanField(
         "Send order emails",
         default=True,

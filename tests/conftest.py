@@ -10,6 +10,13 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import ProductFactory, UserFactory, WebhookConfigFactory
+from tests.httpserver import seller_server_fixture  # noqa: F401 - shared fixture
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs half a second per user; tests do not need its strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -55,3 +62,30 @@ def product(alice):
 @pytest.fixture
 def email_backend(settings):
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+
+
+def pytest_sessionstart(session):
+    """Fail at once, before any test, when CI expects services that are missing."""
+    from tests.services import check_services, services_required
+
+    if services_required():
+        problems = check_services()
+        if problems:
+            pytest.exit("REQUIRE_SERVICES=1 but: " + "; ".join(problems), returncode=3)
+
+
+def pytest_report_header(config):
+    from tests.services import stack_name
+
+    return f"stack: {stack_name()} (database and broker from the environment)"
+
+
+@pytest.fixture(autouse=True)
+def _celery_mode(request):
+    """Unit tests run Celery tasks eagerly; integration tests use a real worker."""
+    from config.celery import app
+
+    app.conf.task_always_eager = request.node.get_closest_marker("integration") is None
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = True

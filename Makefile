@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The embedded default lets webhooks reach the demo license server on loopback.
+DEV_ENV := DEBUG=true FULFILLMENT_ALLOWED_PRIVATE_NETWORKS=127.0.0.0/8
+
+.PHONY: install run test lint format clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+run: install
+	mkdir -p var
+	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEV_ENV) $(BIN)/python manage.py demo_setup
+	@echo ""
+	@echo "  Open http://127.0.0.1:8000/  (Ctrl-C stops everything)"
+	@echo "  Customer emails are written to var/mail/"
+	@echo ""
+	$(DEV_ENV) $(BIN)/honcho --procfile Procfile.dev start
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf var $(VENV)

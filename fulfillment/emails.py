@@ -1,0 +1,125 @@
+"""The customer's order email: built from templates, the same for sending and preview.
+
+Markdown (Instructions and the seller's answers) is rendered by
+`fulfillment.rendering.render_markdown` for the HTML part and kept as written for
+the text part, so raw HTML in a seller's answer is never interpreted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from .rendering import render_markdown
+
+SAMPLE_LICENSE = "**License key:** `DEMO-{index:04d}-ABCD-EFGH`"
+
+
+@dataclass(frozen=True)
+class EmailPreview:
+    subject: str
+    text: str
+    html: str
+
+
+def _instructions_for(product) -> str:
+    config = getattr(product, "webhook_config", None)
+    return config.instructions if config is not None else ""
+
+
+def _render(
+    *,
+    product,
+    customer_name: str,
+    quantity: int,
+    licenses: list[str],
+    order_url: str,
+    manual: bool,
+) -> EmailPreview:
+    instructions = _instructions_for(product)
+    context = {
+        "product": product,
+        "customer_name": customer_name,
+        "quantity": quantity,
+        "manual": manual,
+        "order_url": order_url,
+        "instructions": instructions,
+        "instructions_html": render_markdown(instructions) if instructions else "",
+        "licenses": [
+            {"text": text, "html": render_markdown(text)} for text in licenses
+        ],
+    }
+    subject = render_to_string("emails/order_fulfilled_subject.txt", context)
+    return EmailPreview(
+        subject=" ".join(subject.split()),
+        text=render_to_string("emails/order_fulfilled.txt", context),
+        html=render_to_string("emails/order_fulfilled.html", context),
+    )
+
+
+def order_url(order) -> str:
+    return settings.SITE_URL + reverse("orders:order", args=[order.token])
+
+
+def order_message_id(order) -> str:
+    """Deterministic, so a resend of the same order's email threads with the first
+    one and an ESP that deduplicates on Message-ID can recognise a repeat."""
+    digest = hashlib.sha256(order.transaction_id.encode()).hexdigest()[:24]
+    return f"<order-{digest}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
+
+
+def order_licenses(order) -> list[str]:
+    deliveries = order.deliveries.filter(is_test=False).order_by("item_index")
+    return [delivery.response_text for delivery in deliveries]
+
+
+def order_email_build(*, order, to: str | None = None) -> EmailMultiAlternatives:
+    """The email for a completed order: its licenses, or for a manual product a
+    confirmation that the seller delivers it."""
+    manual = not order.product.uses_webhook
+    preview = _render(
+        product=order.product,
+        customer_name=order.customer_name,
+        quantity=order.quantity,
+        licenses=[] if manual else order_licenses(order),
+        order_url=order_url(order),
+        manual=manual,
+    )
+    message = EmailMultiAlternatives(
+        subject=preview.subject,
+        body=preview.text,
+        to=[to or order.customer_email],
+        headers={"Message-ID": order_message_id(order)},
+    )
+    message.attach_alternative(preview.html, "text/html")
+    # Anymail reads these; other backends ignore them.
+    message.tags = ["order-fulfillment"]
+    message.metadata = {"order": order.transaction_id, "product": order.product_id}
+    return message
+
+
+def order_email_preview(
+    *, product, quantity: int = 1, licenses: list[str] | None = None
+) -> EmailPreview:
+    """The email a customer of `product` would get, with sample data.
+
+    Without `licenses`, sample ones stand in: one per unit with Separate Multibuy,
+    otherwise one for the whole quantity.
+    """
+    config = getattr(product, "webhook_config", None)
+    if licenses is None:
+        count = quantity if config is not None and config.separate_multibuy else 1
+        licenses = [SAMPLE_LICENSE.format(index=i) for i in range(1, count + 1)]
+    return _render(
+        product=product,
+        customer_name="Sam Sample",
+        quantity=quantity,
+        licenses=licenses if product.uses_webhook else [],
+        order_url=settings.SITE_URL + "/orders/sample/",
+        manual=not product.uses_webhook,
+    )

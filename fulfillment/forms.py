@@ -1,0 +1,130 @@
+"""The Webhook Editor's forms: the config and its custom-field rows."""
+
+from __future__ import annotations
+
+from django import forms
+from django.forms import BaseInlineFormSet, inlineformset_factory
+
+from .models import CustomField, CustomFieldKind, WebhookConfig
+from .payload import is_reserved_name
+from .urlpolicy import UrlRefused, check_url_from_settings
+
+# Extra blank rows on the page; the "Add rows" button adds this many more without JS.
+EXTRA_ROWS = 2
+MAX_CUSTOM_FIELDS = 50
+
+
+class WebhookConfigForm(forms.ModelForm):
+    url = forms.URLField(
+        label="Webhook URL",
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text="The URL that we will send the HTTP request to (http or https).",
+    )
+
+    class Meta:
+        model = WebhookConfig
+        fields = ("url", "method", "body_format", "instructions", "separate_multibuy")
+        labels = {"body_format": "Body format (POST only)"}
+        widgets = {
+            "method": forms.RadioSelect,
+            "body_format": forms.RadioSelect,
+            "instructions": forms.Textarea(attrs={"rows": 6}),
+        }
+        help_texts = {
+            "method": "The HTTP request method. GET sends the fields as query "
+            "parameters; POST sends them in the request body.",
+            "body_format": "How a POST body is encoded. Ignored for GET.",
+            "instructions": "Some text that will be sent along with the response "
+            "from your webhook to the customer, such as activation instructions. "
+            "Markdown allowed; HTML is not.",
+            "separate_multibuy": "On: one request per unit bought (quantity 1, "
+            "item i of N). Off: one request carrying the quantity.",
+        }
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if not url:
+            return url
+        # No DNS lookup here: the transport resolves and checks again at every
+        # send, and a form should not fail because a resolver is slow.
+        try:
+            check_url_from_settings(url, resolve=False)
+        except UrlRefused as exc:
+            raise forms.ValidationError(exc.reason) from exc
+        return url
+
+
+class CustomFieldForm(forms.ModelForm):
+    class Meta:
+        model = CustomField
+        fields = ("kind", "name", "value")
+        labels = {"kind": "Send", "value": "Static value"}
+        help_texts = {"value": "Only for a static value or message."}
+
+    def __init__(self, *args, product=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.product = product
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if is_reserved_name(name):
+            raise forms.ValidationError(
+                f"“{name}” is a standard field we always send; choose another name."
+            )
+        return name
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind == CustomFieldKind.STATIC:
+            if not cleaned.get("value", "").strip():
+                self.add_error("value", "A static field needs a value.")
+        else:
+            # Only static fields carry a value; a leftover one would only confuse.
+            cleaned["value"] = ""
+        if (
+            kind == CustomFieldKind.CUSTOMER_NAME
+            and self.product is not None
+            and not self.product.collect_customer_name
+        ):
+            self.add_error(
+                "kind",
+                "This product does not ask for the customer's name at checkout. "
+                "Turn that on in the product settings first.",
+            )
+        return cleaned
+
+    def validate_unique(self) -> None:
+        # The formset checks names against each other, ignoring case; the stored
+        # rows are replaced as a whole, so comparing with them would be wrong.
+        pass
+
+
+class BaseCustomFieldFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        seen: set[str] = set()
+        for form in self.forms:
+            name = (getattr(form, "cleaned_data", {}) or {}).get("name")
+            if not name or form.cleaned_data.get("DELETE"):
+                continue
+            key = name.lower()
+            if key in seen:
+                form.add_error("name", f"Another row already sends “{name}”.")
+            seen.add(key)
+
+    def validate_unique(self) -> None:
+        pass
+
+
+CustomFieldFormSet = inlineformset_factory(
+    WebhookConfig,
+    CustomField,
+    form=CustomFieldForm,
+    formset=BaseCustomFieldFormSet,
+    extra=EXTRA_ROWS,
+    max_num=MAX_CUSTOM_FIELDS,
+    validate_max=True,
+    can_delete=True,
+)

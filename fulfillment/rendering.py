@@ -1,0 +1,67 @@
+"""Markdown -> safe HTML for Instructions and seller responses (email + order page).
+
+Two layers on purpose: Markdown never emits the seller's raw HTML (it is escaped
+and shown as text, as the product promises "Responses cannot include HTML"), and
+nh3 then removes anything outside a small allowlist, so a Markdown quirk can never
+smuggle a script or an event handler into a customer's inbox.
+"""
+
+from __future__ import annotations
+
+import markdown
+import nh3
+
+# Every tag here is something Markdown itself produces for simple formatting.
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {
+        "p",  # paragraphs
+        "br",  # nl2br: a seller's line breaks (license blocks) stay line breaks
+        "strong",  # **bold**
+        "em",  # *emphasis*
+        "b",  # bold from other Markdown flavours
+        "i",  # italics from other Markdown flavours
+        "code",  # `license-key` inline, the most common way to show a code
+        "pre",  # fenced code blocks for multi-line keys or commands
+        "ul",  # bullet lists (activation steps)
+        "ol",  # numbered lists (activation steps)
+        "li",  # list items
+        "blockquote",  # > quoted notes
+        "h1",  # headings: sellers structure longer instructions
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "a",  # links to downloads and docs ("Markdown ... links" in the product)
+        "hr",  # --- separators between sections
+    }
+)
+# Links keep only where they go and their tooltip; no styles, no event handlers.
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {"a": {"href", "title"}}
+# No javascript:, data: or other schemes that run code or hide content.
+URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
+# Seller links are third-party: no SEO endorsement, no window.opener, no referrer.
+LINK_REL = "nofollow noopener noreferrer"
+
+_EXTENSIONS = ["nl2br", "sane_lists", "fenced_code"]
+
+
+def _markdown_without_html() -> markdown.Markdown:
+    # Deregistering both raw-HTML hooks makes Markdown escape '<' and '&' in the
+    # source, so "<b>hi</b>" arrives as the visible text "<b>hi</b>".
+    md = markdown.Markdown(extensions=_EXTENSIONS)
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return md
+
+
+def render_markdown(text: str) -> str:
+    """Seller Markdown as HTML that is safe to show to customers."""
+    html = _markdown_without_html().convert(text or "")
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=set(URL_SCHEMES),
+        link_rel=LINK_REL,
+    )

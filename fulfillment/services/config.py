@@ -1,0 +1,102 @@
+"""State changes of a product's webhook config (the Webhook Editor's saves)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from fulfillment.ids import new_signing_secret
+from fulfillment.models import CustomField, WebhookConfig
+
+if TYPE_CHECKING:
+    from django.forms import BaseInlineFormSet, ModelForm
+
+    from products.models import Product
+
+# The editor's own fields; `version` and the secrets change only through services.
+CONFIG_FIELDS = ("url", "method", "body_format", "instructions", "separate_multibuy")
+# How long the previous secret keeps signing after a rotation, so that sellers can
+# deploy the new one without failing deliveries in between.
+PREVIOUS_SECRET_GRACE = timedelta(hours=24)
+
+
+def webhook_config_get_or_create(*, product: Product) -> WebhookConfig:
+    config, _ = WebhookConfig.objects.get_or_create(product=product)
+    return config
+
+
+def _custom_rows(formset: BaseInlineFormSet) -> list[tuple[str, str, str]]:
+    """The formset's rows in page order, without deleted and untouched blank ones."""
+    rows = []
+    for form in formset.forms:
+        data = form.cleaned_data
+        if not data or data.get("DELETE"):
+            continue
+        rows.append((data["kind"], data["name"].strip(), data.get("value", "")))
+    return rows
+
+
+def _stored_rows(config: WebhookConfig) -> list[tuple[str, str, str]]:
+    return list(
+        config.custom_fields.order_by("position", "pk").values_list(
+            "kind", "name", "value"
+        )
+    )
+
+
+@transaction.atomic
+def webhook_config_save(
+    *, config: WebhookConfig, form: ModelForm, formset: BaseInlineFormSet
+) -> bool:
+    """Save the editor's valid form and custom-field formset; True if anything changed.
+
+    The version bumps only on a real change, because every bump un-ticks the
+    checklist's "Test delivery succeeded" item. Custom fields are replaced as a
+    whole, in page order: that keeps positions dense and lets two rows swap names
+    without tripping the per-config unique constraint halfway through.
+    """
+    stored = WebhookConfig.objects.select_for_update().get(pk=config.pk)
+    new_values = {name: form.cleaned_data[name] for name in CONFIG_FIELDS}
+    config_changed = any(getattr(stored, k) != v for k, v in new_values.items())
+    rows = _custom_rows(formset)
+    fields_changed = rows != _stored_rows(stored)
+    if not (config_changed or fields_changed):
+        return False
+    if fields_changed:
+        stored.custom_fields.all().delete()
+        CustomField.objects.bulk_create(
+            CustomField(config=stored, kind=k, name=n, value=v, position=i)
+            for i, (k, n, v) in enumerate(rows)
+        )
+    for name, value in new_values.items():
+        setattr(config, name, value)
+    config.version = stored.version + 1
+    config.save(update_fields=[*CONFIG_FIELDS, "version", "updated_at"])
+    return True
+
+
+@transaction.atomic
+def webhook_config_secret_regenerate(*, config: WebhookConfig) -> WebhookConfig:
+    """Rotate the signing secret; the old one keeps signing for 24 hours.
+
+    Both signatures are sent during the grace period. The version bumps, so the
+    seller tests again with the new secret before the checklist counts it.
+    """
+    stored = WebhookConfig.objects.select_for_update().get(pk=config.pk)
+    config.previous_signing_secret = stored.signing_secret
+    config.previous_secret_expires_at = timezone.now() + PREVIOUS_SECRET_GRACE
+    config.signing_secret = new_signing_secret()
+    config.version = stored.version + 1
+    config.save(
+        update_fields=[
+            "signing_secret",
+            "previous_signing_secret",
+            "previous_secret_expires_at",
+            "version",
+            "updated_at",
+        ]
+    )
+    return config

@@ -1,0 +1,372 @@
+"""Deliveries: planned with the order, attempted by workers, retried from the database.
+
+The database is the source of truth; a broker message only wakes a worker up.
+Claiming a delivery is a compare-and-set on its row, so the same task delivered
+twice (a re-queued message, the dispatcher and the original enqueue racing) makes
+one HTTP call. Short waits go back to the broker with a countdown; long ones stay
+in the database and `deliveries_dispatch_due` picks them up when they are due.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .. import outcome, payload, transport
+from ..models import DUE_STATUSES, Delivery, DeliveryAttempt, DeliveryStatus, ErrorKind
+from ..signing import redact_headers
+
+logger = logging.getLogger(__name__)
+
+# Broker countdowns up to this long; longer waits are left to the dispatcher so no
+# message outlives the broker's visibility timeout (kombu #337, celery #2599).
+MAX_BROKER_COUNTDOWN = 300
+# Stored request and response bodies are cut to this many characters.
+STORED_BODY_CHARS = 20_000
+
+
+def _conf(key: str):
+    return settings.FULFILLMENT[key]
+
+
+def _enqueue(delivery_pk: int, countdown: float = 0) -> None:
+    """Wake a worker. A failure here loses nothing: the dispatcher finds the row."""
+    from ..tasks import delivery_attempt_task
+
+    try:
+        delivery_attempt_task.apply_async(args=[delivery_pk], countdown=countdown)
+    except Exception:
+        logger.exception(
+            "Could not enqueue delivery %s; the dispatcher will", delivery_pk
+        )
+
+
+def _enqueue_on_commit(delivery_pks: list[int], countdown: float = 0) -> None:
+    transaction.on_commit(lambda: [_enqueue(pk, countdown) for pk in delivery_pks])
+
+
+def order_fulfillment_start(*, order) -> list[Delivery]:
+    """Plan the order's deliveries inside its transaction; enqueue them after commit.
+
+    Separate Multibuy sends one request per unit (quantity 1, item i of N);
+    otherwise one request carries the whole quantity. Manual products have no
+    deliveries: the order is confirmed to the customer and the seller delivers.
+    """
+    from ..services.emails import order_email_schedule
+
+    product = order.product
+    if not product.uses_webhook:
+        order.fulfillment_status = "manual"
+        order.save(update_fields=["fulfillment_status"])
+        order_email_schedule(order=order)
+        return []
+    config = getattr(product, "webhook_config", None)
+    version = config.version if config is not None else 0
+    if config is not None and config.separate_multibuy:
+        units = [(i, order.quantity, 1) for i in range(1, order.quantity + 1)]
+    else:
+        units = [(1, 1, order.quantity)]
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(
+            order=order,
+            product=product,
+            config_version=version,
+            item_index=index,
+            item_count=count,
+            quantity=quantity,
+        )
+        for index, count, quantity in units
+    )
+    pks = list(
+        Delivery.objects.filter(order=order)
+        .order_by("item_index")
+        .values_list("pk", flat=True)
+    )
+    _enqueue_on_commit(pks)
+    return deliveries
+
+
+def delivery_test_send(*, product) -> Delivery:
+    """Send a test delivery now, through the same code path as a real one.
+
+    It carries sample order data, is marked `test`, and is never retried: the
+    seller is looking at the result.
+    """
+    config = product.webhook_config
+    delivery = Delivery.objects.create(
+        product=product,
+        is_test=True,
+        config_version=config.version,
+        test_facts=payload.OrderFacts(
+            order_id="test",
+            transaction_id="test_txn_0001",
+            checkout_hash="test-checkout-hash",
+            customer_email="customer@example.com",
+            customer_name="Sam Sample" if product.collect_customer_name else "",
+            product_id=product.pk,
+            product_name=product.name,
+            quantity=1,
+            unit_price=str(product.price),
+            currency=product.currency,
+            event_time=timezone.now(),
+            is_test=True,
+        ).to_json(),
+    )
+    delivery_attempt(delivery_pk=delivery.pk)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def _claim(delivery_pk: int, now) -> bool:
+    """Compare-and-set: take the delivery if it is due and nobody holds its lease."""
+    lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    due = Q(status__in=DUE_STATUSES) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    abandoned = Q(status=DeliveryStatus.IN_FLIGHT)  # its worker died mid-attempt
+    claimed = (
+        Delivery.objects.filter(pk=delivery_pk)
+        .filter(due | abandoned)
+        .filter(lease_free)
+        .update(
+            status=DeliveryStatus.IN_FLIGHT,
+            lease_expires_at=now + timedelta(seconds=_conf("LEASE_SECONDS")),
+            attempt_count=F("attempt_count") + 1,
+        )
+    )
+    return claimed == 1
+
+
+def _facts_for(delivery: Delivery) -> payload.OrderFacts:
+    if delivery.test_facts is not None:
+        return payload.OrderFacts.from_json(delivery.test_facts)
+    order = delivery.order
+    return payload.OrderFacts(
+        order_id=str(order.pk),
+        transaction_id=order.transaction_id,
+        checkout_hash=order.checkout.hash,
+        customer_email=order.customer_email,
+        customer_name=order.customer_name,
+        product_id=order.product_id,
+        product_name=order.product.name,
+        quantity=order.quantity,
+        unit_price=str(order.unit_price),
+        currency=order.currency,
+        event_time=order.completed_at,
+        is_test=False,
+    )
+
+
+def _build_request(delivery: Delivery, config) -> payload.OutboundRequest:
+    fields = payload.build_fields(
+        facts=_facts_for(delivery),
+        delivery_id=delivery.delivery_id,
+        quantity=delivery.quantity,
+        item_index=delivery.item_index,
+        item_count=delivery.item_count,
+        custom_fields=list(config.custom_fields.all()),
+    )
+    return payload.build_request(
+        url=config.url,
+        method=config.method,
+        body_format=config.body_format,
+        fields=fields,
+        delivery_id=delivery.delivery_id,
+        secrets=config.active_secrets(),
+        timestamp=int(timezone.now().timestamp()),
+        user_agent=_conf("USER_AGENT"),
+    )
+
+
+def _exchange(delivery: Delivery):
+    """Build, sign and send one request. Returns (request or None, result, verdict)."""
+    config = getattr(delivery.product, "webhook_config", None)
+    if config is None or not config.url:
+        verdict = outcome.Verdict(
+            succeeded=False,
+            error_kind=ErrorKind.CONFIG,
+            message="This product has no Webhook URL. Set one in the Webhook Editor.",
+            text="",
+            retryable=False,
+        )
+        return None, None, verdict
+    request = _build_request(delivery, config)
+    result = transport.send(
+        request,
+        connect_timeout=_conf("CONNECT_TIMEOUT"),
+        total_timeout=_conf("TOTAL_TIMEOUT"),
+        max_bytes=_conf("MAX_RESPONSE_BYTES"),
+        allowed_networks=_conf("ALLOWED_PRIVATE_NETWORKS"),
+        require_https=settings.PRODUCTION,
+    )
+    return request, result, outcome.judge(result)
+
+
+def _record_attempt(delivery: Delivery, started_at, request, result, verdict) -> None:
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempt_count,
+        started_at=started_at,
+        duration_ms=result.duration_ms if result else 0,
+        request_method=request.method if request else "",
+        request_url=request.url if request else "",
+        request_headers=redact_headers(request.headers) if request else {},
+        request_body=(
+            request.body.decode("utf-8", "replace")[:STORED_BODY_CHARS]
+            if request
+            else ""
+        ),
+        response_status=result.status if result else None,
+        response_headers=result.headers if result else {},
+        response_body=(
+            result.body.decode("utf-8", "replace")[:STORED_BODY_CHARS] if result else ""
+        ),
+        succeeded=verdict.succeeded,
+        error_kind=verdict.error_kind,
+        message=verdict.message,
+    )
+
+
+def retry_delay(attempts_made: int) -> float | None:
+    """Seconds until the next attempt after `attempts_made` failures, ±20 % jitter;
+    None when the schedule is exhausted."""
+    schedule = _conf("RETRY_SCHEDULE")
+    if attempts_made > len(schedule):
+        return None
+    base = schedule[attempts_made - 1]
+    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
+
+
+def delivery_attempt(*, delivery_pk: int) -> Delivery | None:
+    """Make one attempt at a delivery if it can be claimed; record what happened.
+
+    Returns None when the delivery was not claimable (not due, finished, or another
+    worker holds it): the normal outcome of a duplicate message.
+    """
+    now = timezone.now()
+    if not _claim(delivery_pk, now):
+        return None
+    delivery = Delivery.objects.select_related(
+        "product__webhook_config", "order__checkout", "order__product"
+    ).get(pk=delivery_pk)
+    try:
+        request, result, verdict = _exchange(delivery)
+    except Exception as exc:  # A bug of ours must not strand the delivery in flight.
+        logger.exception("Delivery %s attempt crashed", delivery.delivery_id)
+        request, result = None, None
+        verdict = outcome.Verdict(
+            succeeded=False,
+            error_kind=ErrorKind.ERROR,
+            message=(
+                f"Internal error while sending ({type(exc).__name__}); we will retry."
+            ),
+            text="",
+            retryable=True,
+        )
+    with transaction.atomic():
+        _record_attempt(delivery, now, request, result, verdict)
+        _settle(delivery, verdict)
+    return delivery
+
+
+def _settle(delivery: Delivery, verdict) -> None:
+    """Move the delivery on after an attempt, if we still hold its lease."""
+    from .orders import order_fulfillment_refresh
+
+    held = Delivery.objects.filter(
+        pk=delivery.pk,
+        status=DeliveryStatus.IN_FLIGHT,
+        attempt_count=delivery.attempt_count,
+    )
+    now = timezone.now()
+    if verdict.succeeded:
+        changes = {
+            "status": DeliveryStatus.SUCCEEDED,
+            "response_text": verdict.text,
+            "succeeded_at": now,
+            "last_error": "",
+            "next_attempt_at": None,
+        }
+    else:
+        delay = None
+        if verdict.retryable and not delivery.is_test:
+            delay = retry_delay(delivery.attempt_count)
+        changes = {
+            "status": DeliveryStatus.FAILED
+            if delay is None
+            else DeliveryStatus.RETRYING,
+            "last_error": verdict.message,
+            "next_attempt_at": None
+            if delay is None
+            else now + timedelta(seconds=delay),
+        }
+    if held.update(lease_expires_at=None, updated_at=now, **changes) != 1:
+        logger.warning(
+            "Delivery %s lease lost; result recorded only", delivery.delivery_id
+        )
+        return
+    for name, value in changes.items():
+        setattr(delivery, name, value)
+    if delivery.order_id:
+        order_fulfillment_refresh(order_id=delivery.order_id)
+    if delivery.status == DeliveryStatus.RETRYING:
+        delay = (delivery.next_attempt_at - now).total_seconds()
+        if delay <= MAX_BROKER_COUNTDOWN:
+            # A little late rather than early: an early message finds it not due.
+            _enqueue_on_commit([delivery.pk], countdown=delay + 0.5)
+
+
+def delivery_retry_now(*, delivery: Delivery) -> bool:
+    """Seller or staff: attempt a failed, retrying or cancelled delivery now."""
+    from .orders import order_fulfillment_refresh
+
+    with transaction.atomic():
+        updated = Delivery.objects.filter(
+            pk=delivery.pk,
+            status__in=[
+                DeliveryStatus.FAILED,
+                DeliveryStatus.RETRYING,
+                DeliveryStatus.CANCELLED,
+                DeliveryStatus.PENDING,
+            ],
+            is_test=False,
+        ).update(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=timezone.now(),
+            lease_expires_at=None,
+        )
+        if updated and delivery.order_id:
+            order_fulfillment_refresh(order_id=delivery.order_id)
+        if updated:
+            _enqueue_on_commit([delivery.pk])
+    return bool(updated)
+
+
+def deliveries_dispatch_due(*, limit: int = 500) -> int:
+    """Re-enqueue deliveries that are due but whose message seems lost.
+
+    A delivery counts as lost when it has been due for longer than the grace
+    period (its own message would have been picked up by then), or when it is in
+    flight with an expired lease (its worker died). Duplicates are harmless: the
+    claim lets only one through.
+    """
+    now = timezone.now()
+    grace = timedelta(seconds=_conf("DISPATCH_GRACE_SECONDS"))
+    lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    stale_due = Q(status__in=DUE_STATUSES, next_attempt_at__lte=now - grace)
+    abandoned = Q(status=DeliveryStatus.IN_FLIGHT, lease_expires_at__lte=now)
+    pks = list(
+        Delivery.objects.filter(stale_due | abandoned)
+        .filter(lease_free)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in pks:
+        _enqueue(pk)
+    return len(pks)

@@ -1,0 +1,43 @@
+"""An order's fulfillment status follows its deliveries."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from orders.models import FulfillmentStatus, Order
+
+from ..models import DeliveryStatus
+from .emails import order_email_schedule
+
+
+def _status_from(statuses: list[str]) -> str:
+    if statuses and all(s == DeliveryStatus.SUCCEEDED for s in statuses):
+        return FulfillmentStatus.FULFILLED
+    if any(s in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED) for s in statuses):
+        return FulfillmentStatus.FAILED
+    return FulfillmentStatus.PENDING
+
+
+@transaction.atomic
+def order_fulfillment_refresh(*, order_id: int) -> Order:
+    """Recompute the order's status from its deliveries (under a row lock, so two
+    deliveries finishing at once cannot both miss the last one). The first time
+    every delivery has succeeded, the customer's email is scheduled."""
+    order = Order.objects.select_for_update().select_related("product").get(pk=order_id)
+    if order.fulfillment_status == FulfillmentStatus.MANUAL:
+        return order
+    statuses = list(
+        order.deliveries.filter(is_test=False).values_list("status", flat=True)
+    )
+    new_status = _status_from(statuses)
+    if new_status == order.fulfillment_status:
+        return order
+    was_fulfilled = order.fulfilled_at is not None
+    order.fulfillment_status = new_status
+    if new_status == FulfillmentStatus.FULFILLED and not was_fulfilled:
+        order.fulfilled_at = timezone.now()
+    order.save(update_fields=["fulfillment_status", "fulfilled_at"])
+    if new_status == FulfillmentStatus.FULFILLED and not was_fulfilled:
+        order_email_schedule(order=order)
+    return order

@@ -1,0 +1,77 @@
+"""Input forms: the public checkout form and the orders API's field rules."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.validators import RegexValidator
+
+from orders.models import MAX_QUANTITY
+
+QUANTITY_MESSAGE = f"Enter a quantity from 1 to {MAX_QUANTITY}."
+
+
+class CheckoutForm(forms.Form):
+    customer_email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        help_text="We send your license here.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    customer_name = forms.CharField(
+        label="Name",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    quantity = forms.IntegerField(
+        label="Quantity",
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        initial=1,
+        error_messages={
+            "min_value": QUANTITY_MESSAGE,
+            "max_value": QUANTITY_MESSAGE,
+        },
+    )
+
+    def __init__(self, *args, collect_name: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The seller decides whether we ask for a name; if not, we never collect it.
+        if not collect_name:
+            del self.fields["customer_name"]
+
+
+class ApiOrderForm(forms.Form):
+    """Field rules of `POST /api/v1/orders`; JSON types are checked before this."""
+
+    product = forms.CharField(max_length=80)
+    quantity = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        error_messages={
+            "min_value": QUANTITY_MESSAGE,
+            "max_value": QUANTITY_MESSAGE,
+        },
+    )
+    customer_email = forms.EmailField(max_length=254)
+    customer_name = forms.CharField(max_length=200, required=False)
+    transaction_id = forms.CharField(min_length=1, max_length=200)
+    checkout_hash = forms.CharField(
+        max_length=64,
+        required=False,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9_-]+$",
+                "Use only letters, digits, hyphens and underscores.",
+            )
+        ],
+    )
+
+    # What each field must be in the JSON document, before form cleaning.
+    JSON_TYPES: dict[str, type] = {
+        "product": str,
+        "quantity": int,
+        "customer_email": str,
+        "customer_name": str,
+        "transaction_id": str,
+        "checkout_hash": str,
+    }

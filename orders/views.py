@@ -1,0 +1,86 @@
+"""Public pages: a live product, its checkout, and the customer's order page."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from orders.errors import OrderError
+from orders.forms import CheckoutForm
+from orders.models import FulfillmentStatus
+from orders.payments import PaymentDeclined, get_provider
+from orders.selectors import (
+    order_deliveries,
+    order_get_by_token,
+    order_instructions,
+    product_get_live,
+)
+from orders.services import order_place
+from products.models import Product
+
+# Seconds between reloads of the order page while the license is on its way.
+PENDING_REFRESH_SECONDS = 5
+
+
+def _get_live_product(slug: str) -> Product:
+    product = product_get_live(slug=slug)
+    if product is None:
+        raise Http404("No such product.")
+    return product
+
+
+def _product_page(request: HttpRequest, product: Product, form: CheckoutForm):
+    context = {"product": product, "form": form, "provider": get_provider()}
+    return render(request, "public/product.html", context)
+
+
+@require_http_methods(["GET"])
+def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    product = _get_live_product(slug)
+    form = CheckoutForm(collect_name=product.collect_customer_name)
+    return _product_page(request, product, form)
+
+
+@require_http_methods(["POST"])
+def checkout(request: HttpRequest, slug: str) -> HttpResponse:
+    product = _get_live_product(slug)
+    form = CheckoutForm(request.POST, collect_name=product.collect_customer_name)
+    if not form.is_valid():
+        return _product_page(request, product, form)
+    try:
+        order = order_place(product=product, **form.cleaned_data)
+    except PaymentDeclined as exc:
+        form.add_error(None, exc.message)
+        return _product_page(request, product, form)
+    except OrderError as exc:
+        for field, messages in exc.fields.items():
+            for message in messages:
+                form.add_error(field if field in form.fields else None, message)
+        if not exc.fields:
+            form.add_error(None, exc.message)
+        return _product_page(request, product, form)
+    return redirect("orders:order", token=order.token)
+
+
+@require_http_methods(["GET"])
+def order_detail(request: HttpRequest, token: str) -> HttpResponse:
+    order = order_get_by_token(token=token)
+    if order is None:
+        raise Http404("No such order.")
+    pending = order.fulfillment_status == FulfillmentStatus.PENDING
+    context = {
+        "order": order,
+        "deliveries": order_deliveries(order=order),
+        "instructions": order_instructions(order=order),
+        "pending": pending,
+        "refresh_seconds": PENDING_REFRESH_SECONDS,
+    }
+    response = render(request, "public/order.html", context)
+    # The secret URL must not leak to other sites through the Referer header.
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    if pending:
+        # Also as a header: browsers honour it wherever the page's <head> is.
+        response["Refresh"] = str(PENDING_REFRESH_SECONDS)
+    return response

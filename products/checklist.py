@@ -1,0 +1,94 @@
+"""The release checklist, computed from the product's state and never stored.
+
+Because nothing here is saved, an item cannot drift from the facts: editing the
+webhook config bumps its version, and the "test delivery succeeded" item un-ticks by
+itself until a test against the new version succeeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from fulfillment.models import Delivery, DeliveryStatus, WebhookConfig
+
+from .models import Product
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    key: str
+    label: str
+    done: bool
+    url: str  # The page where the seller completes this item.
+    required: bool = True
+
+
+def _config_for(product: Product) -> WebhookConfig | None:
+    return WebhookConfig.objects.filter(product=product).first()
+
+
+def _test_delivery_succeeded(product: Product, config: WebhookConfig | None) -> bool:
+    if config is None:
+        return False
+    return Delivery.objects.filter(
+        product=product,
+        is_test=True,
+        status=DeliveryStatus.SUCCEEDED,
+        config_version=config.version,
+    ).exists()
+
+
+def _email_preview_seen(product: Product, config: WebhookConfig | None) -> bool:
+    seen = product.email_preview_seen_at
+    if seen is None:
+        return False
+    # A webhook product's email shows its Instructions: a preview seen before the
+    # last config change no longer shows what customers get.
+    if product.uses_webhook and config is not None:
+        return seen > config.updated_at
+    return True
+
+
+def product_checklist(product: Product) -> list[ChecklistItem]:
+    edit_url = reverse("products:edit", args=[product.pk])
+    editor_url = reverse("fulfillment:config-edit", args=[product.pk])
+    config = _config_for(product) if product.uses_webhook else None
+    items = [
+        ChecklistItem(
+            "details",
+            "Product details",
+            bool(product.name.strip() and product.description.strip()),
+            edit_url,
+        ),
+        ChecklistItem("price", "Price set", product.price > 0, edit_url),
+        ChecklistItem(
+            "fulfillment",
+            "Fulfillment configured",
+            bool(config and config.url) if product.uses_webhook else True,
+            editor_url if product.uses_webhook else edit_url,
+        ),
+    ]
+    if product.uses_webhook:
+        items.append(
+            ChecklistItem(
+                "test_delivery",
+                "Test delivery succeeded",
+                _test_delivery_succeeded(product, config),
+                editor_url,
+            )
+        )
+    items.append(
+        ChecklistItem(
+            "email_preview",
+            "Email preview seen",
+            _email_preview_seen(product, config),
+            reverse("products:email-preview", args=[product.pk]),
+        )
+    )
+    return items
+
+
+def checklist_missing(items: list[ChecklistItem]) -> list[str]:
+    return [item.label for item in items if item.required and not item.done]

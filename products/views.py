@@ -1,0 +1,119 @@
+"""Seller dashboard pages for products. Thin: parse, call one service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from fulfillment.emails import order_email_preview
+from fulfillment.models import Delivery, WebhookConfig
+
+from . import services
+from .checklist import checklist_missing, product_checklist
+from .forms import ProductForm
+from .models import Product
+from .selectors import products_for_seller
+
+
+def _get_product_for_seller(request: HttpRequest, pk: int) -> Product:
+    """The product if the logged-in seller owns it; 404 for everyone else."""
+    return get_object_or_404(Product, pk=pk, seller=request.user)
+
+
+@login_required
+def product_list(request: HttpRequest) -> HttpResponse:
+    products = products_for_seller(seller=request.user)
+    return render(request, "dashboard/product_list.html", {"products": products})
+
+
+@login_required
+def product_create(request: HttpRequest) -> HttpResponse:
+    form = ProductForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        product = services.product_create(seller=request.user, **form.cleaned_data)
+        messages.success(request, f"“{product.name}” created as a draft.")
+        if product.uses_webhook:
+            return redirect("fulfillment:config-edit", pk=product.pk)
+        return redirect("products:detail", pk=product.pk)
+    return render(request, "dashboard/product_form.html", {"form": form})
+
+
+@login_required
+def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    product = _get_product_for_seller(request, pk)
+    items = product_checklist(product)
+    context = {
+        "product": product,
+        "config": WebhookConfig.objects.filter(product=product).first(),
+        "checklist": items,
+        "missing": checklist_missing(items),
+        "deliveries": Delivery.objects.filter(product=product, is_test=False)[:10],
+    }
+    return render(request, "dashboard/product_detail.html", context)
+
+
+@login_required
+def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    product = _get_product_for_seller(request, pk)
+    # The form works on its own copy, so a rejected edit does not rename the page.
+    form = ProductForm(
+        request.POST or None, instance=_get_product_for_seller(request, pk)
+    )
+    if request.method == "POST" and form.is_valid():
+        services.product_update(product=product, **form.cleaned_data)
+        messages.success(request, "Product saved.")
+        return redirect("products:detail", pk=product.pk)
+    return render(
+        request, "dashboard/product_form.html", {"form": form, "product": product}
+    )
+
+
+@login_required
+def product_checklist_view(request: HttpRequest, pk: int) -> HttpResponse:
+    product = _get_product_for_seller(request, pk)
+    items = product_checklist(product)
+    context = {
+        "product": product,
+        "checklist": items,
+        "missing": checklist_missing(items),
+    }
+    return render(request, "dashboard/checklist.html", context)
+
+
+@login_required
+@require_POST
+def product_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    product = _get_product_for_seller(request, pk)
+    missing = services.product_publish(product=product)
+    if missing:
+        messages.error(
+            request, "Not published yet. Still to do: " + ", ".join(missing) + "."
+        )
+    else:
+        messages.success(request, f"“{product.name}” is live.")
+    return redirect("products:checklist", pk=product.pk)
+
+
+@login_required
+@require_POST
+def product_unpublish(request: HttpRequest, pk: int) -> HttpResponse:
+    product = _get_product_for_seller(request, pk)
+    services.product_unpublish(product=product)
+    messages.success(request, f"“{product.name}” is back to draft.")
+    return redirect("products:checklist", pk=product.pk)
+
+
+@login_required
+def product_email_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    product = _get_product_for_seller(request, pk)
+    previews = [
+        (quantity, order_email_preview(product=product, quantity=quantity))
+        for quantity in (1, 3)
+    ]
+    services.product_email_preview_seen(product=product)
+    config = WebhookConfig.objects.filter(product=product).first()
+    context = {"product": product, "config": config, "previews": previews}
+    return render(request, "dashboard/email_preview.html", context)

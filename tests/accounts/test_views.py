@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.urls import reverse
+
+STRONG = "violet kettle 93 drums"
+
+
+def _signup(client, **overrides):
+    data = {
+        "username": "dora",
+        "email": "dora@example.com",
+        "password1": STRONG,
+        "password2": STRONG,
+        **overrides,
+    }
+    return client.post(reverse("signup"), data)
+
+
+def test_signup_creates_a_user_and_logs_in(client, db):
+    response = _signup(client)
+
+    assert response.status_code == 302
+    assert response.url == reverse("products:list")
+    user = get_user_model().objects.get(username="dora")
+    assert user.email == "dora@example.com"
+    assert client.get(reverse("products:list")).context["user"] == user
+
+
+def test_signup_rejects_a_weak_password_with_a_form_error(client, db):
+    response = _signup(client, password1="12345678", password2="12345678")
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["password2"]
+    assert not get_user_model().objects.filter(username="dora").exists()
+
+
+def test_signup_rejects_an_email_already_in_use(client, alice):
+    response = _signup(client, email="ALICE@example.com")
+
+    assert "email" in response.context["form"].errors
+
+
+def test_login_page_renders(client, db):
+    response = client.get(reverse("login"))
+
+    assert response.status_code == 200
+    assert b"Forgot your password?" in response.content
+
+
+def test_logout_is_a_post_that_ends_the_session(alice_client):
+    response = alice_client.post(reverse("logout"))
+
+    assert response.status_code == 302
+    assert alice_client.get(reverse("products:list")).status_code == 302
+
+
+def test_password_reset_sends_an_email(client, alice, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    response = client.post(reverse("password_reset"), {"email": "alice@example.com"})
+
+    assert response.status_code == 302
+    assert response.url == reverse("password_reset_done")
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["alice@example.com"]
+    assert message.subject == "Reset your seller account password"
+    assert "/accounts/reset/" in message.body
+
+
+def test_password_reset_link_lets_the_user_choose_a_new_password(
+    client, alice, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    link = next(
+        line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line
+    )
+    path = link.split("://", 1)[1].split("/", 1)[1]
+
+    form_page = client.get("/" + path, follow=True)
+    new = "a brand new passphrase 7"
+    client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": new, "new_password2": new},
+    )
+
+    alice.refresh_from_db()
+    assert alice.check_password(new)

@@ -1,0 +1,342 @@
+"""Planning, attempting and settling deliveries, against a real HTTP server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from fulfillment.models import Delivery, DeliveryStatus
+from fulfillment.services import deliveries as services
+from orders.models import FulfillmentStatus, Order
+from orders.services import order_place
+from tests.factories import CustomFieldFactory
+from tests.httpserver import Route
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loopback(settings):
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+        "TOTAL_TIMEOUT": 2.0,
+    }
+
+
+@pytest.fixture
+def live(product, seller_server, loopback):
+    config = product.webhook_config
+    config.url = seller_server.url("/license")
+    config.save()
+    seller_server.set_route("/license", Route(body="LICENSE-OK"))
+    product.status = "live"
+    product.save()
+    return product
+
+
+def place(product, quantity=1, **kwargs):
+    return order_place(
+        product=product,
+        quantity=quantity,
+        customer_email=kwargs.pop("customer_email", "buyer@example.com"),
+        **kwargs,
+    )
+
+
+def attempt_all(order):
+    for delivery in order.deliveries.order_by("item_index"):
+        services.delivery_attempt(delivery_pk=delivery.pk)
+
+
+def test_separate_multibuy_plans_one_delivery_per_unit(live):
+    live.webhook_config.separate_multibuy = True
+    live.webhook_config.save()
+
+    order = place(live, quantity=3)
+
+    deliveries = list(order.deliveries.order_by("item_index"))
+    assert [(d.item_index, d.item_count, d.quantity) for d in deliveries] == [
+        (1, 3, 1),
+        (2, 3, 1),
+        (3, 3, 1),
+    ]
+
+
+def test_without_separate_multibuy_one_delivery_carries_the_quantity(live):
+    order = place(live, quantity=3)
+
+    assert [
+        (d.item_index, d.item_count, d.quantity) for d in order.deliveries.all()
+    ] == [(1, 1, 3)]
+
+
+def test_manual_product_has_no_deliveries_and_confirms_the_order(
+    product, email_backend, django_capture_on_commit_callbacks
+):
+    product.fulfillment_method = "manual"
+    product.status = "live"
+    product.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(product)
+
+    order.refresh_from_db()
+    assert order.deliveries.count() == 0
+    assert order.fulfillment_status == FulfillmentStatus.MANUAL
+    assert order.email_status == "sent"
+    assert "will be in touch" in mail.outbox[0].body
+
+
+def test_successful_attempt_stores_the_license_and_fulfills_the_order(
+    live, seller_server
+):
+    seller_server.set_route("/license", Route(body="**KEY-1**"))
+    order = place(live)
+
+    attempt_all(order)
+
+    order.refresh_from_db()
+    delivery = order.deliveries.get()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.response_text == "**KEY-1**"
+    assert order.fulfillment_status == FulfillmentStatus.FULFILLED
+    attempt = delivery.attempts.get()
+    assert attempt.response_status == 200
+    assert attempt.request_headers["webhook-signature"] == "v1,<redacted>"
+
+
+def test_failed_attempt_is_scheduled_for_retry_with_a_readable_reason(
+    live, seller_server
+):
+    seller_server.set_route("/license", Route(status=500, body="oops"))
+    order = place(live)
+
+    attempt_all(order)
+
+    delivery = order.deliveries.get()
+    assert delivery.status == DeliveryStatus.RETRYING
+    assert "500" in delivery.last_error
+    wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+    assert 7 <= wait <= 12.5  # 10 s ± 20 %
+    order.refresh_from_db()
+    assert order.fulfillment_status == FulfillmentStatus.PENDING
+
+
+def test_delivery_fails_for_good_after_the_last_scheduled_retry(
+    live, seller_server, settings
+):
+    settings.FULFILLMENT = {**settings.FULFILLMENT, "RETRY_SCHEDULE": [1]}
+    seller_server.set_route("/license", Route(status=500, body="oops"))
+    order = place(live)
+    delivery = order.deliveries.get()
+    services.delivery_attempt(delivery_pk=delivery.pk)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+
+    services.delivery_attempt(delivery_pk=delivery.pk)
+
+    delivery.refresh_from_db()
+    order.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempt_count == 2
+    assert order.fulfillment_status == FulfillmentStatus.FAILED
+
+
+def test_a_delivery_cannot_be_claimed_twice(live, seller_server):
+    order = place(live)
+    delivery = order.deliveries.get()
+    now = timezone.now()
+
+    assert services._claim(delivery.pk, now) is True
+    assert services._claim(delivery.pk, now) is False
+
+
+def test_an_attempt_on_a_delivery_not_yet_due_sends_nothing(live, seller_server):
+    order = place(live)
+    delivery = order.deliveries.get()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status="retrying", next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
+
+    assert services.delivery_attempt(delivery_pk=delivery.pk) is None
+    assert seller_server.requests_to("/license") == []
+
+
+def test_a_second_attempt_of_a_succeeded_delivery_sends_nothing(live, seller_server):
+    order = place(live)
+    attempt_all(order)
+
+    attempt_all(order)
+
+    assert len(seller_server.requests_to("/license")) == 1
+
+
+def test_an_abandoned_in_flight_delivery_is_claimable_after_its_lease(
+    live, seller_server
+):
+    order = place(live)
+    delivery = order.deliveries.get()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status="in_flight", lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    services.delivery_attempt(delivery_pk=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+
+
+def test_custom_fields_reach_the_seller(live, seller_server):
+    CustomFieldFactory(config=live.webhook_config, kind="customer_email", name="email")
+    order = place(live, customer_email="jo@example.com")
+
+    attempt_all(order)
+
+    assert b"email=jo%40example.com" in seller_server.requests_to("/license")[0].body
+
+
+def test_test_delivery_is_marked_test_and_never_retried(live, seller_server):
+    seller_server.set_route("/license", Route(status=500, body="down"))
+
+    delivery = services.delivery_test_send(product=live)
+
+    assert delivery.is_test
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.next_attempt_at is None
+    assert b"test=true" in seller_server.requests_to("/license")[0].body
+
+
+def test_refused_url_fails_at_once_without_retry(product, seller_server, settings):
+    settings.FULFILLMENT = {**settings.FULFILLMENT, "ALLOWED_PRIVATE_NETWORKS": []}
+    product.webhook_config.url = seller_server.url("/license")
+    product.webhook_config.save()
+    product.status = "live"
+    product.save()
+    order = place(product)
+
+    attempt_all(order)
+
+    delivery = order.deliveries.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert seller_server.requests == []
+    assert delivery.attempts.get().error_kind == "refused_url"
+
+
+def test_retry_now_sends_a_failed_delivery_again_and_fulfills_the_order(
+    live, seller_server
+):
+    order = place(live)
+    delivery = order.deliveries.get()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status="failed", next_attempt_at=None
+    )
+    Order.objects.filter(pk=order.pk).update(fulfillment_status="failed")
+
+    assert services.delivery_retry_now(delivery=delivery) is True
+    assert Order.objects.get(pk=order.pk).fulfillment_status == "pending"
+
+    services.delivery_attempt(delivery_pk=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert Order.objects.get(pk=order.pk).fulfillment_status == "fulfilled"
+
+
+def test_retry_now_leaves_a_succeeded_delivery_alone(live, seller_server):
+    order = place(live)
+    attempt_all(order)
+
+    assert services.delivery_retry_now(delivery=order.deliveries.get()) is False
+    assert len(seller_server.requests_to("/license")) == 1
+
+
+def test_dispatcher_picks_up_deliveries_past_the_grace_period_only(
+    live, settings, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(services, "_enqueue", lambda pk, countdown=0: sent.append(pk))
+    order = place(live)
+    delivery = order.deliveries.get()
+
+    assert services.deliveries_dispatch_due() == 0
+    Delivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert services.deliveries_dispatch_due() == 1
+    assert sent == [delivery.pk]
+
+
+def test_order_email_is_sent_once_when_every_delivery_succeeded(
+    live, seller_server, email_backend, django_capture_on_commit_callbacks
+):
+    live.webhook_config.separate_multibuy = True
+    live.webhook_config.save()
+    seller_server.set_route(
+        "/license", lambda r: Route(body=f"KEY-{r.header('webhook-id')[-6:]}")
+    )
+    order = place(live, quantity=2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt_all(order)
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt_all(order)
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["buyer@example.com"]
+    assert message.body.count("KEY-") == 2
+    assert "License 2 of 2" in message.body
+    order.refresh_from_db()
+    assert order.email_status == "sent"
+
+
+def test_no_email_when_order_emails_are_off_but_the_order_is_fulfilled(
+    live, seller_server, email_backend, django_capture_on_commit_callbacks
+):
+    live.send_order_emails = False
+    live.save()
+    order = place(live)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt_all(order)
+
+    order.refresh_from_db()
+    assert mail.outbox == []
+    assert order.fulfillment_status == FulfillmentStatus.FULFILLED
+    assert order.email_status == "disabled"
+
+
+def test_order_email_send_twice_sends_one_email(live, seller_server, email_backend):
+    from fulfillment.services.emails import order_email_send
+
+    order = place(live)
+    attempt_all(order)
+
+    assert order_email_send(order_id=order.pk) is True
+    assert order_email_send(order_id=order.pk) is False
+    assert len(mail.outbox) == 1
+
+
+def test_failed_email_send_releases_the_claim_for_a_retry(
+    live, seller_server, settings
+):
+    from fulfillment.services.emails import order_email_send
+
+    settings.EMAIL_BACKEND = "tests.fulfillment.test_delivery_services.BrokenBackend"
+    order = place(live)
+    attempt_all(order)
+
+    with pytest.raises(ConnectionError):
+        order_email_send(order_id=order.pk)
+
+    assert Order.objects.get(pk=order.pk).email_status == "not_sent"
+
+
+class BrokenBackend:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionError("ESP down")

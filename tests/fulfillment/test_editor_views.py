@@ -1,0 +1,287 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from fulfillment.models import Delivery, DeliveryAttempt
+from products.checklist import product_checklist
+from tests.factories import CustomFieldFactory
+
+
+def _post_data(config, rows=(), **changes):
+    data = {
+        "url": config.url,
+        "method": config.method,
+        "body_format": config.body_format,
+        "instructions": config.instructions,
+        "custom_fields-TOTAL_FORMS": str(len(rows)),
+        "custom_fields-INITIAL_FORMS": "0",
+        **changes,
+    }
+    for i, (kind, name, value) in enumerate(rows):
+        data[f"custom_fields-{i}-kind"] = kind
+        data[f"custom_fields-{i}-name"] = name
+        data[f"custom_fields-{i}-value"] = value
+    return data
+
+
+@pytest.fixture
+def config(product):
+    return product.webhook_config
+
+
+@pytest.fixture
+def editor_url(product):
+    return reverse("fulfillment:config-edit", args=[product.pk])
+
+
+def _row_errors(response, index):
+    return response.context["formset"].forms[index].errors
+
+
+def test_editor_shows_every_seed_field_label(alice_client, editor_url):
+    response = alice_client.get(editor_url)
+
+    for label in (
+        "Webhook URL",
+        "Request Method",
+        "Instructions",
+        "Separate Multibuy",
+        "Custom Fields",
+    ):
+        assert label.encode() in response.content
+
+
+def test_editor_shows_the_saved_instructions_rendered(alice_client, editor_url):
+    response = alice_client.get(editor_url)
+
+    assert b"<strong>license key</strong>" in response.content
+
+
+def test_editor_masks_the_secret_behind_a_reveal(alice_client, editor_url, config):
+    response = alice_client.get(editor_url).content.decode()
+
+    assert "<details>" in response
+    summary = response.split("<summary>", 1)[1].split("</summary>", 1)[0]
+    assert config.signing_secret not in summary
+
+
+def test_editor_save_bumps_version_on_change(alice_client, editor_url, config):
+    response = alice_client.post(editor_url, _post_data(config, method="GET"))
+
+    assert response.status_code == 302
+    config.refresh_from_db()
+    assert config.method == "GET"
+    assert config.version == 2
+
+
+def test_editor_save_without_change_keeps_version(alice_client, editor_url, config):
+    alice_client.post(editor_url, _post_data(config))
+
+    config.refresh_from_db()
+    assert config.version == 1
+
+
+def test_duplicate_custom_field_names_are_an_error_on_that_row(
+    alice_client, editor_url, config
+):
+    rows = [("static", "plan", "pro"), ("transaction_id", "Plan", "")]
+
+    response = alice_client.post(editor_url, _post_data(config, rows=rows))
+
+    assert response.status_code == 200
+    assert not _row_errors(response, 0)
+    assert "name" in _row_errors(response, 1)
+    assert config.custom_fields.count() == 0
+
+
+@pytest.mark.parametrize("name", ["quantity", "Event"])
+def test_reserved_custom_field_name_is_an_error_on_that_row(
+    alice_client, editor_url, config, name
+):
+    rows = [("static", "plan", "pro"), ("customer_email", name, "")]
+
+    response = alice_client.post(editor_url, _post_data(config, rows=rows))
+
+    assert not _row_errors(response, 0)
+    assert "standard field" in _row_errors(response, 1)["name"][0]
+    config.refresh_from_db()
+    assert config.version == 1
+
+
+def test_static_custom_field_needs_a_value(alice_client, editor_url, config):
+    response = alice_client.post(
+        editor_url, _post_data(config, rows=[("static", "plan", "")])
+    )
+
+    assert _row_errors(response, 0)["value"] == ["A static field needs a value."]
+
+
+def test_customer_name_field_needs_the_product_to_collect_names(
+    alice_client, editor_url, config
+):
+    response = alice_client.post(
+        editor_url, _post_data(config, rows=[("customer_name", "name", "")])
+    )
+
+    assert "kind" in _row_errors(response, 0)
+
+
+def test_custom_field_row_can_be_deleted(alice_client, editor_url, config):
+    field = CustomFieldFactory(config=config, name="plan", value="pro")
+    data = _post_data(config, rows=[("static", "plan", "pro")])
+    data.update(
+        {
+            "custom_fields-INITIAL_FORMS": "1",
+            "custom_fields-0-id": str(field.pk),
+            "custom_fields-0-DELETE": "on",
+        }
+    )
+
+    alice_client.post(editor_url, data)
+
+    assert config.custom_fields.count() == 0
+    config.refresh_from_db()
+    assert config.version == 2
+
+
+def test_add_rows_shows_more_blank_rows_without_saving(
+    alice_client, editor_url, config
+):
+    data = _post_data(config, rows=[("static", "plan", "pro")], add_rows="1")
+
+    response = alice_client.post(editor_url, data)
+
+    assert response.status_code == 200
+    assert len(response.context["formset"].forms) == 3
+    assert config.custom_fields.count() == 0
+
+
+def test_ftp_url_is_a_form_error(alice_client, editor_url, config):
+    response = alice_client.post(editor_url, _post_data(config, url="ftp://x"))
+
+    assert response.context["form"].errors["url"]
+    config.refresh_from_db()
+    assert config.url == "https://licenses.example.com/issue"
+
+
+def test_ftp_url_with_a_real_host_is_refused_by_the_url_policy(
+    alice_client, editor_url, config
+):
+    response = alice_client.post(
+        editor_url, _post_data(config, url="ftp://licenses.example.com/")
+    )
+
+    assert response.context["form"].errors["url"] == [
+        "The Webhook URL must start with https:// or http://."
+    ]
+
+
+def test_https_is_required_in_production(alice_client, editor_url, config, settings):
+    settings.PRODUCTION = True
+
+    response = alice_client.post(
+        editor_url, _post_data(config, url="http://licenses.example.com/issue")
+    )
+
+    assert response.context["form"].errors["url"] == [
+        "The Webhook URL must use https://."
+    ]
+
+
+def test_http_is_allowed_outside_production(alice_client, editor_url, config):
+    alice_client.post(
+        editor_url, _post_data(config, url="http://licenses.example.com/issue")
+    )
+
+    config.refresh_from_db()
+    assert config.url == "http://licenses.example.com/issue"
+
+
+def test_editing_the_config_after_a_test_success_unticks_the_item(
+    alice_client, editor_url, product, config
+):
+    Delivery.objects.create(
+        product=product,
+        is_test=True,
+        config_version=config.version,
+        status="succeeded",
+        response_text="LICENSE-1",
+    )
+    assert {i.key: i.done for i in product_checklist(product)}["test_delivery"]
+
+    alice_client.post(editor_url, _post_data(config, instructions="New text."))
+
+    assert not {i.key: i.done for i in product_checklist(product)}["test_delivery"]
+
+
+def test_regenerate_secret_button_rotates_the_secret(alice_client, product, config):
+    old = config.signing_secret
+    url = reverse("fulfillment:config-secret-regenerate", args=[product.pk])
+
+    response = alice_client.post(url)
+
+    assert response.status_code == 302
+    config.refresh_from_db()
+    assert config.previous_signing_secret == old
+
+
+def _delivery_like_a_test_send(product, status="succeeded"):
+    delivery = Delivery.objects.create(
+        product=product,
+        is_test=True,
+        config_version=product.webhook_config.version,
+        status=status,
+        attempt_count=1,
+        response_text="LICENSE-**42**" if status == "succeeded" else "",
+        last_error="" if status == "succeeded" else "Your server answered 500.",
+    )
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=1,
+        duration_ms=37,
+        request_method="POST",
+        request_url=product.webhook_config.url,
+        response_status=200 if status == "succeeded" else 500,
+        response_body="LICENSE-**42**" if status == "succeeded" else "oops",
+        succeeded=status == "succeeded",
+        message="OK" if status == "succeeded" else "Your server answered 500.",
+    )
+    return delivery
+
+
+def test_send_test_request_calls_delivery_test_send(alice_client, product, monkeypatch):
+    calls = []
+
+    def fake_send(*, product):
+        calls.append(product)
+        return _delivery_like_a_test_send(product)
+
+    monkeypatch.setattr("fulfillment.views.delivery_test_send", fake_send)
+
+    response = alice_client.post(
+        reverse("fulfillment:config-test", args=[product.pk]), follow=True
+    )
+
+    assert calls == [product]
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Test delivery succeeded." in content
+    assert "LICENSE-**42**" in content
+    assert "37 ms" in content
+    assert response.context["preview"] is not None
+
+
+def test_failed_test_request_shows_the_reason(alice_client, product, monkeypatch):
+    monkeypatch.setattr(
+        "fulfillment.views.delivery_test_send",
+        lambda *, product: _delivery_like_a_test_send(product, status="failed"),
+    )
+
+    response = alice_client.post(
+        reverse("fulfillment:config-test", args=[product.pk]), follow=True
+    )
+
+    content = response.content.decode()
+    assert "Your server answered 500." in content
+    assert response.context["preview"] is None

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import pytest
+
+from fulfillment.outcome import judge
+from fulfillment.transport import TransportResult
+
+
+def _answer(status=200, body=b"LICENSE-1", content_type="text/plain", **headers):
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    return TransportResult(status=status, headers=headers, body=body, duration_ms=5)
+
+
+def test_200_with_text_succeeds_with_the_stripped_text():
+    verdict = judge(_answer(body=b"  LICENSE-1\n"))
+
+    assert verdict.succeeded
+    assert verdict.text == "LICENSE-1"
+    assert verdict.error_kind == ""
+
+
+def test_200_without_content_type_is_read_as_utf8():
+    verdict = judge(_answer(body="Schlüssel".encode(), content_type=None))
+
+    assert verdict.text == "Schlüssel"
+
+
+def test_markdown_content_type_succeeds():
+    assert judge(_answer(body=b"**KEY**", content_type="text/markdown")).succeeded
+
+
+def test_latin1_charset_is_decoded():
+    verdict = judge(
+        _answer(
+            body="clé".encode("latin-1"), content_type="text/plain; charset=ISO-8859-1"
+        )
+    )
+
+    assert verdict.text == "clé"
+
+
+def test_undecodable_bytes_fail_as_not_text():
+    verdict = judge(_answer(body=b"\xff\xfe\xfa license"))
+
+    assert verdict.error_kind == "not_text"
+    assert "not valid utf-8 text" in verdict.message
+    assert verdict.retryable
+
+
+def test_unknown_charset_fails_as_not_text():
+    verdict = judge(_answer(content_type="text/plain; charset=klingon"))
+
+    assert verdict.error_kind == "not_text"
+
+
+def test_binary_content_type_fails_as_not_text():
+    verdict = judge(_answer(body=b"PK\x03\x04", content_type="application/zip"))
+
+    assert verdict.error_kind == "not_text"
+    assert "application/zip" in verdict.message
+
+
+@pytest.mark.parametrize("body", [b"", b"  \n\t "])
+def test_200_with_empty_or_blank_body_fails_as_empty(body):
+    verdict = judge(_answer(body=body))
+
+    assert verdict.error_kind == "empty"
+    assert not verdict.succeeded
+
+
+@pytest.mark.parametrize(
+    "body", [b"<!DOCTYPE html><html><body>Login</body></html>", b"\n<html lang=en>x"]
+)
+def test_html_page_fails_as_html(body):
+    verdict = judge(_answer(body=body, content_type="text/html; charset=utf-8"))
+
+    assert verdict.error_kind == "html"
+    assert "HTML page" in verdict.message
+
+
+def test_html_tags_in_a_plain_text_answer_are_accepted_as_text():
+    # Rendering escapes them; failing would punish a license that contains '<'.
+    verdict = judge(_answer(body=b"<b>KEY-1</b>"))
+
+    assert verdict.succeeded
+    assert verdict.text == "<b>KEY-1</b>"
+
+
+def test_short_text_html_answer_without_a_document_is_accepted():
+    # PHP labels every answer text/html; an echoed license key must still work.
+    assert judge(_answer(body=b"KEY-1", content_type="text/html")).succeeded
+
+
+def test_redirect_fails_and_names_the_target():
+    verdict = judge(_answer(status=302, body=b"", Location="https://new.example/x"))
+
+    assert verdict.error_kind == "redirect"
+    assert verdict.message == (
+        "Your server answered 302 and pointed to https://new.example/x; we do not "
+        "follow redirects. Point the Webhook URL at the final address."
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "hint"),
+    [
+        (401, "without a login"),
+        (403, "without a login"),
+        (404, "check the Webhook URL"),
+        (500, "error on your server"),
+        (503, "error on your server"),
+        (201, "we need 200"),
+    ],
+)
+def test_other_status_fails_with_code_and_hint(status, hint):
+    verdict = judge(_answer(status=status))
+
+    assert verdict.error_kind == "status"
+    assert f"answered {status}" in verdict.message
+    assert hint in verdict.message
+    assert verdict.retryable
+
+
+def test_transport_error_passes_through_its_message():
+    result = TransportResult(None, error_kind="timeout", message="Too slow.")
+
+    verdict = judge(result)
+
+    assert (verdict.error_kind, verdict.message, verdict.retryable) == (
+        "timeout",
+        "Too slow.",
+        True,
+    )
+
+
+def test_refused_url_is_not_retryable():
+    verdict = judge(TransportResult(None, error_kind="refused_url", message="No."))
+
+    assert not verdict.retryable
+    assert not verdict.succeeded

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+
+from fulfillment import urlpolicy
+from fulfillment.urlpolicy import UrlRefused, check_url, check_url_from_settings
+
+
+def _check(url, *, require_https=False, allowed=(), resolve=True):
+    return check_url(
+        url,
+        require_https=require_https,
+        allowed_networks=list(allowed),
+        resolve=resolve,
+    )
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Make getaddrinfo answer from a dict, so no test needs the network."""
+    answers: dict[str, list[str]] = {}
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        if host not in answers:
+            raise socket.gaierror("not found")
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in answers[host]
+        ]
+
+    monkeypatch.setattr(urlpolicy.socket, "getaddrinfo", fake_getaddrinfo)
+    return answers
+
+
+def test_public_host_is_accepted_and_its_addresses_returned(dns):
+    dns["lic.example.com"] = ["93.184.216.34"]
+
+    assert _check("https://lic.example.com/issue") == [
+        ipaddress.ip_address("93.184.216.34")
+    ]
+
+
+@pytest.mark.parametrize("url", ["ftp://lic.example.com/", "file:///etc/passwd", "lic"])
+def test_only_http_and_https_are_accepted(url):
+    with pytest.raises(UrlRefused, match="https:// or http://"):
+        _check(url, resolve=False)
+
+
+def test_http_is_refused_when_https_is_required():
+    with pytest.raises(UrlRefused, match="must use https"):
+        _check("http://lic.example.com/", require_https=True, resolve=False)
+
+
+def test_credentials_in_the_url_are_refused():
+    with pytest.raises(UrlRefused, match="user name or password"):
+        _check("https://user:pw@lic.example.com/", resolve=False)
+
+
+def test_url_without_host_is_refused():
+    with pytest.raises(UrlRefused, match="needs a host"):
+        _check("https:///issue", resolve=False)
+
+
+def test_unknown_host_is_refused_in_plain_words(dns):
+    with pytest.raises(UrlRefused, match="could not find the host nowhere.example"):
+        _check("https://nowhere.example/")
+
+
+@pytest.mark.parametrize(
+    ("address", "words"),
+    [
+        ("10.0.0.5", "in a private network"),
+        ("192.168.1.2", "in a private network"),
+        ("127.0.0.1", "loopback"),
+        ("169.254.169.254", "link-local"),
+        ("100.64.1.1", "shared carrier network"),
+        ("0.0.0.0", "unspecified"),  # noqa: S104
+        ("224.0.0.1", "multicast"),
+        ("240.0.0.1", "reserved"),
+    ],
+)
+def test_non_public_resolved_address_is_refused_with_reason(dns, address, words):
+    dns["sneaky.example.com"] = [address]
+
+    with pytest.raises(UrlRefused) as refused:
+        _check("https://sneaky.example.com/")
+
+    assert words in refused.value.reason
+    assert f"The address {address}" in refused.value.reason
+    assert "webhooks must go to a public address" in refused.value.reason
+
+
+def test_one_private_address_among_public_ones_is_refused(dns):
+    dns["mixed.example.com"] = ["93.184.216.34", "10.1.2.3"]
+
+    with pytest.raises(UrlRefused, match="10.1.2.3"):
+        _check("https://mixed.example.com/")
+
+
+@pytest.mark.parametrize(
+    "host", ["[::1]", "[::ffff:127.0.0.1]", "[fe80::1]", "[fc00::1]"]
+)
+def test_non_public_ipv6_literals_are_refused(host):
+    with pytest.raises(UrlRefused, match="public address"):
+        _check(f"http://{host}/", resolve=False)
+
+
+def test_ipv4_mapped_address_is_refused_even_inside_an_allowed_network():
+    with pytest.raises(UrlRefused, match="IPv4-mapped"):
+        _check("http://[::ffff:127.0.0.1]/", allowed=["127.0.0.0/8"])
+
+
+def test_loopback_is_accepted_inside_an_allowed_network():
+    assert _check("http://127.0.0.1:8001/issue", allowed=["127.0.0.0/8"]) == [
+        ipaddress.ip_address("127.0.0.1")
+    ]
+
+
+def test_literal_private_address_is_refused_even_without_resolving():
+    with pytest.raises(UrlRefused, match="private network"):
+        _check("http://10.0.0.5/", resolve=False)
+
+
+def test_without_resolving_a_host_name_is_only_checked_for_form(dns):
+    assert _check("https://anything.example/", resolve=False) == []
+
+
+def test_settings_policy_requires_https_in_production(settings):
+    settings.PRODUCTION = True
+
+    with pytest.raises(UrlRefused, match="must use https"):
+        check_url_from_settings("http://lic.example.com/", resolve=False)
+
+
+def test_settings_policy_uses_the_allowed_private_networks(settings):
+    settings.PRODUCTION = False
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+    }
+
+    assert check_url_from_settings("http://127.0.0.1:9/")

@@ -1,0 +1,66 @@
+"""Orders fixtures: a live product, an API token and ways to reach states.
+
+Who may see what: the public (no login) sees live products and an order page only
+through its secret token; payment providers reach the API with a Bearer token;
+charlie (staff) uses Django admin.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fulfillment.models import Delivery, DeliveryStatus
+from fulfillment.services.orders import order_fulfillment_refresh
+from orders.services import api_token_create
+
+
+@pytest.fixture
+def live_product(product):
+    product.status = "live"
+    product.save(update_fields=["status"])
+    return product
+
+
+@pytest.fixture
+def api_token(db):
+    """The raw secret of a valid token, as a payment provider would hold it."""
+    _, raw = api_token_create(name="Test provider")
+    return raw
+
+
+@pytest.fixture
+def api_post(client, api_token):
+    def post(body, *, token=api_token):
+        content = body if isinstance(body, str | bytes) else json.dumps(body)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return client.post(
+            "/api/v1/orders",
+            data=content,
+            content_type="application/json",
+            headers=headers,
+        )
+
+    return post
+
+
+@pytest.fixture
+def order_body():
+    return {
+        "product": "pixel-editor",
+        "quantity": 2,
+        "customer_email": "Buyer@Example.com",
+        "customer_name": "Bea Buyer",
+        "transaction_id": "txn_1001",
+    }
+
+
+def fulfill(order, *texts: str) -> None:
+    """Succeed the order's deliveries with these license texts, as workers would."""
+    deliveries = order.deliveries.order_by("item_index")
+    for delivery, text in zip(deliveries, texts, strict=True):
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.SUCCEEDED, response_text=text
+        )
+    order_fulfillment_refresh(order_id=order.pk)

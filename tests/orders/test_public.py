@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from orders.models import Checkout, Order
+from orders.services import order_place
+from products.models import FulfillmentMethod
+from tests.orders.conftest import fulfill
+
+pytestmark = pytest.mark.django_db
+
+
+def _checkout(client, product, **data):
+    url = reverse("orders:checkout", kwargs={"slug": product.slug})
+    return client.post(url, {"customer_email": "buyer@example.com", **data})
+
+
+def _place(product, quantity=1):
+    return order_place(
+        product=product, quantity=quantity, customer_email="buyer@example.com"
+    )
+
+
+def test_live_product_page_shows_name_price_and_test_payment_notice(
+    client, live_product
+):
+    response = client.get(f"/p/{live_product.slug}/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert live_product.name in content
+    assert "19.00 USD" in content
+    assert "Test payment — no money moves" in content
+
+
+def test_draft_product_page_is_404(client, product):
+    assert client.get(f"/p/{product.slug}/").status_code == 404
+
+
+def test_draft_product_checkout_is_404(client, product):
+    assert _checkout(client, product, quantity=1).status_code == 404
+    assert Checkout.objects.count() == 0
+
+
+def test_product_page_asks_for_name_only_when_collected(client, live_product):
+    assert 'name="customer_name"' not in client.get("/p/pixel-editor/").content.decode()
+    live_product.collect_customer_name = True
+    live_product.save()
+    assert 'name="customer_name"' in client.get("/p/pixel-editor/").content.decode()
+
+
+def test_checkout_redirects_to_the_secret_order_page(client, live_product):
+    response = _checkout(client, live_product, quantity=2)
+    order = Order.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/orders/{order.token}/"
+    assert order.quantity == 2
+    assert order.source == "checkout"
+    assert order.transaction_id.startswith("test_")
+    assert order.deliveries.count() == 1
+
+
+def test_checkout_stores_the_name_when_collected(client, live_product):
+    live_product.collect_customer_name = True
+    live_product.save()
+    _checkout(client, live_product, quantity=1, customer_name="Bea Buyer")
+    assert Order.objects.get().customer_name == "Bea Buyer"
+
+
+def test_checkout_requires_the_name_when_collected(client, live_product):
+    live_product.collect_customer_name = True
+    live_product.save()
+    response = _checkout(client, live_product, quantity=1)
+    assert response.status_code == 200
+    assert response.context["form"].errors["customer_name"]
+    assert Order.objects.count() == 0
+
+
+def test_checkout_ignores_a_name_when_not_collected(client, live_product):
+    _checkout(client, live_product, quantity=1, customer_name="Sneaky")
+    assert Order.objects.get().customer_name == ""
+
+
+@pytest.mark.parametrize("quantity", [0, 101])
+def test_quantity_out_of_range_is_a_field_error(client, live_product, quantity):
+    response = _checkout(client, live_product, quantity=quantity)
+    assert response.status_code == 200
+    assert response.context["form"].errors["quantity"] == [
+        "Enter a quantity from 1 to 100."
+    ]
+    assert "Enter a quantity from 1 to 100." in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_invalid_email_is_a_field_error(client, live_product):
+    response = _checkout(client, live_product, quantity=1, customer_email="nope")
+    assert response.context["form"].errors["customer_email"]
+
+
+def test_order_page_for_unknown_token_is_404(client, live_product):
+    _place(live_product)
+    assert client.get("/orders/not-the-token/").status_code == 404
+
+
+def test_pending_order_page_refreshes_itself(client, live_product):
+    order = _place(live_product)
+    response = client.get(f"/orders/{order.token}/")
+    content = response.content.decode()
+    assert "We're getting your license from the seller" in content
+    assert response["Refresh"] == "5"
+    assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_fulfilled_order_page_shows_instructions_and_license(client, live_product):
+    order = _place(live_product)
+    fulfill(order, "Your key: `PIX-1234`")
+    response = client.get(f"/orders/{order.token}/")
+    content = response.content.decode()
+    assert "<code>PIX-1234</code>" in content
+    assert "<strong>license key</strong>" in content  # the Instructions
+    assert "Refresh" not in response
+    assert "refreshes itself" not in content
+
+
+def test_separate_multibuy_order_page_numbers_each_license(client, live_product):
+    live_product.webhook_config.separate_multibuy = True
+    live_product.webhook_config.save()
+    order = _place(live_product, quantity=3)
+    fulfill(order, "KEY-A", "KEY-B", "KEY-C")
+    content = client.get(f"/orders/{order.token}/").content.decode()
+    for n, key in enumerate(["KEY-A", "KEY-B", "KEY-C"], start=1):
+        assert f"License {n} of 3" in content
+        assert key in content
+
+
+def test_raw_html_in_a_license_is_escaped(client, live_product):
+    order = _place(live_product)
+    fulfill(order, "<script>alert(1)</script> KEY")
+    content = client.get(f"/orders/{order.token}/").content.decode()
+    assert "<script>alert(1)</script>" not in content
+    assert "&lt;script&gt;" in content
+
+
+def test_failed_order_page_says_the_seller_was_told(client, live_product):
+    order = _place(live_product)
+    order.deliveries.update(status="failed")
+    from fulfillment.services.orders import order_fulfillment_refresh
+
+    order_fulfillment_refresh(order_id=order.pk)
+    content = client.get(f"/orders/{order.token}/").content.decode()
+    assert "The seller has been told" in content
+
+
+def test_manual_product_order_page_says_the_seller_delivers(client, live_product):
+    live_product.fulfillment_method = FulfillmentMethod.MANUAL
+    live_product.save()
+    order = _place(live_product)
+    content = client.get(f"/orders/{order.token}/").content.decode()
+    assert "The seller will deliver it" in content

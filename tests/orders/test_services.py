@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.db import IntegrityError
+
+from orders import services
+from orders.errors import OrderError
+from orders.models import ApiToken, Checkout, Order
+from orders.payments import PaymentDeclined, TestPaymentProvider, get_provider
+from orders.services import (
+    checkout_create,
+    order_complete,
+    order_create_from_api,
+    order_fingerprint,
+)
+from orders.tokens import token_hash
+
+pytestmark = pytest.mark.django_db
+
+
+def _cleaned(**changes):
+    return {
+        "product": "pixel-editor",
+        "quantity": 1,
+        "customer_email": "a@example.com",
+        "customer_name": "",
+        "checkout_hash": "",
+        **changes,
+    }
+
+
+def test_fingerprint_ignores_email_case():
+    assert order_fingerprint(cleaned=_cleaned()) == order_fingerprint(
+        cleaned=_cleaned(customer_email="A@Example.COM")
+    )
+
+
+def test_fingerprint_changes_with_quantity():
+    assert order_fingerprint(cleaned=_cleaned()) != order_fingerprint(
+        cleaned=_cleaned(quantity=2)
+    )
+
+
+def test_test_provider_is_the_default_and_labelled(settings):
+    settings.PAYMENT_PROVIDER = "test"
+    provider = get_provider()
+    assert isinstance(provider, TestPaymentProvider)
+    assert "no money moves" in provider.label
+
+
+def test_unknown_payment_provider_fails_loudly(settings):
+    settings.PAYMENT_PROVIDER = "nope"
+    with pytest.raises(ImproperlyConfigured, match="PAYMENT_PROVIDER"):
+        get_provider()
+
+
+def test_checkout_create_refuses_a_draft_product(product):
+    with pytest.raises(OrderError) as exc:
+        checkout_create(product=product, quantity=1, customer_email="a@example.com")
+    assert exc.value.code == "product_not_live"
+
+
+def test_a_checkout_completes_only_once(live_product):
+    checkout = checkout_create(
+        product=live_product, quantity=1, customer_email="a@example.com"
+    )
+    order_complete(checkout=checkout, transaction_id="t1", source="checkout")
+    with pytest.raises(OrderError) as exc:
+        order_complete(checkout=checkout, transaction_id="t2", source="checkout")
+    assert exc.value.code == "checkout_completed"
+    assert Order.objects.count() == 1
+
+
+def test_declined_payment_leaves_an_open_checkout_and_no_order(
+    monkeypatch, live_product
+):
+    def decline(self, *, checkout):
+        raise PaymentDeclined("Card declined.")
+
+    monkeypatch.setattr(TestPaymentProvider, "charge", decline)
+    with pytest.raises(PaymentDeclined):
+        services.order_place(
+            product=live_product, quantity=1, customer_email="a@example.com"
+        )
+    assert Checkout.objects.get().status == "open"
+    assert Order.objects.count() == 0
+
+
+def test_racing_identical_api_call_returns_the_winners_order(monkeypatch, live_product):
+    """The loser of a race passes the replay check, then hits the unique
+    transaction_id on insert; it must answer with the winner's order."""
+    data = {
+        "product": "pixel-editor",
+        "quantity": 1,
+        "customer_email": "a@example.com",
+        "transaction_id": "race-1",
+    }
+    winner, _ = order_create_from_api(data=data)
+    real_replay = services._api_replay
+    calls = []
+
+    def replay_blind_the_first_time(**kwargs):
+        # The first check runs before the winner committed: it sees nothing.
+        calls.append(kwargs)
+        return None if len(calls) == 1 else real_replay(**kwargs)
+
+    monkeypatch.setattr(services, "_api_replay", replay_blind_the_first_time)
+    order, created = order_create_from_api(data=data)
+    assert (order, created) == (winner, False)
+    assert Order.objects.count() == 1
+    assert Checkout.objects.count() == 1
+
+
+def test_race_insert_failure_really_is_an_integrity_error(live_product):
+    checkout = checkout_create(
+        product=live_product, quantity=1, customer_email="a@example.com"
+    )
+    order_complete(checkout=checkout, transaction_id="dup", source="api")
+    other = checkout_create(
+        product=live_product, quantity=1, customer_email="a@example.com"
+    )
+    with pytest.raises(IntegrityError):
+        order_complete(checkout=other, transaction_id="dup", source="api")
+
+
+def test_api_token_command_prints_a_working_token_once():
+    out = StringIO()
+    call_command("api_token_create", name="Demo", stdout=out)
+    raw = out.getvalue().strip()
+    assert ApiToken.objects.get().token_hash == token_hash(raw)

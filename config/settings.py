@@ -156,7 +156,7 @@ ANYMAIL = {
 
 # --- Celery ---------------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, a folder both processes share.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost//")
 _BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu expects the folders to exist.
@@ -168,6 +168,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_BROKER_DIR / "processed"),
         "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
+        # Seconds between looks at the folder: the customer is waiting.
+        "polling_interval": 0.2,
     }
 else:
     # Above the longest task's hard time limit, so that a running acks_late task

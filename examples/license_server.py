@@ -12,7 +12,9 @@ Standard library only, so you can read and copy it. Run:
     python examples/license_server.py --port 8765 --secret whsec_...
 
 The secret may also come from $LICENSE_SERVER_SECRET or, for `make run`'s demo,
-the file var/demo_webhook_secret that `manage.py demo_setup` writes.
+the file var/demo_webhook_secret that `manage.py demo_setup` writes. More secrets
+(one per product you wire to this server) can be pasted into the small form at
+http://127.0.0.1:8765/ ; they are kept in var/license_server_secrets.
 """
 
 from __future__ import annotations
@@ -53,35 +55,75 @@ def verify(
     return False
 
 
+SECRETS_FILE = Path(__file__).resolve().parent.parent / "var" / "license_server_secrets"
+
+SETUP_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Demo license server</title></head>
+<body style="font-family: sans-serif; max-width: 40rem; margin: 2rem auto">
+<h1>Demo license server</h1>
+<p>Point a product's Webhook URL at <code>http://127.0.0.1:%(port)d/license</code>
+and paste its signing secret here, as you would configure your own server.</p>
+<form method="post" action="/secrets">
+<label>Signing secret <input name="secret" size="50" placeholder="whsec_..."></label>
+<button>Add</button></form><p>%(count)d secret(s) known.</p></body></html>"""
+
+
 class LicenseHandler(BaseHTTPRequestHandler):
     server_version = "ExampleLicenseServer/1.0"
     issued: dict[str, str] = {}
     lock = threading.Lock()
-    secret = ""
+    secrets: list[str] = []
 
     def do_GET(self):  # noqa: N802 - http.server's naming
-        query = urlsplit(self.path).query
-        self._answer(query.encode(), dict(parse_qsl(query)))
+        parts = urlsplit(self.path)
+        if parts.path == "/":
+            page = SETUP_PAGE % {
+                "port": self.server.server_port,
+                "count": len(self.secrets),
+            }
+            self._send(200, page, "text/html")
+            return
+        self._answer(parts.query.encode(), dict(parse_qsl(parts.query)))
 
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if urlsplit(self.path).path == "/secrets":
+            self._add_secret(dict(parse_qsl(body.decode("utf-8"))).get("secret", ""))
+            return
         if self.headers.get("Content-Type", "").startswith("application/json"):
             fields = json.loads(body or b"{}")
         else:
             fields = dict(parse_qsl(body.decode("utf-8")))
         self._answer(body, fields)
 
+    def _add_secret(self, secret: str) -> None:
+        secret = secret.strip()
+        if not secret.startswith("whsec_"):
+            self._send(400, "A signing secret starts with whsec_.")
+            return
+        with self.lock:
+            if secret not in self.secrets:
+                self.secrets.append(secret)
+                SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
+                SECRETS_FILE.write_text("\n".join(self.secrets[1:]) + "\n")
+        self.send_response(303)
+        self.send_header("Location", "/")
+        self.end_headers()
+
     def _answer(self, payload: bytes, fields: dict) -> None:
         msg_id = self.headers.get("webhook-id", "")
-        ok = verify(
-            self.secret,
-            msg_id,
-            self.headers.get("webhook-timestamp", ""),
-            payload,
-            self.headers.get("webhook-signature", ""),
-        )
-        if not ok:
-            self._send(401, "Invalid signature.")
+        timestamp = self.headers.get("webhook-timestamp", "")
+        signature = self.headers.get("webhook-signature", "")
+        if not any(
+            verify(secret, msg_id, timestamp, payload, signature)
+            for secret in list(self.secrets)
+        ):
+            setup = f"http://127.0.0.1:{self.server.server_port}/"
+            self._send(
+                401,
+                "The signature does not match any secret this server knows. Paste "
+                f"your product's signing secret at {setup} and send the test again.",
+            )
             return
         with self.lock:
             key = self.issued.setdefault(msg_id, self._new_key())
@@ -96,23 +138,24 @@ class LicenseHandler(BaseHTTPRequestHandler):
         raw = secrets.token_hex(8).upper()
         return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
-    def _send(self, status: int, text: str) -> None:
+    def _send(self, status: int, text: str, media_type: str = "text/markdown") -> None:
         data = text.encode("utf-8")
         self.send_response(status)
-        self.send_header("Content-Type", "text/markdown; charset=utf-8")
+        self.send_header("Content-Type", f"{media_type}; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
 
-def _secret(args) -> str:
+def _secrets(args) -> list[str]:
     secret = args.secret or os.environ.get("LICENSE_SERVER_SECRET", "")
     path = Path(__file__).resolve().parent.parent / "var" / "demo_webhook_secret"
     if not secret and path.exists():
         secret = path.read_text().strip()
     if not secret.startswith("whsec_"):
         sys.exit("Give the product's signing secret (whsec_…) with --secret.")
-    return secret
+    added = SECRETS_FILE.read_text().split() if SECRETS_FILE.exists() else []
+    return [secret, *(s for s in added if s.startswith("whsec_") and s != secret)]
 
 
 def main() -> None:
@@ -121,7 +164,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--secret", default="")
     args = parser.parse_args()
-    LicenseHandler.secret = _secret(args)
+    LicenseHandler.secrets = _secrets(args)
     server = ThreadingHTTPServer((args.host, args.port), LicenseHandler)
     print(f"License server on http://{args.host}:{args.port}/license", flush=True)
     server.serve_forever()

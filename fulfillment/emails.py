@@ -57,9 +57,16 @@ def _render(
     subject = render_to_string("emails/order_fulfilled_subject.txt", context)
     return EmailPreview(
         subject=" ".join(subject.split()),
-        text=render_to_string("emails/order_fulfilled.txt", context),
+        # The text part holds the seller's words unescaped (it is plain text), so
+        # it must not stay "safe": a page that shows it has to escape it.
+        text=_plain(render_to_string("emails/order_fulfilled.txt", context)),
         html=render_to_string("emails/order_fulfilled.html", context),
     )
+
+
+def _plain(text: str) -> str:
+    """A plain `str` copy of a template result (which Django marks as safe HTML)."""
+    return str.__str__(text)  # a plain str copy, without the SafeString type
 
 
 def order_url(order) -> str:

@@ -178,3 +178,36 @@ def test_email_preview_shows_both_quantities_and_records_it_was_seen(
     assert b'<iframe class="email" sandbox srcdoc="' in response.content
     product.refresh_from_db()
     assert product.email_preview_seen_at is not None
+
+
+def test_email_preview_html_is_escaped_inside_the_iframe_attribute(
+    alice_client, product
+):
+    # The email's HTML has its own quotes; unescaped, it would end the srcdoc
+    # attribute early and spill the email's markup into the dashboard page.
+    product.webhook_config.instructions = 'Say "hi" <b>now</b>'
+    product.webhook_config.save()
+
+    response = alice_client.get(reverse("products:email-preview", args=[product.pk]))
+
+    html = response.content.decode()
+    start = html.index('srcdoc="') + len('srcdoc="')
+    attribute = html[start : html.index('"', start)]
+    assert "&lt;!doctype html&gt;" in attribute
+    assert "&lt;/html&gt;" in attribute
+    assert "<b>" not in attribute
+
+
+def test_email_preview_never_puts_the_sellers_markup_into_the_page(
+    alice_client, product
+):
+    product.webhook_config.instructions = (
+        "<script>alert(1)</script> <img src=x onerror=alert(2)>"
+    )
+    product.webhook_config.save()
+
+    response = alice_client.get(reverse("products:email-preview", args=[product.pk]))
+
+    html = response.content.decode()
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html

@@ -141,14 +141,14 @@ def test_raw_html_in_a_license_is_escaped(client, live_product):
     assert "&lt;script&gt;" in content
 
 
-def test_failed_order_page_says_the_seller_was_told(client, live_product):
+def test_failed_order_page_says_the_seller_will_deliver(client, live_product):
     order = _place(live_product)
     order.deliveries.update(status="failed")
     from fulfillment.services.orders import order_fulfillment_refresh
 
     order_fulfillment_refresh(order_id=order.pk)
     content = client.get(f"/orders/{order.token}/").content.decode()
-    assert "The seller has been told" in content
+    assert "The seller sees this order in their dashboard" in content
 
 
 def test_manual_product_order_page_says_the_seller_delivers(client, live_product):

@@ -3,22 +3,17 @@ from __future__ import annotations
 from django import forms
 
 from .models import Product
-from .services import product_slug_available, product_slug_from_name
+from .services import (
+    EDITABLE_FIELDS,
+    product_slug_available,
+    product_slug_from_name,
+)
 
 
 class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
-        fields = (
-            "name",
-            "slug",
-            "description",
-            "price",
-            "currency",
-            "fulfillment_method",
-            "send_order_emails",
-            "collect_customer_name",
-        )
+        fields = EDITABLE_FIELDS
         widgets = {
             "description": forms.Textarea(attrs={"rows": 4}),
             "fulfillment_method": forms.RadioSelect,

@@ -1,0 +1,94 @@
+"""Django admin for staff: "where is my license?" in one search, and retry now."""
+
+from __future__ import annotations
+
+import pytest
+
+from fulfillment.models import Delivery
+from orders.services import order_place
+from tests.factories import ProductFactory, WebhookConfigFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def charlie_client(client, charlie):
+    client.force_login(charlie)
+    return client
+
+
+@pytest.fixture
+def orders(product):
+    product.status = "live"
+    product.save()
+    first = order_place(product=product, quantity=1, customer_email="ada@example.com")
+    second = order_place(product=product, quantity=1, customer_email="bo@example.com")
+    return first, second
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda o: o.customer_email,
+        lambda o: o.transaction_id,
+        lambda o: o.deliveries.get().delivery_id,
+    ],
+    ids=["customer email", "transaction id", "delivery id"],
+)
+def test_one_search_finds_the_delivery(charlie_client, orders, query):
+    wanted = orders[0]
+
+    response = charlie_client.get("/admin/fulfillment/delivery/", {"q": query(wanted)})
+
+    assert list(response.context["cl"].result_list) == [wanted.deliveries.get()]
+
+
+def test_delivery_page_shows_its_attempts_read_only(charlie_client, orders):
+    delivery = orders[0].deliveries.get()
+    delivery.attempts.create(
+        number=1,
+        request_method="POST",
+        request_url="https://licenses.example.com/issue",
+        response_status=500,
+        message="Your server answered 500.",
+    )
+
+    response = charlie_client.get(f"/admin/fulfillment/delivery/{delivery.pk}/change/")
+
+    assert "Your server answered 500." in response.content.decode()
+
+
+def test_retry_now_action_requeues_failed_deliveries(
+    charlie_client, orders, monkeypatch
+):
+    from fulfillment.services import deliveries
+
+    sent = []
+    monkeypatch.setattr(deliveries, "_enqueue", lambda pk, countdown=0: sent.append(pk))
+    failed = orders[0].deliveries.get()
+    Delivery.objects.filter(pk=failed.pk).update(status="failed", next_attempt_at=None)
+    succeeded = orders[1].deliveries.get()
+    Delivery.objects.filter(pk=succeeded.pk).update(status="succeeded")
+
+    response = charlie_client.post(
+        "/admin/fulfillment/delivery/",
+        {"action": "retry_now", "_selected_action": [failed.pk, succeeded.pk]},
+        follow=True,
+    )
+
+    failed.refresh_from_db()
+    succeeded.refresh_from_db()
+    assert failed.status == "pending"
+    assert succeeded.status == "succeeded"
+    assert "1 queued for a new attempt; 1 skipped" in response.content.decode()
+
+
+def test_list_filters_by_status_seller_product_and_date(charlie_client, orders, bob):
+    other = ProductFactory(seller=bob, status="live")
+    WebhookConfigFactory(product=other)
+    order_place(product=other, quantity=1, customer_email="cy@example.com")
+
+    response = charlie_client.get("/admin/fulfillment/delivery/")
+
+    titles = [spec.title for spec in response.context["cl"].filter_specs]
+    assert {"status", "seller", "product", "created at"} <= set(titles), titles

@@ -191,12 +191,18 @@ CELERY_TASK_ROUTES = {
     "fulfillment.tasks.delivery_attempt_task": {"queue": "fulfillment"},
     "fulfillment.tasks.deliveries_dispatch_due_task": {"queue": "fulfillment"},
     "fulfillment.tasks.order_email_send_task": {"queue": "email"},
+    "fulfillment.tasks.order_emails_dispatch_due_task": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE = {
     # The database is the truth; this wakes up deliveries whose message was lost.
     "dispatch-due-deliveries": {
         "task": "fulfillment.tasks.deliveries_dispatch_due_task",
         "schedule": env.float("FULFILLMENT_DISPATCH_INTERVAL", default=10.0),
+    },
+    # The same for order emails owed but never sent.
+    "dispatch-due-order-emails": {
+        "task": "fulfillment.tasks.order_emails_dispatch_due_task",
+        "schedule": 60.0,
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -215,10 +221,19 @@ FULFILLMENT = {
         default=[10, 60, 300, 1800, 7200, 21600, 43200, 86400],
     ),
     # How long a worker owns a claimed delivery before the dispatcher may retry it.
-    "LEASE_SECONDS": env.int("FULFILLMENT_LEASE_SECONDS", default=60),
+    # Longer than the attempt task's hard time limit (checked at startup), so a
+    # running attempt is killed before anybody else may take its delivery.
+    "LEASE_SECONDS": env.int("FULFILLMENT_LEASE_SECONDS", default=90),
+    # Hard time limit of one attempt task: connect + whole response (20 s by
+    # default) and a few queries.
+    "ATTEMPT_TIME_LIMIT": env.int("FULFILLMENT_ATTEMPT_TIME_LIMIT", default=60),
     # A due delivery untouched for this long has lost its broker message; the
     # dispatcher enqueues it again.
     "DISPATCH_GRACE_SECONDS": env.int("FULFILLMENT_DISPATCH_GRACE_SECONDS", default=30),
+    # An owed order email still unsent this long after fulfillment is enqueued again.
+    "EMAIL_DISPATCH_GRACE_SECONDS": env.int(
+        "FULFILLMENT_EMAIL_DISPATCH_GRACE_SECONDS", default=60
+    ),
     # Networks a webhook may reach although they are private or loopback. Empty in
     # production; `make run` and the tests allow 127.0.0.0/8 explicitly.
     "ALLOWED_PRIVATE_NETWORKS": env.list(
@@ -239,3 +254,9 @@ LOGGING = {
 }
 
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="test")
+# The test provider takes no money; with PRODUCTION on it is refused unless this
+# says the site is a staging site.
+ALLOW_TEST_PAYMENTS = env.bool("ALLOW_TEST_PAYMENTS", default=False)
+
+# Messages live in the session, never in a cookie the browser keeps.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

@@ -12,6 +12,11 @@ class CustomFieldInline(admin.TabularInline):
     model = CustomField
     extra = 0
     fields = ["position", "kind", "name", "value"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(WebhookConfig)
@@ -26,14 +31,27 @@ class WebhookConfigAdmin(admin.ModelAdmin):
     ]
     search_fields = ["product__name", "product__slug", "url"]
     list_select_related = ["product"]
-    # The signing secret is the seller's; staff never need to read or change it here.
-    exclude = [
-        "signing_secret",
-        "previous_signing_secret",
-        "previous_secret_expires_at",
+    # Read-only: a change must go through the Webhook Editor's checks and bump the
+    # config version (which un-ticks "Test delivery succeeded"). The signing
+    # secrets are the seller's; staff never see them.
+    fields = [
+        "product",
+        "url",
+        "method",
+        "body_format",
+        "instructions",
+        "separate_multibuy",
+        "version",
+        "updated_at",
     ]
-    readonly_fields = ["version"]
+    readonly_fields = fields
     inlines = [CustomFieldInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class DeliveryAttemptInline(admin.TabularInline):

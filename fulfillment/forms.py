@@ -45,6 +45,12 @@ class WebhookConfigForm(forms.ModelForm):
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
+        product = self.instance.product
+        if not url and product.is_live and product.uses_webhook:
+            raise forms.ValidationError(
+                "This product is live and its orders need this URL. Unpublish it "
+                "on the Release Checklist before removing the URL."
+            )
         if not url:
             return url
         # No DNS lookup here: the transport resolves and checks again at every

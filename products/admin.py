@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 from fulfillment.models import WebhookConfig
 
 from .models import Product
+from .services import product_unpublish
 
 
 class WebhookConfigInline(admin.StackedInline):
@@ -23,7 +24,8 @@ class WebhookConfigInline(admin.StackedInline):
         "version",
         "custom_fields_list",
     ]
-    readonly_fields = ["version", "custom_fields_list"]
+    # Read-only here: edits go through the Webhook Editor (checks, version bump).
+    readonly_fields = fields
 
     @admin.display(description="Custom Fields")
     def custom_fields_list(self, obj):
@@ -56,3 +58,13 @@ class ProductAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["seller"]
     inlines = [WebhookConfigInline]
+    # Going live needs the release checklist (the seller's publish button); staff
+    # can only take a product down, through the action below.
+    readonly_fields = ["status", "published_at", "email_preview_seen_at"]
+    actions = ["unpublish"]
+
+    @admin.action(description="Unpublish selected products (back to draft)")
+    def unpublish(self, request, queryset):
+        for product in queryset:
+            product_unpublish(product=product)
+        self.message_user(request, f"{queryset.count()} product(s) back to draft.")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import Product
+from .models import FulfillmentMethod, Product
 from .services import (
     EDITABLE_FIELDS,
     product_slug_available,
@@ -43,7 +43,26 @@ class ProductForm(forms.ModelForm):
             cleaned["slug"] = product_slug_from_name(
                 name=cleaned["name"], exclude_pk=exclude_pk
             )
+        self._check_live_product_stays_fulfillable(cleaned)
         return cleaned
+
+    def _check_live_product_stays_fulfillable(self, cleaned: dict) -> None:
+        # The release checklist gates going live; a live product's edits must not
+        # leave its next orders with nowhere to go.
+        product = self.instance
+        wants_webhook = cleaned.get("fulfillment_method") == FulfillmentMethod.WEBHOOK
+        config = getattr(product, "webhook_config", None) if product.pk else None
+        if (
+            product.pk
+            and product.is_live
+            and wants_webhook
+            and not (config and config.url)
+        ):
+            self.add_error(
+                "fulfillment_method",
+                "This product is live: set its Webhook URL in the Webhook Editor "
+                "before switching to Webhook, or unpublish it first.",
+            )
 
     def validate_unique(self) -> None:
         # clean() reports a slug clash with a clearer message than the default one.

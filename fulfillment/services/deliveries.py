@@ -275,15 +275,29 @@ def delivery_attempt(*, delivery_pk: int) -> Delivery | None:
     return delivery
 
 
-def _settle(delivery: Delivery, verdict) -> None:
-    """Move the delivery on after an attempt, if we still hold its lease."""
-    from .orders import order_fulfillment_refresh
+def _settle_target(delivery: Delivery, verdict):
+    """The row this attempt may update.
 
-    held = Delivery.objects.filter(
+    A failure moves the delivery on only while we still hold its lease. A success
+    counts even when the lease was lost meanwhile (the seller's server has issued
+    the license; a second attempt racing ours must not throw it away), unless the
+    delivery already succeeded or was cancelled.
+    """
+    if verdict.succeeded:
+        return Delivery.objects.filter(pk=delivery.pk).exclude(
+            status__in=[DeliveryStatus.SUCCEEDED, DeliveryStatus.CANCELLED]
+        )
+    return Delivery.objects.filter(
         pk=delivery.pk,
         status=DeliveryStatus.IN_FLIGHT,
         attempt_count=delivery.attempt_count,
     )
+
+
+def _settle(delivery: Delivery, verdict) -> None:
+    """Move the delivery on after an attempt and the order with it."""
+    from .orders import order_fulfillment_refresh
+
     now = timezone.now()
     if verdict.succeeded:
         changes = {
@@ -306,7 +320,8 @@ def _settle(delivery: Delivery, verdict) -> None:
             if delay is None
             else now + timedelta(seconds=delay),
         }
-    if held.update(lease_expires_at=None, updated_at=now, **changes) != 1:
+    target = _settle_target(delivery, verdict)
+    if target.update(lease_expires_at=None, updated_at=now, **changes) != 1:
         logger.warning(
             "Delivery %s lease lost; result recorded only", delivery.delivery_id
         )

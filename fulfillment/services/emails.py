@@ -4,20 +4,27 @@ Claim, send, record: the order's `email_status` goes not_sent → sending (a
 compare-and-set, so only one worker sends) → sent. If sending raises, the claim
 is released and the task retries. If the process dies after the email left but
 before `sent` was recorded, the order stays `sending` and is NOT sent again
-automatically: a customer receiving no second copy is better than two licenses
-mails for one sale, and the seller or staff can resend by hand. The Message-ID is
-deterministic, so an ESP or mail client that sees both can tell they are one.
+automatically: two license emails for one sale are worse than a visible, stuck
+`sending` that staff resend by hand (`order_email_resend`, an admin action). The
+Message-ID is deterministic, so a mail client that sees both can tell they are one.
+
+The database is the truth here too: `order_emails_dispatch_due` re-enqueues
+orders whose email is owed but still `not_sent` (an enqueue lost with the broker
+down, or a task that used up its retries during an ESP outage).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from orders.models import EmailStatus, Order
+from orders.models import EmailStatus, FulfillmentStatus, Order
 
 from ..emails import order_email_build
 
@@ -50,11 +57,8 @@ def order_email_send(*, order_id: int) -> bool:
     ).update(email_status=EmailStatus.SENDING)
     if not claimed:
         return False
-    order = Order.objects.select_related(
-        "product__webhook_config", "product__seller"
-    ).get(pk=order_id)
     try:
-        get_connection().send_messages([order_email_build(order=order)])
+        _send(order_id)
     except Exception:
         Order.objects.filter(pk=order_id, email_status=EmailStatus.SENDING).update(
             email_status=EmailStatus.NOT_SENT
@@ -64,3 +68,44 @@ def order_email_send(*, order_id: int) -> bool:
         email_status=EmailStatus.SENT, email_sent_at=timezone.now()
     )
     return True
+
+
+def _send(order_id: int, *, to: str | None = None) -> None:
+    order = Order.objects.select_related(
+        "product__webhook_config", "product__seller"
+    ).get(pk=order_id)
+    get_connection().send_messages([order_email_build(order=order, to=to)])
+
+
+def order_email_resend(*, order: Order, to: str | None = None) -> None:
+    """Staff or seller: send the order email again now, e.g. after a stuck
+    `sending` or to a corrected address. A deliberate human action, so it sends
+    whatever the status; errors propagate to the caller."""
+    previous = Order.objects.get(pk=order.pk).email_status
+    Order.objects.filter(pk=order.pk).update(email_status=EmailStatus.SENDING)
+    try:
+        _send(order.pk, to=to)
+    except Exception:
+        Order.objects.filter(pk=order.pk).update(email_status=previous)
+        raise
+    Order.objects.filter(pk=order.pk).update(
+        email_status=EmailStatus.SENT, email_sent_at=timezone.now()
+    )
+
+
+def order_emails_dispatch_due(*, limit: int = 200) -> int:
+    """Re-enqueue owed emails that nobody is sending (see the module docstring)."""
+    cutoff = timezone.now() - timedelta(
+        seconds=settings.FULFILLMENT["EMAIL_DISPATCH_GRACE_SECONDS"]
+    )
+    owed = Q(fulfillment_status=FulfillmentStatus.FULFILLED, fulfilled_at__lte=cutoff)
+    owed |= Q(fulfillment_status=FulfillmentStatus.MANUAL, completed_at__lte=cutoff)
+    pks = list(
+        Order.objects.filter(owed, email_status=EmailStatus.NOT_SENT)
+        .filter(product__send_order_emails=True)
+        .order_by("completed_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in pks:
+        _enqueue_email(pk)
+    return len(pks)

@@ -59,7 +59,7 @@ def test_delivery_page_shows_its_attempts_read_only(charlie_client, orders):
 
 
 def test_retry_now_action_requeues_failed_deliveries(
-    charlie_client, orders, monkeypatch
+    charlie_client, orders, monkeypatch, django_capture_on_commit_callbacks
 ):
     from fulfillment.services import deliveries
 
@@ -70,17 +70,19 @@ def test_retry_now_action_requeues_failed_deliveries(
     succeeded = orders[1].deliveries.get()
     Delivery.objects.filter(pk=succeeded.pk).update(status="succeeded")
 
-    response = charlie_client.post(
-        "/admin/fulfillment/delivery/",
-        {"action": "retry_now", "_selected_action": [failed.pk, succeeded.pk]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = charlie_client.post(
+            "/admin/fulfillment/delivery/",
+            {"action": "retry_now", "_selected_action": [failed.pk, succeeded.pk]},
+            follow=True,
+        )
 
     failed.refresh_from_db()
     succeeded.refresh_from_db()
     assert failed.status == "pending"
     assert succeeded.status == "succeeded"
     assert "1 queued for a new attempt; 1 skipped" in response.content.decode()
+    assert sent == [failed.pk]
 
 
 def test_list_filters_by_status_seller_product_and_date(charlie_client, orders, bob):

@@ -340,3 +340,93 @@ class BrokenBackend:
 
     def send_messages(self, messages):
         raise ConnectionError("ESP down")
+
+
+@pytest.fixture
+def lease_lost_mid_attempt(monkeypatch):
+    """Another worker claims the delivery while our attempt is on the wire."""
+    settle = services._settle
+
+    def steal_lease_then_settle(delivery, verdict):
+        Delivery.objects.filter(pk=delivery.pk).update(
+            attempt_count=delivery.attempt_count + 1
+        )
+        settle(delivery, verdict)
+
+    monkeypatch.setattr(services, "_settle", steal_lease_then_settle)
+
+
+def test_a_success_after_the_lease_was_lost_still_fulfills(
+    live, seller_server, lease_lost_mid_attempt
+):
+    # The seller's server issued the license: it must not be thrown away.
+    order = place(live)
+    delivery = order.deliveries.get()
+
+    services.delivery_attempt(delivery_pk=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.response_text == "LICENSE-OK"
+
+
+def test_a_failure_after_the_lease_was_lost_leaves_the_delivery_to_its_new_owner(
+    live, seller_server, lease_lost_mid_attempt
+):
+    seller_server.set_route("/license", Route(status=500))
+    order = place(live)
+    delivery = order.deliveries.get()
+
+    services.delivery_attempt(delivery_pk=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.IN_FLIGHT
+    assert delivery.attempts.count() == 1
+
+
+def test_owed_email_lost_by_the_broker_is_sent_by_the_email_dispatcher(
+    live, seller_server, email_backend, settings, monkeypatch
+):
+    from fulfillment.services import emails
+
+    settings.FULFILLMENT = {**settings.FULFILLMENT, "EMAIL_DISPATCH_GRACE_SECONDS": 0}
+    # The broker is down when the order is fulfilled: the enqueue is lost.
+    order = place(live)
+    attempt_all(order)
+    assert Order.objects.get(pk=order.pk).email_status == "not_sent"
+    sent = []
+    monkeypatch.setattr(emails, "_enqueue_email", sent.append)
+
+    assert emails.order_emails_dispatch_due() == 1
+
+    assert sent == [order.pk]
+
+
+def test_email_dispatcher_leaves_sent_disabled_and_pending_orders_alone(
+    live, seller_server, email_backend, settings, monkeypatch
+):
+    from fulfillment.services import emails
+
+    settings.FULFILLMENT = {**settings.FULFILLMENT, "EMAIL_DISPATCH_GRACE_SECONDS": 0}
+    sent_order = place(live)
+    attempt_all(sent_order)
+    emails.order_email_send(order_id=sent_order.pk)
+    place(live)  # still pending: nothing owed yet
+    monkeypatch.setattr(emails, "_enqueue_email", lambda pk: None)
+
+    assert emails.order_emails_dispatch_due() == 0
+
+
+def test_resend_sends_to_a_corrected_address_and_records_it(
+    live, seller_server, email_backend
+):
+    from fulfillment.services.emails import order_email_resend, order_email_send
+
+    order = place(live, customer_email="typo@exmaple.com")
+    attempt_all(order)
+    order_email_send(order_id=order.pk)
+
+    order_email_resend(order=order, to="right@example.com")
+
+    assert [m.to for m in mail.outbox] == [["typo@exmaple.com"], ["right@example.com"]]
+    assert Order.objects.get(pk=order.pk).email_status == "sent"

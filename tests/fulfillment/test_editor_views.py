@@ -285,3 +285,14 @@ def test_failed_test_request_shows_the_reason(alice_client, product, monkeypatch
     content = response.content.decode()
     assert "Your server answered 500." in content
     assert response.context["preview"] is None
+
+
+def test_a_live_product_keeps_its_webhook_url(alice_client, editor_url, config):
+    config.product.status = "live"
+    config.product.save()
+
+    response = alice_client.post(editor_url, _post_data(config, url=""))
+
+    assert "Unpublish it" in response.context["form"].errors["url"][0]
+    config.refresh_from_db()
+    assert config.url == "https://licenses.example.com/issue"

@@ -211,3 +211,28 @@ def test_email_preview_never_puts_the_sellers_markup_into_the_page(
     html = response.content.decode()
     assert "<script>alert" not in html
     assert "<img src=x" not in html
+
+
+def test_live_manual_product_cannot_switch_to_a_webhook_without_url(
+    alice_client, alice
+):
+    from products.services import product_create
+
+    product = product_create(seller=alice, name="Manual", fulfillment_method="manual")
+    product.status = "live"
+    product.save()
+    data = {
+        "name": "Manual",
+        "slug": product.slug,
+        "description": "",
+        "price": "5.00",
+        "currency": "USD",
+        "fulfillment_method": "webhook",
+        "send_order_emails": "on",
+    }
+
+    response = alice_client.post(reverse("products:edit", args=[product.pk]), data)
+
+    assert "set its Webhook URL in the Webhook Editor" in response.content.decode()
+    product.refresh_from_db()
+    assert product.fulfillment_method == "manual"

@@ -1,4 +1,10 @@
-"""Load the demo seller and product used by `make run`. Safe to run again."""
+"""Load the demo seller and product used by `make run`. Safe to run again.
+
+Everything is built through the services and the Webhook Editor's own forms, so
+the demo holds only states the application can produce. The one shortcut: the
+demo product is published without a test delivery, because the demo license
+server is not running yet when this command runs.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,20 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment.models import CustomField, WebhookConfig
-from products.models import Product
+from fulfillment.forms import CustomFieldFormSet, WebhookConfigForm
+from fulfillment.services.config import webhook_config_save
+from products.models import Product, ProductStatus
+from products.services import product_create, product_email_preview_seen
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-seller-2026"  # noqa: S105 - local demo data only
 DEMO_STAFF = "staff"
 DEMO_STAFF_PASSWORD = "demo-staff-2026"  # noqa: S105
+DEMO_SLUG = "pixel-editor-pro"
 LICENSE_SERVER_URL = "http://127.0.0.1:8765/license"
 
 INSTRUCTIONS = """\
@@ -25,6 +34,21 @@ INSTRUCTIONS = """\
 
 Questions? Write to [support@example.com](mailto:support@example.com).
 """
+
+WEBHOOK = {
+    "url": LICENSE_SERVER_URL,
+    "method": "POST",
+    "body_format": "form",
+    "instructions": INSTRUCTIONS,
+    "separate_multibuy": "on",
+    "custom_fields-TOTAL_FORMS": "2",
+    "custom_fields-INITIAL_FORMS": "0",
+    "custom_fields-0-kind": "customer_email",
+    "custom_fields-0-name": "email",
+    "custom_fields-1-kind": "static",
+    "custom_fields-1-name": "edition",
+    "custom_fields-1-value": "pro",
+}
 
 
 class Command(BaseCommand):
@@ -37,45 +61,40 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         seller = self._user(DEMO_USERNAME, DEMO_PASSWORD, staff=False)
         self._user(DEMO_STAFF, DEMO_STAFF_PASSWORD, staff=True)
-        product, created = Product.objects.get_or_create(
-            slug="pixel-editor-pro",
-            defaults={
-                "seller": seller,
-                "name": "Pixel Editor Pro",
-                "description": "A fast pixel-art editor for macOS, Windows and Linux.",
-                "price": Decimal("29.00"),
-                "currency": "USD",
-                "collect_customer_name": True,
-                "status": "live",
-                "published_at": timezone.now(),
-                "email_preview_seen_at": timezone.now(),
-            },
-        )
-        config, _ = WebhookConfig.objects.get_or_create(
-            product=product,
-            defaults={
-                "url": LICENSE_SERVER_URL,
-                "method": "POST",
-                "body_format": "form",
-                "instructions": INSTRUCTIONS,
-                "separate_multibuy": True,
-            },
-        )
-        if created:
-            CustomField.objects.create(
-                config=config, kind="customer_email", name="email", position=0
-            )
-            CustomField.objects.create(
-                config=config, kind="static", name="edition", value="pro", position=1
-            )
+        product = Product.objects.filter(slug=DEMO_SLUG).first()
+        if product is None:
+            product = self._create_product(seller)
         secret_file = settings.VAR_DIR / "demo_webhook_secret"
         secret_file.parent.mkdir(parents=True, exist_ok=True)
-        secret_file.write_text(config.signing_secret)
+        secret_file.write_text(product.webhook_config.signing_secret)
         self.stdout.write(
             f"Demo seller: {DEMO_USERNAME} / {DEMO_PASSWORD}   "
             f"staff (admin): {DEMO_STAFF} / {DEMO_STAFF_PASSWORD}\n"
             f"Demo product: {settings.SITE_URL}/p/{product.slug}/"
         )
+
+    def _create_product(self, seller) -> Product:
+        product = product_create(
+            seller=seller,
+            name="Pixel Editor Pro",
+            slug=DEMO_SLUG,
+            description="A fast pixel-art editor for macOS, Windows and Linux.",
+            price=Decimal("29.00"),
+            collect_customer_name=True,
+        )
+        config = product.webhook_config
+        form = WebhookConfigForm(WEBHOOK, instance=config)
+        formset = CustomFieldFormSet(
+            WEBHOOK, instance=config, form_kwargs={"product": product}
+        )
+        if not (form.is_valid() and formset.is_valid()):
+            raise CommandError(f"Demo webhook invalid: {form.errors} {formset.errors}")
+        webhook_config_save(config=config, form=form, formset=formset)
+        product_email_preview_seen(product=product)
+        product.status = ProductStatus.LIVE
+        product.published_at = timezone.now()
+        product.save(update_fields=["status", "published_at"])
+        return product
 
     def _user(self, username: str, password: str, *, staff: bool):
         user, created = get_user_model().objects.get_or_create(

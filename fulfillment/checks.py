@@ -1,0 +1,30 @@
+"""Startup checks of the fulfillment settings that must agree with each other."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+
+@register()
+def fulfillment_timing_check(app_configs, **kwargs) -> list[Error]:
+    conf = settings.FULFILLMENT
+    exchange = conf["CONNECT_TIMEOUT"] + conf["TOTAL_TIMEOUT"]
+    errors = []
+    if conf["ATTEMPT_TIME_LIMIT"] <= exchange:
+        errors.append(
+            Error(
+                "FULFILLMENT_ATTEMPT_TIME_LIMIT must exceed the connect and total "
+                f"timeouts together ({exchange:g} s), or attempts are killed mid-way.",
+                id="fulfillment.E001",
+            )
+        )
+    if conf["LEASE_SECONDS"] <= conf["ATTEMPT_TIME_LIMIT"]:
+        errors.append(
+            Error(
+                "FULFILLMENT_LEASE_SECONDS must exceed FULFILLMENT_ATTEMPT_TIME_LIMIT, "
+                "or a second worker may send a delivery while the first still runs.",
+                id="fulfillment.E002",
+            )
+        )
+    return errors

@@ -1,0 +1,69 @@
+"""The customer's order email, as built for sending and for the preview."""
+
+from __future__ import annotations
+
+import pytest
+
+from fulfillment.emails import order_email_build, order_email_preview
+from fulfillment.models import Delivery
+from orders.services import order_place
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def order(product):
+    product.status = "live"
+    product.save()
+    order = order_place(product=product, quantity=1, customer_email="ada@example.com")
+    Delivery.objects.filter(order=order).update(
+        status="succeeded",
+        response_text=(
+            '**KEY-1** <img src=x onerror="alert(1)"> [x](javascript:alert(2))'
+        ),
+    )
+    return order
+
+
+def html_part(message) -> str:
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    return html
+
+
+def test_subject_is_plain_text_not_html(product):
+    product.name = "Tom & Jerry <Pro>"
+
+    preview = order_email_preview(product=product)
+
+    assert preview.subject == "Your Tom & Jerry <Pro> license"
+
+
+def test_license_markdown_is_rendered_and_raw_html_shown_as_text(order):
+    html = html_part(order_email_build(order=order))
+
+    assert "<strong>KEY-1</strong>" in html
+    assert "&lt;img src=x" in html
+    assert "<img" not in html
+    assert "javascript:" not in html
+
+
+def test_text_part_carries_the_license_and_instructions_as_written(order):
+    message = order_email_build(order=order)
+
+    assert "**KEY-1**" in message.body
+    assert "Open the app and paste your **license key**." in message.body
+
+
+def test_message_id_is_the_same_for_every_build_of_one_order(order):
+    first = order_email_build(order=order).extra_headers["Message-ID"]
+    again = order_email_build(order=order).extra_headers["Message-ID"]
+
+    assert first == again
+    assert order.transaction_id not in first  # nothing guessable leaks
+
+
+def test_corrected_address_replaces_the_recipient(order):
+    message = order_email_build(order=order, to="right@example.com")
+
+    assert message.to == ["right@example.com"]

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from fulfillment.models import Delivery
+from fulfillment.services.emails import order_emails_resend
 from orders.models import ApiToken, Checkout, Order
-from orders.tokens import token_generate
+from orders.services import api_token_create
 
 
 class ReadOnlyAdminMixin:
@@ -39,14 +42,32 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        new = token_generate()
-        obj.prefix, obj.token_hash = new.prefix, new.token_hash
-        super().save_model(request, obj, form, change)
-        messages.success(
-            request,
-            f"The new API token is {new.raw} — Copy it now; it will not be shown "
-            "again. Payment providers send it as 'Authorization: Bearer <token>'.",
-        )
+        token, raw = api_token_create(name=form.cleaned_data["name"])
+        # The admin goes on with `obj` (its log entry, its response): make it the
+        # row the service saved. The raw secret rides along for `response_add`.
+        obj.pk = token.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+        obj.raw_token = raw
+
+    def response_add(self, request, obj, post_url_continue=None) -> HttpResponse:
+        """Show the new secret once, in this response only.
+
+        Not as a message: messages are stored (cookie or session) and shown on a
+        later page, so the secret would outlive this response.
+        """
+        raw = getattr(obj, "raw_token", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "API token created",
+            "token": obj,
+            "raw_token": raw,
+        }
+        # Admin views are never_cache: the page with the secret is not stored.
+        return TemplateResponse(request, "admin/orders/apitoken/created.html", context)
 
 
 class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -80,11 +101,13 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "customer_email",
         "quantity",
         "fulfillment_status",
+        "test_badge",
         "email_status",
         "completed_at",
     ]
     list_filter = [
         "fulfillment_status",
+        "is_test",
         "email_status",
         ("product__seller", admin.RelatedOnlyFieldListFilter),
         "completed_at",
@@ -101,6 +124,21 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [DeliveryInline]
     exclude = ["token", "request_fingerprint"]
     readonly_fields = ["order_page"]
+    actions = ["resend_email"]
+
+    @admin.action(description="Resend the order email now")
+    def resend_email(self, request, queryset):
+        sent, refused = order_emails_resend(orders=queryset)
+        if sent:
+            self.message_user(request, f"Sent {sent} order email(s).")
+        for order, reason in refused:
+            self.message_user(request, f"{order}: {reason}", messages.WARNING)
+
+    @admin.display(description="Test", ordering="is_test")
+    def test_badge(self, order: Order) -> str:
+        if not order.is_test:
+            return ""
+        return format_html('<span class="badge test">{}</span>', "Test order")
 
     @admin.display(description="Customer's order page")
     def order_page(self, order: Order) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import RegexValidator
 
-from orders.models import MAX_QUANTITY
+from orders.models import MAX_QUANTITY, FulfillmentStatus
+from products.models import Product
 
 QUANTITY_MESSAGE = f"Enter a quantity from 1 to {MAX_QUANTITY}."
 
@@ -33,11 +34,34 @@ class CheckoutForm(forms.Form):
         },
     )
 
+    # The signed, one-per-page token that makes a double-click one order. Checked
+    # by the service (`checkout_submit`), which turns a bad one into a form error.
+    checkout_token = forms.CharField(
+        widget=forms.HiddenInput, required=False, max_length=500
+    )
+
     def __init__(self, *args, collect_name: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # The seller decides whether we ask for a name; if not, we never collect it.
         if not collect_name:
             del self.fields["customer_name"]
+
+
+class SellerOrderFilterForm(forms.Form):
+    """The seller's order list filters; only their own products can be chosen."""
+
+    product = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All products"
+    )
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *FulfillmentStatus.choices], required=False
+    )
+
+    def __init__(self, *args, seller, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.filter(
+            seller=seller
+        ).order_by("name")
 
 
 class ApiOrderForm(forms.Form):

@@ -35,6 +35,13 @@ class Checkout(models.Model):
     status = models.CharField(
         max_length=10, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN
     )
+    # The random nonce of the signed token the public checkout form carried. It
+    # makes a double-click (the same form posted twice) one checkout, one order.
+    # Null for API checkouts, and cleared when a payment is declined so the same
+    # form may be posted again.
+    nonce = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -76,6 +83,8 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     source = models.CharField(max_length=10, choices=OrderSource.choices)
+    # Paid with a provider that takes no money (the test provider): never a sale.
+    is_test = models.BooleanField("Test order", default=False)
     # Hash of what the API was asked, to tell a replay (200) from a conflict (409).
     request_fingerprint = models.CharField(max_length=64, blank=True)
     completed_at = models.DateTimeField()

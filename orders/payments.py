@@ -36,6 +36,9 @@ class PaymentProvider(Protocol):
     name: str
     # Shown to buyers on the product page, next to the pay button.
     label: str
+    # True when no money moves: its orders are marked as test orders, and it is
+    # refused in production unless ALLOW_TEST_PAYMENTS says this is staging.
+    is_test: bool
 
     def charge(self, *, checkout: Checkout) -> PaymentResult: ...
 
@@ -47,6 +50,7 @@ class TestPaymentProvider:
 
     name = "test"
     label = "Test payment — no money moves"
+    is_test = True
 
     def charge(self, *, checkout: Checkout) -> PaymentResult:
         return PaymentResult(transaction_id=f"test_{secrets.token_hex(12)}")
@@ -57,13 +61,27 @@ PROVIDERS: dict[str, type[PaymentProvider]] = {
 }
 
 
+TEST_PROVIDER_IN_PRODUCTION = (
+    "PAYMENT_PROVIDER=test takes no money; set a real provider, or "
+    "ALLOW_TEST_PAYMENTS=true for a staging site."
+)
+
+
 def get_provider() -> PaymentProvider:
-    """The provider named by `settings.PAYMENT_PROVIDER`; unknown names fail loudly."""
+    """The provider named by `settings.PAYMENT_PROVIDER`; unknown names fail loudly.
+
+    A production site with a provider that takes no money would give licenses
+    away for free, so that fails loudly too, unless the site says it is staging.
+    """
     name = settings.PAYMENT_PROVIDER
     try:
-        return PROVIDERS[name]()
+        provider = PROVIDERS[name]()
     except KeyError:
         known = ", ".join(sorted(PROVIDERS))
         raise ImproperlyConfigured(
             f"PAYMENT_PROVIDER={name!r} is not a known payment provider ({known})."
         ) from None
+    allow_test = getattr(settings, "ALLOW_TEST_PAYMENTS", False)
+    if provider.is_test and settings.PRODUCTION and not allow_test:
+        raise ImproperlyConfigured(TEST_PROVIDER_IN_PRODUCTION)
+    return provider

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Prefetch, QuerySet
 
+from fulfillment.models import Delivery, DeliveryAttempt
 from orders.models import Order
 from products.models import Product, ProductStatus
 
@@ -42,3 +44,42 @@ def order_instructions(*, order: Order) -> str:
         return order.product.webhook_config.instructions
     except ObjectDoesNotExist:
         return ""
+
+
+# --- Seller dashboard -----------------------------------------------------------
+
+
+def orders_for_seller(
+    *, seller, product: Product | None = None, status: str = ""
+) -> QuerySet[Order]:
+    """The seller's orders across their products, newest first, maybe filtered.
+
+    `product` must be one of the seller's own (the filter form only offers
+    those); the seller condition stays regardless, so nothing else can leak.
+    """
+    orders = Order.objects.filter(product__seller=seller).select_related("product")
+    if product is not None:
+        orders = orders.filter(product=product)
+    if status:
+        orders = orders.filter(fulfillment_status=status)
+    return orders.order_by("-completed_at", "-pk")
+
+
+def order_for_seller(*, seller, pk: int) -> Order | None:
+    return (
+        Order.objects.filter(pk=pk, product__seller=seller)
+        .select_related("product", "checkout")
+        .first()
+    )
+
+
+def order_deliveries_with_attempts(*, order: Order) -> list[Delivery]:
+    """The order's deliveries in item order, each with its attempts in order."""
+    deliveries = order.deliveries.filter(is_test=False).prefetch_related(
+        Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("number"))
+    )
+    return sorted(deliveries, key=lambda d: (d.item_index, d.pk))
+
+
+def order_delivery(*, order: Order, delivery_id: str) -> Delivery | None:
+    return order.deliveries.filter(delivery_id=delivery_id, is_test=False).first()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fulfillment.services.deliveries import order_fulfillment_start
+from fulfillment.models import Delivery
+from fulfillment.services.deliveries import delivery_retry_now, order_fulfillment_start
+from orders.checkout_tokens import CheckoutTokenInvalid, checkout_token_nonce
 from orders.errors import OrderError
 from orders.forms import QUANTITY_MESSAGE, ApiOrderForm
 from orders.models import (
@@ -23,7 +26,7 @@ from orders.models import (
     Order,
     OrderSource,
 )
-from orders.payments import get_provider
+from orders.payments import PaymentDeclined, get_provider
 from orders.tokens import token_generate
 from products.models import Product
 
@@ -55,11 +58,13 @@ def checkout_create(
     customer_email: str,
     customer_name: str = "",
     checkout_hash: str | None = None,
+    nonce: str | None = None,
 ) -> Checkout:
     """Open a checkout for a live product (quantity 1–100).
 
     Draft products cannot be bought, whoever asks. `checkout_hash` is the hash a
     payment provider already knows (orders API); otherwise a random one is made.
+    `nonce` is the public checkout form's identity (unique; see `checkout_submit`).
     """
     _checkout_validate(
         product=product, quantity=quantity, customer_email=customer_email
@@ -70,6 +75,7 @@ def checkout_create(
         quantity=quantity,
         customer_email=customer_email,
         customer_name=customer_name,
+        nonce=nonce,
         **extra,
     )
 
@@ -78,7 +84,12 @@ def checkout_create(
 
 
 def order_complete(
-    *, checkout: Checkout, transaction_id: str, source: str, fingerprint: str = ""
+    *,
+    checkout: Checkout,
+    transaction_id: str,
+    source: str,
+    fingerprint: str = "",
+    is_test: bool = False,
 ) -> Order:
     """Turn a paid checkout into an order and plan its fulfillment, atomically.
 
@@ -102,6 +113,7 @@ def order_complete(
             transaction_id=transaction_id,
             source=source,
             fingerprint=fingerprint,
+            is_test=is_test,
         )
         checkout.status = CheckoutStatus.COMPLETED
         checkout.save(update_fields=["status"])
@@ -110,7 +122,12 @@ def order_complete(
 
 
 def _order_create(
-    *, checkout: Checkout, transaction_id: str, source: str, fingerprint: str
+    *,
+    checkout: Checkout,
+    transaction_id: str,
+    source: str,
+    fingerprint: str,
+    is_test: bool,
 ) -> Order:
     product = checkout.product
     return Order.objects.create(
@@ -125,31 +142,136 @@ def _order_create(
         currency=product.currency,
         source=source,
         request_fingerprint=fingerprint,
+        is_test=is_test,
         completed_at=timezone.now(),
     )
 
 
 def order_place(
-    *, product: Product, quantity: int, customer_email: str, customer_name: str = ""
+    *,
+    product: Product,
+    quantity: int,
+    customer_email: str,
+    customer_name: str = "",
+    nonce: str | None = None,
 ) -> Order:
     """The public checkout: open a checkout, charge the provider, complete the order.
 
     The charge happens outside any database transaction (it may be a network
     call). If it is declined, `PaymentDeclined` propagates and the checkout stays
-    open, with no order.
+    open, with no order (and gives its nonce back). With a `nonce`, a checkout
+    that already carries it is not charged again: its order is returned (see
+    `checkout_submit`). The provider's `is_test` marks the order.
     """
-    checkout = checkout_create(
+    provider = get_provider()
+    if nonce:
+        earlier = _checkout_replay(
+            product=product, nonce=nonce, customer_email=customer_email
+        )
+        if earlier is not None:
+            return earlier
+    checkout = _checkout_claim(
         product=product,
         quantity=quantity,
         customer_email=customer_email,
         customer_name=customer_name,
+        nonce=nonce,
     )
-    result = get_provider().charge(checkout=checkout)
+    if isinstance(checkout, Order):
+        return checkout
+    try:
+        result = provider.charge(checkout=checkout)
+    except PaymentDeclined:
+        # Nothing was charged: let the buyer post the same form again.
+        Checkout.objects.filter(pk=checkout.pk).update(nonce=None)
+        raise
     return order_complete(
         checkout=checkout,
         transaction_id=result.transaction_id,
         source=OrderSource.CHECKOUT,
+        is_test=provider.is_test,
     )
+
+
+# --- Public checkout form: one order per form shown ------------------------------
+
+CHECKOUT_EXPIRED_MESSAGE = "Your checkout expired; please try again."
+CHECKOUT_USED_MESSAGE = "This checkout was already used; reload the page."
+CHECKOUT_BUSY_MESSAGE = (
+    "This checkout is still being processed; reload the page in a moment."
+)
+# How long a repeated post waits for its twin, still being charged, to finish.
+CHECKOUT_REPLAY_WAIT_SECONDS = 10.0
+CHECKOUT_REPLAY_POLL_SECONDS = 0.2
+
+
+def checkout_submit(
+    *,
+    product: Product,
+    checkout_token: str,
+    quantity: int,
+    customer_email: str,
+    customer_name: str = "",
+) -> Order:
+    """The public checkout form, posted: at most one order per form shown.
+
+    The form carries a signed token whose nonce becomes the checkout's identity.
+    Posting the same form again (a double-click, a browser retry) returns the
+    order the first post made instead of charging and fulfilling twice, provided
+    the email is the same; a different email is refused. A missing, tampered or
+    expired token is refused, never guessed at.
+    """
+    try:
+        nonce = checkout_token_nonce(token=checkout_token, product_pk=product.pk)
+    except CheckoutTokenInvalid:
+        raise OrderError("checkout_expired", CHECKOUT_EXPIRED_MESSAGE) from None
+    return order_place(
+        product=product,
+        quantity=quantity,
+        customer_email=customer_email,
+        customer_name=customer_name,
+        nonce=nonce,
+    )
+
+
+def _checkout_claim(*, nonce: str | None, **fields: Any) -> Checkout | Order:
+    """Create the checkout; if a twin post inserted the nonce first, its order."""
+    try:
+        with transaction.atomic():
+            return checkout_create(nonce=nonce, **fields)
+    except IntegrityError:
+        if not nonce:
+            raise
+    earlier = _checkout_replay(
+        product=fields["product"],
+        nonce=nonce,
+        customer_email=fields["customer_email"],
+    )
+    if earlier is None:
+        raise OrderError("checkout_used", CHECKOUT_USED_MESSAGE, status=409)
+    return earlier
+
+
+def _checkout_replay(
+    *, product: Product, nonce: str, customer_email: str
+) -> Order | None:
+    """The order an earlier post of this form made; None when there was none.
+
+    A twin still being charged is waited for, briefly: the browser shows the
+    answer to the last click, and that must be the order, not an error.
+    """
+    deadline = time.monotonic() + CHECKOUT_REPLAY_WAIT_SECONDS
+    while True:
+        checkout = Checkout.objects.filter(product=product, nonce=nonce).first()
+        if checkout is None:
+            return None
+        if checkout.customer_email.lower() != customer_email.lower():
+            raise OrderError("checkout_used", CHECKOUT_USED_MESSAGE, status=409)
+        if checkout.status == CheckoutStatus.COMPLETED:
+            return Order.objects.get(checkout=checkout)
+        if time.monotonic() >= deadline:
+            raise OrderError("checkout_busy", CHECKOUT_BUSY_MESSAGE, status=409)
+        time.sleep(CHECKOUT_REPLAY_POLL_SECONDS)
 
 
 # --- Orders API -----------------------------------------------------------------
@@ -291,3 +413,17 @@ def api_token_touch(*, token: ApiToken) -> None:
     now = timezone.now()
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
+
+
+# --- Seller dashboard -----------------------------------------------------------
+
+
+def order_delivery_retry(*, delivery: Delivery) -> bool:
+    """Seller: attempt a failed or retrying delivery of their order now.
+
+    False when its state does not allow it (succeeded, in flight, a test); the
+    caller shows the status it has now.
+    """
+    retried = delivery_retry_now(delivery=delivery)
+    delivery.refresh_from_db(fields=["status"])
+    return retried

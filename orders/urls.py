@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import api, views
+from orders import api, seller_views, views
 
 app_name = "orders"
 
@@ -8,6 +8,13 @@ urlpatterns = [
     path("p/<slug:slug>/", views.product_detail, name="product"),
     path("p/<slug:slug>/checkout/", views.checkout, name="checkout"),
     path("orders/<str:token>/", views.order_detail, name="order"),
+    path("dashboard/orders/", seller_views.seller_orders, name="seller-orders"),
+    path("dashboard/orders/<int:pk>/", seller_views.seller_order, name="seller-order"),
+    path(
+        "dashboard/orders/<int:pk>/deliveries/<str:delivery_id>/retry/",
+        seller_views.seller_delivery_retry,
+        name="seller-delivery-retry",
+    ),
     path("api/v1/orders", api.orders_create, name="api-orders"),
     path("api/v1/orders/<path:transaction_id>", api.order_detail, name="api-order"),
 ]

@@ -1,4 +1,7 @@
-"""Public pages: a live product, its checkout, and the customer's order page."""
+"""Public pages: a live product, its checkout, and the customer's order page.
+
+The seller's order pages are in `seller_views`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from orders.checkout_tokens import checkout_token_issue
 from orders.errors import OrderError
 from orders.forms import CheckoutForm
 from orders.models import FulfillmentStatus
@@ -16,7 +20,7 @@ from orders.selectors import (
     order_instructions,
     product_get_live,
 )
-from orders.services import order_place
+from orders.services import checkout_submit
 from products.models import Product
 
 # Seconds between reloads of the order page while the license is on its way.
@@ -31,8 +35,17 @@ def _get_live_product(slug: str) -> Product:
 
 
 def _product_page(request: HttpRequest, product: Product, form: CheckoutForm):
-    context = {"product": product, "form": form, "provider": get_provider()}
-    return render(request, "public/product.html", context)
+    context = {
+        "product": product,
+        "form": form,
+        "provider": get_provider(),
+        # A fresh token for every page shown: one form, at most one order.
+        "checkout_token": checkout_token_issue(product_pk=product.pk),
+    }
+    response = render(request, "public/product.html", context)
+    # A cached page would hand the same token to several buyers.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_http_methods(["GET"])
@@ -49,7 +62,7 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _product_page(request, product, form)
     try:
-        order = order_place(product=product, **form.cleaned_data)
+        order = checkout_submit(product=product, **form.cleaned_data)
     except PaymentDeclined as exc:
         form.add_error(None, exc.message)
         return _product_page(request, product, form)

@@ -93,6 +93,27 @@ def order_email_resend(*, order: Order, to: str | None = None) -> None:
     )
 
 
+def order_emails_resend(*, orders) -> tuple[int, list[tuple[Order, str]]]:
+    """Resend each order's email (admin bulk action). Orders not yet fulfilled
+    have nothing to send; a failing send is reported, not raised."""
+    sent, refused = 0, []
+    for order in orders:
+        if order.fulfillment_status not in (
+            FulfillmentStatus.FULFILLED,
+            FulfillmentStatus.MANUAL,
+        ):
+            refused.append((order, "not fulfilled yet, nothing to send"))
+            continue
+        try:
+            order_email_resend(order=order)
+        except Exception as exc:
+            logger.exception("Resending the email of order %s failed", order.pk)
+            refused.append((order, f"sending failed ({type(exc).__name__})"))
+            continue
+        sent += 1
+    return sent, refused
+
+
 def order_emails_dispatch_due(*, limit: int = 200) -> int:
     """Re-enqueue owed emails that nobody is sending (see the module docstring)."""
     cutoff = timezone.now() - timedelta(

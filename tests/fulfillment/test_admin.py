@@ -94,3 +94,25 @@ def test_list_filters_by_status_seller_product_and_date(charlie_client, orders, 
 
     titles = [spec.title for spec in response.context["cl"].filter_specs]
     assert {"status", "seller", "product", "created at"} <= set(titles), titles
+
+
+def test_resend_email_action_sends_fulfilled_orders_and_skips_pending_ones(
+    charlie_client, orders, email_backend
+):
+    from django.core import mail
+
+    done, pending = orders
+    Delivery.objects.filter(order=done).update(status="succeeded", response_text="K")
+    done.fulfillment_status = "fulfilled"
+    done.save()
+
+    response = charlie_client.post(
+        "/admin/orders/order/",
+        {"action": "resend_email", "_selected_action": [done.pk, pending.pk]},
+        follow=True,
+    )
+
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+    content = response.content.decode()
+    assert "Sent 1 order email(s)." in content
+    assert "not fulfilled yet" in content

@@ -430,3 +430,31 @@ def test_resend_sends_to_a_corrected_address_and_records_it(
 
     assert [m.to for m in mail.outbox] == [["typo@exmaple.com"], ["right@example.com"]]
     assert Order.objects.get(pk=order.pk).email_status == "sent"
+
+
+def test_orders_paid_with_the_test_provider_reach_the_seller_marked_test(
+    live, seller_server
+):
+    order = place(live)
+
+    attempt_all(order)
+
+    assert order.is_test
+    assert b"&test=true&" in seller_server.requests_to("/license")[0].body
+
+
+def test_api_orders_reach_the_seller_as_real_orders(live, seller_server):
+    from orders.services import order_create_from_api
+
+    order, _ = order_create_from_api(
+        data={
+            "product": live.slug,
+            "quantity": 1,
+            "customer_email": "real@example.com",
+            "transaction_id": "txn-real-1",
+        }
+    )
+
+    attempt_all(order)
+
+    assert b"&test=false&" in seller_server.requests_to("/license")[0].body

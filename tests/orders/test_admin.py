@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
+from django.contrib.messages import get_messages
 
 from orders.models import ApiToken
 from orders.services import order_place
@@ -11,14 +13,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _token_from_admin(client) -> tuple[str, object]:
-    response = client.post(
-        "/admin/orders/apitoken/add/", {"name": "Provider"}, follow=True
-    )
-    [message] = [
-        m.message for m in response.context["messages"] if "Copy it now" in m.message
-    ]
-    raw = next(word for word in message.split() if word.startswith("fk_"))
-    return raw, response
+    response = client.post("/admin/orders/apitoken/add/", {"name": "Provider"})
+    assert response.status_code == 200
+    match = re.search(r'<code id="api-token"[^>]*>(fk_[^<]+)</code>', response.text)
+    return match.group(1), response
 
 
 @pytest.fixture
@@ -29,17 +27,47 @@ def charlie_client(client, charlie):
 
 def test_new_token_is_shown_once_and_only_its_hash_stored(charlie_client):
     raw, response = _token_from_admin(charlie_client)
-    assert "Copy it now; it will not be shown again" in response.content.decode()
+    assert "Copy it now; it will not be shown again" in response.text
+    assert "no-store" in response["Cache-Control"]
     token = ApiToken.objects.get()
     assert token.token_hash == hashlib.sha256(raw.encode()).hexdigest()
     assert raw.startswith(token.prefix)
-    assert (
-        raw
-        not in charlie_client.get(
-            f"/admin/orders/apitoken/{token.pk}/change/"
-        ).content.decode()
-    )
-    assert raw not in charlie_client.get("/admin/orders/apitoken/").content.decode()
+    change_page = charlie_client.get(f"/admin/orders/apitoken/{token.pk}/change/")
+    assert raw not in change_page.text
+    assert raw not in charlie_client.get("/admin/orders/apitoken/").text
+
+
+def test_new_token_is_never_put_into_messages(charlie_client):
+    raw, response = _token_from_admin(charlie_client)
+    stored = [m.message for m in get_messages(response.wsgi_request)]
+    assert not any(raw in message for message in stored)
+    # Nothing stored waits for the next page either.
+    assert raw not in charlie_client.get("/admin/").text
+
+
+def test_admin_creates_tokens_through_the_service(charlie_client, monkeypatch):
+    from orders import admin as orders_admin
+    from orders import services
+
+    calls = []
+
+    def spy(*, name):
+        calls.append(name)
+        return services.api_token_create(name=name)
+
+    monkeypatch.setattr(orders_admin, "api_token_create", spy)
+    _token_from_admin(charlie_client)
+    assert calls == ["Provider"]
+    assert ApiToken.objects.get().name == "Provider"
+
+
+def test_token_creation_is_logged_in_admin_history(charlie_client):
+    from django.contrib.admin.models import LogEntry
+
+    _token_from_admin(charlie_client)
+    entry = LogEntry.objects.get()
+    assert entry.object_id == str(ApiToken.objects.get().pk)
+    assert entry.is_addition()
 
 
 def test_token_created_in_admin_opens_the_api(charlie_client, client):
@@ -76,3 +104,21 @@ def test_order_admin_page_lists_its_deliveries(charlie_client, live_product):
     response = charlie_client.get(f"/admin/orders/order/{order.pk}/change/")
     assert response.status_code == 200
     assert order.deliveries.get().delivery_id in response.content.decode()
+
+
+def test_order_list_marks_test_orders(charlie_client, live_product, api_post):
+    order_place(product=live_product, quantity=1, customer_email="t@example.com")
+    api_post(
+        {
+            "product": live_product.slug,
+            "quantity": 1,
+            "customer_email": "real@example.com",
+            "transaction_id": "txn_real",
+        }
+    )
+    response = charlie_client.get("/admin/orders/order/")
+    assert response.text.count('<span class="badge test">Test order</span>') == 1
+    filtered = charlie_client.get("/admin/orders/order/", {"is_test__exact": "1"})
+    assert [o.customer_email for o in filtered.context["cl"].result_list] == [
+        "t@example.com"
+    ]

@@ -52,6 +52,11 @@ def test_post_copies_prices_and_marks_source_api(created, live_product):
     assert order.currency == live_product.currency
 
 
+def test_api_orders_are_not_test_orders(created):
+    # The payment provider behind the API takes real money.
+    assert Order.objects.get().is_test is False
+
+
 def test_separate_multibuy_gives_one_delivery_per_unit(
     live_product, api_post, order_body
 ):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from orders.checkout_tokens import checkout_token_issue
 from orders.models import Checkout, Order
 from orders.services import order_place
 from products.models import FulfillmentMethod
@@ -12,8 +13,13 @@ pytestmark = pytest.mark.django_db
 
 
 def _checkout(client, product, **data):
+    # A fresh token, as the product page issues one per view.
+    token = checkout_token_issue(product_pk=product.pk)
     url = reverse("orders:checkout", kwargs={"slug": product.slug})
-    return client.post(url, {"customer_email": "buyer@example.com", **data})
+    return client.post(
+        url,
+        {"customer_email": "buyer@example.com", "checkout_token": token, **data},
+    )
 
 
 def _place(product, quantity=1):
@@ -57,6 +63,7 @@ def test_checkout_redirects_to_the_secret_order_page(client, live_product):
     assert order.quantity == 2
     assert order.source == "checkout"
     assert order.transaction_id.startswith("test_")
+    assert order.is_test
     assert order.deliveries.count() == 1
 
 
@@ -157,3 +164,10 @@ def test_manual_product_order_page_says_the_seller_delivers(client, live_product
     order = _place(live_product)
     content = client.get(f"/orders/{order.token}/").content.decode()
     assert "The seller will deliver it" in content
+
+
+def test_test_order_page_says_no_money_moved(client, live_product):
+    order = _place(live_product)
+    content = client.get(f"/orders/{order.token}/").content.decode()
+    assert "Test order" in content
+    assert "no money moved" in content

@@ -1,0 +1,86 @@
+"""Seller dashboard pages for orders. Thin: parse, call one service, render.
+
+A seller sees only orders of their own products; anyone else's is a 404, decided
+in one place (`_get_order_for_seller`).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from fulfillment.models import DUE_STATUSES
+from orders.forms import SellerOrderFilterForm
+from orders.models import Order
+from orders.selectors import (
+    order_deliveries_with_attempts,
+    order_delivery,
+    order_for_seller,
+    orders_for_seller,
+)
+from orders.services import order_delivery_retry
+
+ORDERS_PER_PAGE = 50
+# Deliveries in these states get a "Retry now" button.
+RETRYABLE_STATUSES = ("failed", "retrying")
+
+
+def _get_order_for_seller(request: HttpRequest, pk: int) -> Order:
+    """The order if the logged-in seller owns its product; 404 for everyone else."""
+    order = order_for_seller(seller=request.user, pk=pk)
+    if order is None:
+        raise Http404("No such order.")
+    return order
+
+
+@login_required
+@require_GET
+def seller_orders(request: HttpRequest) -> HttpResponse:
+    form = SellerOrderFilterForm(request.GET, seller=request.user)
+    # An invalid filter (say, another seller's product) is ignored and shown.
+    form.is_valid()
+    orders = orders_for_seller(
+        seller=request.user,
+        product=form.cleaned_data.get("product"),
+        status=form.cleaned_data.get("status", ""),
+    )
+    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "orders": page.object_list}
+    return render(request, "dashboard/orders/order_list.html", context)
+
+
+@login_required
+@require_GET
+def seller_order(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _get_order_for_seller(request, pk)
+    context = {
+        "order": order,
+        "deliveries": order_deliveries_with_attempts(order=order),
+        "retryable": RETRYABLE_STATUSES,
+        "due": DUE_STATUSES,
+    }
+    return render(request, "dashboard/orders/order_detail.html", context)
+
+
+@login_required
+def seller_delivery_retry(
+    request: HttpRequest, pk: int, delivery_id: str
+) -> HttpResponse:
+    # Ownership before the method check: another seller learns nothing, not even
+    # that the URL exists (404 for GET as for POST).
+    order = _get_order_for_seller(request, pk)
+    delivery = order_delivery(order=order, delivery_id=delivery_id)
+    if delivery is None:
+        raise Http404("No such delivery.")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if order_delivery_retry(delivery=delivery):
+        messages.success(request, "Queued for a new attempt.")
+    else:
+        status = delivery.get_status_display().lower()
+        messages.error(request, f"This delivery cannot be retried (status {status}).")
+    return redirect("orders:seller-order", pk=order.pk)

@@ -1,0 +1,307 @@
+"""The seller's order pages: list, detail with deliveries and attempts, retry now.
+
+alice owns `live_product` (and `second_product`); bob is another seller with his
+own product and must get a 404 on every page of alice's orders.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from fulfillment.models import Delivery, DeliveryStatus
+from fulfillment.services.deliveries import delivery_attempt
+from orders.models import Order
+from orders.services import order_place
+from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.httpserver import Route
+
+pytestmark = pytest.mark.django_db
+
+
+def _place(product, email="buyer@example.com", quantity=1) -> Order:
+    return order_place(product=product, quantity=quantity, customer_email=email)
+
+
+def _live(seller, slug: str):
+    product = ProductFactory(seller=seller, slug=slug, name=slug.title())
+    WebhookConfigFactory(product=product)
+    product.status = "live"
+    product.save(update_fields=["status"])
+    return product
+
+
+@pytest.fixture
+def second_product(alice):
+    return _live(alice, "second-tool")
+
+
+@pytest.fixture
+def bobs_product(bob):
+    return _live(bob, "bobs-tool")
+
+
+def _fail(delivery: Delivery) -> None:
+    # The state the retry engine leaves after the last attempt.
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.FAILED, next_attempt_at=None, last_error="HTTP 500"
+    )
+
+
+def _succeed(delivery: Delivery) -> None:
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.SUCCEEDED, response_text="KEY", next_attempt_at=None
+    )
+
+
+def _list(client, **params):
+    return client.get(reverse("orders:seller-orders"), params)
+
+
+def _listed(response) -> list[str]:
+    return [order.customer_email for order in response.context["orders"]]
+
+
+def _retry_url(order: Order, delivery: Delivery) -> str:
+    return reverse(
+        "orders:seller-delivery-retry",
+        kwargs={"pk": order.pk, "delivery_id": delivery.delivery_id},
+    )
+
+
+# --- Access ---------------------------------------------------------------------
+
+
+def test_orders_pages_require_login(client, live_product):
+    order = _place(live_product)
+    for url in [
+        reverse("orders:seller-orders"),
+        reverse("orders:seller-order", kwargs={"pk": order.pk}),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+
+
+def test_another_seller_gets_404_on_the_order_page(bob_client, live_product):
+    order = _place(live_product)
+    url = reverse("orders:seller-order", kwargs={"pk": order.pk})
+    assert bob_client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_another_seller_gets_404_on_the_retry_url(bob_client, live_product, method):
+    order = _place(live_product)
+    delivery = order.deliveries.get()
+    _fail(delivery)
+
+    response = getattr(bob_client, method)(_retry_url(order, delivery))
+
+    assert response.status_code == 404
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+
+
+def test_another_sellers_list_shows_none_of_alices_orders(
+    bob_client, live_product, bobs_product
+):
+    _place(live_product, "alice-customer@example.com")
+    _place(bobs_product, "bob-customer@example.com")
+    response = _list(bob_client)
+    assert _listed(response) == ["bob-customer@example.com"]
+    assert "alice-customer@example.com" not in response.content.decode()
+
+
+def test_another_sellers_product_as_filter_shows_none_of_its_orders(
+    bob_client, live_product, bobs_product
+):
+    _place(live_product, "alice-customer@example.com")
+    response = _list(bob_client, product=live_product.pk)
+    assert "alice-customer@example.com" not in _listed(response)
+    assert response.context["form"].errors["product"]
+
+
+# --- The list ---------------------------------------------------------------------
+
+
+def test_list_shows_the_sellers_orders_newest_first(alice_client, live_product):
+    older = _place(live_product, "first@example.com")
+    Order.objects.filter(pk=older.pk).update(
+        completed_at=timezone.now() - timedelta(hours=1)
+    )
+    _place(live_product, "second@example.com")
+    response = _list(alice_client)
+    assert _listed(response) == ["second@example.com", "first@example.com"]
+    content = response.content.decode()
+    assert older.transaction_id in content
+    assert reverse("orders:seller-order", kwargs={"pk": older.pk}) in content
+
+
+def test_list_filters_by_product(alice_client, live_product, second_product):
+    _place(live_product, "one@example.com")
+    _place(second_product, "two@example.com")
+    response = _list(alice_client, product=second_product.pk)
+    assert _listed(response) == ["two@example.com"]
+
+
+def test_list_filters_by_fulfillment_status(alice_client, live_product):
+    done = _place(live_product, "done@example.com")
+    _place(live_product, "waiting@example.com")
+    Order.objects.filter(pk=done.pk).update(fulfillment_status="fulfilled")
+    assert _listed(_list(alice_client, status="fulfilled")) == ["done@example.com"]
+    assert _listed(_list(alice_client, status="pending")) == ["waiting@example.com"]
+
+
+def test_list_is_paginated_fifty_a_page(alice_client, live_product):
+    for n in range(51):
+        _place(live_product, f"buyer{n}@example.com")
+    first = _list(alice_client)
+    second = _list(alice_client, page=2)
+    assert len(first.context["orders"]) == 50
+    assert len(second.context["orders"]) == 1
+    assert "page=2" in first.content.decode()
+
+
+def test_pagination_keeps_the_filters(alice_client, live_product):
+    for n in range(51):
+        _place(live_product, f"buyer{n}@example.com")
+    content = _list(alice_client, product=live_product.pk).content.decode()
+    assert f"?product={live_product.pk}&amp;page=2" in content
+
+
+def test_test_orders_carry_a_badge(alice_client, live_product):
+    order = _place(live_product)
+    badge = '<span class="badge test">Test order</span>'
+    assert badge in _list(alice_client).content.decode()
+    url = reverse("orders:seller-order", kwargs={"pk": order.pk})
+    assert badge in alice_client.get(url).content.decode()
+
+
+def test_orders_are_linked_from_the_header_and_the_product_nav(
+    alice_client, live_product
+):
+    content = alice_client.get(
+        reverse("products:detail", kwargs={"pk": live_product.pk})
+    ).content.decode()
+    assert f'href="{reverse("orders:seller-orders")}"' in content
+    assert f"/dashboard/orders/?product={live_product.pk}" in content
+
+
+def test_header_has_no_orders_link_when_logged_out(client, live_product):
+    content = client.get(f"/p/{live_product.slug}/").content.decode()
+    assert reverse("orders:seller-orders") not in content
+
+
+# --- The order page ---------------------------------------------------------------
+
+
+@pytest.fixture
+def failing_seller(live_product, seller_server, settings):
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+        "TOTAL_TIMEOUT": 2.0,
+    }
+    config = live_product.webhook_config
+    config.url = seller_server.url("/license")
+    config.save()
+    seller_server.set_route(
+        "/license", Route(status=500, body="<script>alert(1)</script> broken")
+    )
+    return live_product
+
+
+def test_order_page_shows_deliveries_and_their_attempts(alice_client, failing_seller):
+    order = _place(failing_seller, quantity=2)
+    delivery = order.deliveries.get()
+    delivery_attempt(delivery_pk=delivery.pk)
+
+    response = alice_client.get(reverse("orders:seller-order", kwargs={"pk": order.pk}))
+
+    content = response.content.decode()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.RETRYING
+    assert delivery.delivery_id in content
+    assert "1 of 1 (quantity 2)" in content
+    assert delivery.last_error in content
+    attempt = delivery.attempts.get()
+    assert attempt.message in content
+    assert "<td>1</td>" in content and ">500<" in content
+    # The seller's body is shown as text, never run.
+    assert "<script>alert(1)</script>" not in content
+    assert "<pre>&lt;script&gt;alert(1)&lt;/script&gt; broken</pre>" in content
+    assert _retry_url(order, delivery) in content
+    assert f"/orders/{order.token}/" in content
+
+
+def test_order_page_offers_no_retry_for_a_succeeded_delivery(
+    alice_client, live_product
+):
+    order = _place(live_product)
+    delivery = order.deliveries.get()
+    _succeed(delivery)
+    url = reverse("orders:seller-order", kwargs={"pk": order.pk})
+    assert "Retry now" not in alice_client.get(url).content.decode()
+
+
+# --- Retry now ----------------------------------------------------------------------
+
+
+def test_retry_of_a_failed_delivery_queues_it_after_commit(
+    alice_client, live_product, django_capture_on_commit_callbacks
+):
+    order = _place(live_product)
+    delivery = order.deliveries.get()
+    _fail(delivery)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = alice_client.post(_retry_url(order, delivery), follow=True)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert len(callbacks) == 1
+    assert response.redirect_chain == [
+        (reverse("orders:seller-order", kwargs={"pk": order.pk}), 302)
+    ]
+    assert "Queued for a new attempt." in response.content.decode()
+
+
+def test_retry_of_a_succeeded_delivery_is_refused(
+    alice_client, live_product, django_capture_on_commit_callbacks
+):
+    order = _place(live_product)
+    delivery = order.deliveries.get()
+    _succeed(delivery)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = alice_client.post(_retry_url(order, delivery), follow=True)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert callbacks == []
+    assert (
+        "This delivery cannot be retried (status succeeded)."
+        in response.content.decode()
+    )
+
+
+def test_retry_needs_a_post(alice_client, live_product):
+    order = _place(live_product)
+    delivery = order.deliveries.get()
+    _fail(delivery)
+    assert alice_client.get(_retry_url(order, delivery)).status_code == 405
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+
+
+def test_retry_of_a_delivery_of_another_order_is_404(alice_client, live_product):
+    order = _place(live_product)
+    other = _place(live_product, "other@example.com")
+    delivery = other.deliveries.get()
+    _fail(delivery)
+    assert alice_client.post(_retry_url(order, delivery)).status_code == 404
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED

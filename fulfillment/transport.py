@@ -2,36 +2,51 @@
 
 Everything a hostile or broken seller server could do to a worker is bounded
 here: where we connect (urlpolicy), how long the whole exchange may take, how
-many bytes we read, and that we never follow redirects. Tests and other code
-replace `send`, never the internals.
+many bytes we read, and that we never follow redirects. Other code replaces
+`send` in its tests, never the internals.
+
+How one exchange goes:
+
+1. `urlpolicy.check_url` resolves the host once and checks every address.
+2. We connect to the first checked address itself (a socket we create) and
+   never resolve the name again, so a DNS answer that changes between the
+   check and the connection (DNS rebinding) cannot send us to 127.0.0.1 or
+   another private address. For https the TLS layer still uses the URL's host
+   name (SNI and certificate verification), and the Host header keeps the
+   URL's host[:port].
+3. http.client speaks HTTP/1.1 over that socket. The socket knows the
+   deadline: before every connect, send and receive it sets its timeout to the
+   time left, so nothing (slow connect, TLS handshake, a status line or header
+   lines dripped one at a time, a slow body) can stretch the exchange past
+   `total_timeout` by more than one scheduler tick.
+
+`requests` is deliberately not used here: it resolves the host name again
+when it connects (the check above would then prove nothing), and its read
+timeout applies to each read separately, not to the whole response.
 """
 
 from __future__ import annotations
 
-import http.cookiejar
+import http.client
+import ipaddress
 import logging
 import socket
+import ssl
 import time
+import zlib
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
-
-import requests
-import urllib3.exceptions
-from requests.adapters import HTTPAdapter
+from functools import cache
+from urllib.parse import SplitResult, urlsplit
 
 from .payload import OutboundRequest
-from .urlpolicy import UrlRefused, check_url
+from .urlpolicy import IPAddress, UrlRefused, check_url
 
 logger = logging.getLogger(__name__)
 
 # Small reads keep the deadline and the size cap precise.
 _CHUNK_BYTES = 8192
 # Network-level failures while reading the body, after the status line arrived.
-_BODY_ERRORS = (
-    urllib3.exceptions.HTTPError,
-    requests.exceptions.RequestException,
-    OSError,
-)
+_BODY_ERRORS = (http.client.HTTPException, OSError)
 
 
 @dataclass(frozen=True)
@@ -58,25 +73,68 @@ class _Deadline:
         return int((time.monotonic() - self.started) * 1000)
 
 
-def _new_session() -> requests.Session:
-    session = requests.Session()
-    # No proxies or .netrc credentials from the environment: a seller's request
-    # must never carry our credentials or leave through an unexpected route.
-    session.trust_env = False
-    # No cookies: the shared session must not carry state from one seller's
-    # answer into the next request.
-    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    # Retries are the delivery schedule's job (every attempt is recorded), and a
-    # large pool lets many worker threads call sellers at once.
-    adapter = HTTPAdapter(max_retries=0, pool_connections=32, pool_maxsize=64)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+class _DeadlineMixin:
+    """Every blocking call waits at most until `deadline_ends` (a monotonic time).
+
+    http.client reads through `makefile()`, which calls `recv_into`; it writes
+    with `sendall`. Setting the timeout before each call (rather than once)
+    is what makes the deadline hold for the whole exchange, however the server
+    spreads its bytes over time.
+    """
+
+    deadline_ends: float | None = None
+
+    def _arm(self) -> None:
+        if self.deadline_ends is None:
+            return
+        left = self.deadline_ends - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the exchange's deadline has passed")
+        self.settimeout(left)
+
+    def recv(self, *args, **kwargs):
+        self._arm()
+        return super().recv(*args, **kwargs)
+
+    def recv_into(self, *args, **kwargs):
+        self._arm()
+        return super().recv_into(*args, **kwargs)
+
+    def send(self, *args, **kwargs):
+        self._arm()
+        return super().send(*args, **kwargs)
+
+    def sendall(self, *args, **kwargs):
+        self._arm()
+        return super().sendall(*args, **kwargs)
 
 
-# Reused across calls for keep-alive; urllib3's pool is thread-safe and the
-# session holds no other per-request state (cookies are disabled above).
-_session = _new_session()
+class _DeadlineSocket(_DeadlineMixin, socket.socket):
+    """A TCP socket whose reads and writes end at the exchange's deadline."""
+
+
+class _DeadlineSSLSocket(_DeadlineMixin, ssl.SSLSocket):
+    """The TLS counterpart; created by the context (`SSLContext.sslsocket_class`)."""
+
+    def do_handshake(self, *args, **kwargs):
+        self._arm()
+        return super().do_handshake(*args, **kwargs)
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    # Built once: loading the CA bundle is slow, and a context is safe to share
+    # between threads. Certificates and host names are verified (the defaults
+    # of create_default_context); certifi's bundle when present, as `requests`
+    # used, so sellers whose chain worked before keep working.
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover - certifi comes with requests
+        context = ssl.create_default_context()
+    else:
+        context = ssl.create_default_context(cafile=certifi.where())
+    context.sslsocket_class = _DeadlineSSLSocket
+    return context
 
 
 def send(
@@ -91,123 +149,296 @@ def send(
     """Send one request and read at most `max_bytes` of the answer.
 
     `total_timeout` bounds the whole exchange from the start of this call (the
-    connection, the headers and the body); `connect_timeout` additionally bounds
-    opening the connection. Redirects are never followed.
-
-    Known gap: while http.client reads the status line and headers, each read
-    waits up to the time left at the start, but a server that drips header lines
-    can stretch that phase past the deadline. The IP-pinning adapter is the
-    place to close it (a deadline-aware socket from connect onwards).
+    connection, the TLS handshake, the request, the status line, the headers
+    and the body); `connect_timeout` additionally bounds opening the
+    connection. The host name is resolved once (by the URL check) and the
+    connection goes to the checked address. Redirects are never followed: a
+    3xx is returned as it is.
     """
     deadline = _Deadline(total_timeout)
     try:
-        check_url(
+        addresses = check_url(
             request.url, require_https=require_https, allowed_networks=allowed_networks
         )
     except UrlRefused as exc:
         return _log(
             request, TransportResult(None, error_kind="refused_url", message=exc.reason)
         )
-    return _log(request, _exchange(request, deadline, connect_timeout, max_bytes))
+    return _log(
+        request, _exchange(request, addresses, deadline, connect_timeout, max_bytes)
+    )
 
 
 def _exchange(
     request: OutboundRequest,
+    addresses: list[IPAddress],
     deadline: _Deadline,
     connect_timeout: float,
     max_bytes: int,
 ) -> TransportResult:
+    parts = urlsplit(request.url.strip())
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    # Connection reuse (keep-alive) would go here: a pool keyed by scheme,
+    # pinned address, port and TLS host name, with the deadline re-armed per
+    # exchange. Until then every exchange opens and closes its own connection.
     try:
-        response = _session.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            data=request.body or None,
-            allow_redirects=False,
-            stream=True,
-            timeout=(connect_timeout, max(deadline.remaining(), 0.001)),
-        )
-    except requests.exceptions.RequestException as exc:
-        return _failure(exc, deadline)
+        sock = _connect(addresses[0], port, deadline, connect_timeout)
+        if parts.scheme == "https":
+            sock = _start_tls(sock, parts.hostname or "", deadline)
+    except _ConnectFailed as failed:
+        return _failed(deadline, failed.kind, failed.message)
+    conn = http.client.HTTPConnection(str(addresses[0]), port)
+    # The socket is ours: http.client must never connect (or resolve) itself.
+    conn.sock = sock
+    response = None
     try:
+        try:
+            conn.request(
+                request.method,
+                _target(parts),
+                body=request.body or None,
+                headers=_headers(request, parts),
+            )
+        except (ValueError, http.client.HTTPException) as exc:
+            # Includes UnicodeEncodeError and InvalidURL: nothing was sent.
+            return _failed(deadline, "error", f"The request failed: {_name(exc)}.")
+        except OSError as exc:
+            return _failed(deadline, *_describe(exc, deadline))
+        try:
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            return _failed(deadline, *_describe(exc, deadline))
         return _read(response, deadline, max_bytes)
     finally:
-        # Close rather than release: a half-read body must not go back to the pool.
-        response.close()
+        if response is not None:
+            response.close()
+        conn.close()
+        sock.close()
 
 
-def _failure(
-    exc: requests.exceptions.RequestException, deadline: _Deadline
-) -> TransportResult:
-    kind, message = _describe(exc)
+def _failed(deadline: _Deadline, kind: str, message: str) -> TransportResult:
     return TransportResult(
         None, duration_ms=deadline.elapsed_ms(), error_kind=kind, message=message
     )
 
 
-def _describe(exc: Exception) -> tuple[str, str]:
-    # Order matters: ConnectTimeout is also a ConnectionError.
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "timeout", "We could not connect to your server in time."
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return "timeout", "Your server did not answer in time."
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return "connect", (
-            "We could not connect to your server, or it closed the connection "
-            "without answering."
+def _name(exc: Exception) -> str:
+    return type(exc).__name__
+
+
+class _ConnectFailed(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+_CONNECT_TIMEOUT = "We could not connect to your server in time."
+_CONNECT_ERROR = (
+    "We could not connect to your server, or it closed the connection "
+    "without answering."
+)
+
+
+def _connect(
+    address: IPAddress, port: int, deadline: _Deadline, connect_timeout: float
+) -> _DeadlineSocket:
+    if isinstance(address, ipaddress.IPv6Address):
+        family, sockaddr = socket.AF_INET6, (str(address), port, 0, 0)
+    else:
+        family, sockaddr = socket.AF_INET, (str(address), port)
+    sock = _DeadlineSocket(family, socket.SOCK_STREAM)
+    try:
+        if deadline.remaining() <= 0:
+            raise TimeoutError
+        sock.settimeout(min(connect_timeout, deadline.remaining()))
+        sock.connect(sockaddr)
+        # As http.client does: the request goes out without waiting for ACKs.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except TimeoutError as exc:
+        sock.close()
+        raise _ConnectFailed("timeout", _CONNECT_TIMEOUT) from exc
+    except OSError as exc:
+        sock.close()
+        raise _ConnectFailed("connect", _CONNECT_ERROR) from exc
+    sock.deadline_ends = deadline.ends
+    return sock
+
+
+def _start_tls(
+    sock: _DeadlineSocket, hostname: str, deadline: _Deadline
+) -> _DeadlineSSLSocket:
+    # server_hostname is the URL's name, not the address we dialled: SNI and the
+    # certificate check are about the name the seller typed.
+    try:
+        tls = _tls_context().wrap_socket(
+            sock, server_hostname=hostname, do_handshake_on_connect=False
         )
-    return "error", f"The request failed: {type(exc).__name__}."
+    except (OSError, ValueError) as exc:
+        sock.close()
+        raise _tls_failure(exc) from exc
+    try:
+        tls.deadline_ends = deadline.ends
+        tls.do_handshake()
+    except OSError as exc:
+        tls.close()
+        raise _tls_failure(exc) from exc
+    return tls
+
+
+def _tls_failure(exc: Exception) -> _ConnectFailed:
+    if isinstance(exc, TimeoutError):
+        return _ConnectFailed("timeout", _CONNECT_TIMEOUT)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return _ConnectFailed(
+            "connect",
+            "We could not verify your server's TLS certificate "
+            f"({exc.verify_message or 'certificate verify failed'}); check that "
+            "it is valid and issued for the Webhook URL's host name.",
+        )
+    if isinstance(exc, ssl.SSLError):
+        return _ConnectFailed(
+            "connect",
+            "We could not set up a secure (TLS) connection with your server "
+            f"({exc.reason or 'handshake failed'}); check that it serves https "
+            "on this port.",
+        )
+    if isinstance(exc, OSError):
+        return _ConnectFailed("connect", _CONNECT_ERROR)
+    return _ConnectFailed("error", f"The request failed: {_name(exc)}.")
+
+
+def _target(parts: SplitResult) -> str:
+    # The path and the query exactly as they are in the URL: a GET's signature
+    # covers the query string byte for byte, so nothing is re-encoded here.
+    target = parts.path or "/"
+    return f"{target}?{parts.query}" if parts.query else target
+
+
+def _headers(request: OutboundRequest, parts: SplitResult) -> dict[str, str]:
+    headers = {
+        # What `requests` used to send; some seller frameworks choose their
+        # answer's format by Accept.
+        "Accept": "*/*",
+        # We close after one exchange (see _exchange).
+        "Connection": "close",
+        **request.headers,
+    }
+    lowered = {name.lower() for name in headers}
+    if "host" not in lowered:
+        headers["Host"] = _host_header(parts)
+    # http.client adds `Accept-Encoding: identity` itself: we ask for no
+    # compression (see _Decoder for servers that compress anyway).
+    return headers
+
+
+def _host_header(parts: SplitResult) -> str:
+    # The URL's own host[:port] (brackets kept for IPv6), never the address we
+    # connected to, so name-based virtual hosts work.
+    netloc = parts.netloc.rpartition("@")[2]  # credentials are refused anyway
+    if netloc.isascii():
+        return netloc
+    host = (parts.hostname or "").encode("idna").decode("ascii")
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def _describe(exc: Exception, deadline: _Deadline) -> tuple[str, str]:
+    """A failure between connecting and the end of the answer's headers."""
+    if isinstance(exc, TimeoutError) or deadline.remaining() <= 0:
+        return "timeout", "Your server did not answer in time."
+    if isinstance(exc, OSError):
+        # Includes http.client.RemoteDisconnected: closed without a status line.
+        return "connect", _CONNECT_ERROR
+    return "error", f"Your server's answer was not valid HTTP ({_name(exc)})."
+
+
+def _response_headers(response: http.client.HTTPResponse) -> dict[str, str]:
+    # A repeated header is joined with ", " (as requests did), first spelling kept.
+    headers: dict[str, str] = {}
+    spelled: dict[str, str] = {}
+    for name, value in response.getheaders():
+        key = spelled.setdefault(name.lower(), name)
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
 
 
 def _read(
-    response: requests.Response, deadline: _Deadline, max_bytes: int
+    response: http.client.HTTPResponse, deadline: _Deadline, max_bytes: int
 ) -> TransportResult:
-    headers = dict(response.headers)
-    partial = TransportResult(response.status_code, headers)
+    headers = _response_headers(response)
+    partial = TransportResult(response.status, headers)
     if _declared_length(headers) > max_bytes:
         return _too_large(partial, b"", deadline, max_bytes)
+    decoder = _Decoder.for_encoding(response.getheader("Content-Encoding", ""))
     body = bytearray()
     while True:
-        if deadline.remaining() <= 0:
-            return _timed_out(partial, bytes(body), deadline)
-        _set_socket_timeout(response, deadline.remaining())
         try:
-            chunk = response.raw.read1(
-                min(_CHUNK_BYTES, max_bytes + 1 - len(body)), decode_content=True
+            # read1: at most one receive, so a slow body yields what arrived.
+            chunk = response.read1(_CHUNK_BYTES)
+            decoded = decoder.decode(chunk, max_bytes + 1 - len(body))
+        except zlib.error:
+            return _replace(
+                partial,
+                body=bytes(body),
+                duration_ms=deadline.elapsed_ms(),
+                error_kind="error",
+                message="Your server's compressed answer could not be decoded.",
             )
         except _BODY_ERRORS as exc:
             return _body_error(partial, bytes(body), deadline, exc)
-        if not chunk:
-            break
-        body += chunk
+        body += decoded
         if len(body) > max_bytes:
             return _too_large(partial, bytes(body), deadline, max_bytes)
+        if not chunk:
+            break
+    if response.length:
+        # EOF before the declared Content-Length (http.client's read1 does not
+        # raise for this; chunked bodies raise IncompleteRead above).
+        return _body_error(partial, bytes(body), deadline, ConnectionResetError())
     return _replace(partial, body=bytes(body), duration_ms=deadline.elapsed_ms())
+
+
+class _Decoder:
+    """Undo gzip/deflate, never producing more bytes than asked for.
+
+    We send `Accept-Encoding: identity`, but some servers compress anyway. The
+    output limit keeps a small compressed answer from expanding past the size
+    cap (a decompression bomb): the cap counts decoded bytes.
+    """
+
+    def __init__(self, wbits: int | None) -> None:
+        self._wbits = wbits
+        self._zlib = zlib.decompressobj(wbits) if wbits is not None else None
+        self._started = False
+
+    @classmethod
+    def for_encoding(cls, encoding: str) -> _Decoder:
+        value = encoding.strip().lower()
+        if value in ("gzip", "x-gzip"):
+            return cls(16 + zlib.MAX_WBITS)
+        if value == "deflate":
+            return cls(zlib.MAX_WBITS)
+        # identity, or an encoding we do not decode: passed through unchanged.
+        return cls(None)
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        if self._zlib is None or not data:
+            return data
+        try:
+            out = self._zlib.decompress(data, limit)
+        except zlib.error:
+            if self._started or self._wbits != zlib.MAX_WBITS:
+                raise
+            # "deflate" is often sent raw, without the zlib wrapper.
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._zlib.decompress(data, limit)
+        self._started = True
+        return out
 
 
 def _declared_length(headers: dict[str, str]) -> int:
     # A declared length over the cap fails at once, without reading anything.
     value = next((v for k, v in headers.items() if k.lower() == "content-length"), "")
     return int(value) if value.strip().isdigit() else -1
-
-
-def _socket_of(response: requests.Response) -> socket.socket | None:
-    # urllib3 keeps the connection on the response while the body is unread;
-    # the second path reaches the same socket through http.client's file object.
-    raw = response.raw
-    sock = getattr(getattr(raw, "_connection", None), "sock", None)
-    if sock is None:
-        fp = getattr(getattr(raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(fp, "raw", None), "_sock", None)
-    return sock
-
-
-def _set_socket_timeout(response: requests.Response, seconds: float) -> None:
-    # Each read then waits at most the time left, so a server dripping one byte
-    # at a time cannot stretch the exchange past the deadline.
-    sock = _socket_of(response)
-    if sock is not None:
-        sock.settimeout(max(seconds, 0.001))
 
 
 def _replace(result: TransportResult, **changes: object) -> TransportResult:
@@ -247,7 +478,7 @@ def _timed_out(
 def _body_error(
     partial: TransportResult, body: bytes, deadline: _Deadline, exc: Exception
 ) -> TransportResult:
-    if _is_timeout(exc) or deadline.remaining() <= 0:
+    if isinstance(exc, TimeoutError) or deadline.remaining() <= 0:
         return _timed_out(partial, body, deadline)
     return _replace(
         partial,
@@ -256,16 +487,6 @@ def _body_error(
         error_kind="connect",
         message="Your server closed the connection before its answer was complete.",
     )
-
-
-def _is_timeout(exc: Exception) -> bool:
-    timeouts = (
-        TimeoutError,
-        socket.timeout,
-        urllib3.exceptions.TimeoutError,
-        requests.exceptions.Timeout,
-    )
-    return isinstance(exc, timeouts)
 
 
 def _log(request: OutboundRequest, result: TransportResult) -> TransportResult:

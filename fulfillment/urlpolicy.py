@@ -110,6 +110,11 @@ def check_url(
     attacker controlling DNS could otherwise return one public and one private
     address. Without it, only the URL's form is checked (and [] is returned),
     except that a literal IP address is always checked.
+
+    The returned addresses are the checked ones, in the resolver's order and
+    without duplicates. Whoever connects must connect to one of them and never
+    resolve the name again: a second lookup may answer differently (DNS
+    rebinding), which would make this check worthless. The transport does so.
     """
     host, port = _host_of(url, require_https=require_https)
     literal = _literal_address(host)

@@ -26,13 +26,16 @@ def dns(monkeypatch):
     def fake_getaddrinfo(host, port, *args, **kwargs):
         if host not in answers:
             raise socket.gaierror("not found")
-        return [
-            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
-            for a in answers[host]
-        ]
+        return [_addrinfo(a, port) for a in answers[host]]
 
     monkeypatch.setattr(urlpolicy.socket, "getaddrinfo", fake_getaddrinfo)
     return answers
+
+
+def _addrinfo(address: str, port: int):
+    if ":" in address:
+        return (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
+    return (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
 
 
 def test_public_host_is_accepted_and_its_addresses_returned(dns):
@@ -40,6 +43,36 @@ def test_public_host_is_accepted_and_its_addresses_returned(dns):
 
     assert _check("https://lic.example.com/issue") == [
         ipaddress.ip_address("93.184.216.34")
+    ]
+
+
+def test_addresses_come_back_in_resolver_order_without_duplicates(dns):
+    # The transport dials the first one, so the order must be the resolver's.
+    dns["lic.example.com"] = [
+        "2606:2800:220:1:248:1893:25c8:1946",
+        "93.184.216.34",
+        "2606:2800:220:1:248:1893:25c8:1946",
+    ]
+
+    assert _check("https://lic.example.com/issue") == [
+        ipaddress.ip_address("2606:2800:220:1:248:1893:25c8:1946"),
+        ipaddress.ip_address("93.184.216.34"),
+    ]
+
+
+def test_loopback_ipv6_from_dns_is_refused_unless_allowed(dns):
+    dns["v6.example.com"] = ["::1"]
+
+    with pytest.raises(UrlRefused, match="loopback"):
+        _check("http://v6.example.com/")
+    assert _check("http://v6.example.com/", allowed=["::1/128"]) == [
+        ipaddress.ip_address("::1")
+    ]
+
+
+def test_literal_ipv6_address_is_returned_without_resolving(dns):
+    assert _check("http://[::1]:8001/", allowed=["::1/128"]) == [
+        ipaddress.ip_address("::1")
     ]
 
 

@@ -159,6 +159,8 @@ ANYMAIL = {
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost//")
 _BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport, writing each message atomically (kombu #1551).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     # kombu expects the folders to exist.
     for _folder in ("out", "processed", "control"):
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
@@ -192,6 +194,9 @@ CELERY_TASK_ROUTES = {
     "fulfillment.tasks.deliveries_dispatch_due_task": {"queue": "fulfillment"},
     "fulfillment.tasks.order_email_send_task": {"queue": "email"},
     "fulfillment.tasks.order_emails_dispatch_due_task": {"queue": "email"},
+    "fulfillment.tasks.seller_alerts_send_task": {"queue": "email"},
+    "fulfillment.tasks.order_delay_notices_send_task": {"queue": "email"},
+    "fulfillment.tasks.attempts_purge_task": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE = {
     # The database is the truth; this wakes up deliveries whose message was lost.
@@ -203,6 +208,20 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-order-emails": {
         "task": "fulfillment.tasks.order_emails_dispatch_due_task",
         "schedule": 60.0,
+    },
+    # One grouped email per seller about deliveries that failed for good.
+    "send-seller-alerts": {
+        "task": "fulfillment.tasks.seller_alerts_send_task",
+        "schedule": env.float("FULFILLMENT_SELLER_ALERT_INTERVAL", default=300.0),
+    },
+    # "Your license is on its way" to customers still waiting.
+    "send-delay-notices": {
+        "task": "fulfillment.tasks.order_delay_notices_send_task",
+        "schedule": 60.0,
+    },
+    "purge-attempt-bodies": {
+        "task": "fulfillment.tasks.attempts_purge_task",
+        "schedule": 6 * 3600.0,
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -230,6 +249,11 @@ FULFILLMENT = {
     # A due delivery untouched for this long has lost its broker message; the
     # dispatcher enqueues it again.
     "DISPATCH_GRACE_SECONDS": env.int("FULFILLMENT_DISPATCH_GRACE_SECONDS", default=30),
+    # A worker's claim on an order email older than this belongs to a dead worker
+    # and is taken over (longer than the email task's hard time limit).
+    "EMAIL_CLAIM_TIMEOUT_SECONDS": env.int(
+        "FULFILLMENT_EMAIL_CLAIM_TIMEOUT_SECONDS", default=300
+    ),
     # An owed order email still unsent this long after fulfillment is enqueued again.
     "EMAIL_DISPATCH_GRACE_SECONDS": env.int(
         "FULFILLMENT_EMAIL_DISPATCH_GRACE_SECONDS", default=60
@@ -240,6 +264,25 @@ FULFILLMENT = {
         "FULFILLMENT_ALLOWED_PRIVATE_NETWORKS", default=[]
     ),
     "USER_AGENT": "FulfillmentWebhooks/1.0",
+    # Requests in flight to one seller endpoint (scheme://host:port) at a time.
+    "ENDPOINT_MAX_IN_FLIGHT": env.int("FULFILLMENT_ENDPOINT_MAX_IN_FLIGHT", default=4),
+    # Consecutive failures of one endpoint that open its circuit, and how long it
+    # stays open before one probe delivery is let through.
+    "CIRCUIT_FAILURE_THRESHOLD": env.int(
+        "FULFILLMENT_CIRCUIT_FAILURE_THRESHOLD", default=5
+    ),
+    "CIRCUIT_OPEN_SECONDS": env.int("FULFILLMENT_CIRCUIT_OPEN_SECONDS", default=60),
+    # A Retry-After (429, 503) is honoured up to this many seconds.
+    "RETRY_AFTER_MAX_SECONDS": env.int(
+        "FULFILLMENT_RETRY_AFTER_MAX_SECONDS", default=3600
+    ),
+    # Attempt request/response bodies are cleared after this many days.
+    "ATTEMPT_RETENTION_DAYS": env.int("FULFILLMENT_ATTEMPT_RETENTION_DAYS", default=30),
+    # A customer whose order is still unfulfilled this long after purchase gets one
+    # "your license is on its way" email.
+    "CUSTOMER_DELAY_NOTICE_MINUTES": env.int(
+        "FULFILLMENT_CUSTOMER_DELAY_NOTICE_MINUTES", default=15
+    ),
 }
 
 LOGGING = {

@@ -1,11 +1,75 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from .models import CustomField, Delivery, DeliveryAttempt, WebhookConfig
+from .services.actions import (
+    HAND_FULFILLABLE_STATUSES,
+    delivery_cancel,
+    delivery_fulfill_manually,
+)
 from .services.deliveries import delivery_retry_now
+
+# The marker the intermediate page of a bulk action posts back; without it the
+# action shows the page, with it the action applies (as Django's own
+# delete_selected does with "post").
+APPLY_MARKER = "apply"
+
+
+def formset_action_page(
+    modeladmin: admin.ModelAdmin,
+    request,
+    *,
+    action: str,
+    title: str,
+    intro: str,
+    submit_label: str,
+    formset,
+    rows: list[tuple[forms.Form, str, str]],
+    selected: list[int],
+) -> TemplateResponse:
+    """The intermediate page of a bulk action with one form per selected object.
+
+    It posts back to the changelist with the selection as `_selected_action`, the
+    action's name and the apply marker, the admin's action-confirmation pattern.
+    """
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "opts": modeladmin.opts,
+        "title": title,
+        "intro": intro,
+        "submit_label": submit_label,
+        "action": action,
+        "apply_marker": APPLY_MARKER,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "selected": selected,
+        "formset": formset,
+        "rows": rows,
+    }
+    return TemplateResponse(request, "admin/bulk_formset_action.html", context)
+
+
+class HandFulfillForm(forms.Form):
+    delivery = forms.ModelChoiceField(
+        queryset=Delivery.objects.none(), widget=forms.HiddenInput
+    )
+    license_text = forms.CharField(
+        label="License text (Markdown allowed)",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+    )
+
+    def __init__(self, *args, deliveries, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the deliveries selected for this action can be named.
+        self.fields["delivery"].queryset = deliveries
+
+
+HandFulfillFormSet = forms.formset_factory(HandFulfillForm, extra=0)
 
 
 class CustomFieldInline(admin.TabularInline):
@@ -101,7 +165,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["order", "product"]
     date_hierarchy = "created_at"
-    actions = ["retry_now"]
+    actions = ["retry_now", "cancel_selected", "fulfill_by_hand"]
     inlines = [DeliveryAttemptInline]
     readonly_fields = [
         "delivery_id",
@@ -119,6 +183,9 @@ class DeliveryAdmin(admin.ModelAdmin):
         "response_text",
         "last_error",
         "succeeded_at",
+        "handled_by",
+        "endpoint_key",
+        "alerted_at",
         "created_at",
         "updated_at",
     ]
@@ -156,4 +223,94 @@ class DeliveryAdmin(admin.ModelAdmin):
             f"{retried} queued for a new attempt; {skipped} skipped "
             "(succeeded, in flight or test).",
             messages.SUCCESS if retried else messages.WARNING,
+        )
+
+    @admin.action(description="Cancel selected deliveries")
+    def cancel_selected(self, request, queryset):
+        cancelled = sum(delivery_cancel(delivery=d, by=request.user) for d in queryset)
+        skipped = queryset.count() - cancelled
+        self.message_user(
+            request,
+            f"{cancelled} cancelled; {skipped} skipped "
+            "(succeeded, in flight, already cancelled or test).",
+            messages.SUCCESS if cancelled else messages.WARNING,
+        )
+
+    @admin.action(description="Fulfill selected deliveries by hand")
+    def fulfill_by_hand(self, request, queryset):
+        """One license text per delivery on an intermediate page, then apply."""
+        targets = list(
+            queryset.filter(is_test=False, status__in=HAND_FULFILLABLE_STATUSES)
+            .select_related("order")
+            .order_by("pk")
+        )
+        if not targets:
+            self.message_user(
+                request,
+                "None of the selected deliveries can be fulfilled by hand "
+                "(succeeded, in flight or test).",
+                messages.WARNING,
+            )
+            return None
+        formset = HandFulfillFormSet(
+            request.POST if APPLY_MARKER in request.POST else None,
+            prefix="fulfill",
+            initial=[{"delivery": d.pk} for d in targets],
+            form_kwargs={"deliveries": queryset},
+        )
+        if formset.is_bound and formset.is_valid():
+            return self._fulfill(request, formset)
+        skipped = queryset.count() - len(targets)
+        return formset_action_page(
+            self,
+            request,
+            action="fulfill_by_hand",
+            title="Fulfill deliveries by hand",
+            intro=(
+                "Type the license each customer gets. A delivery succeeds with it, "
+                "and an order whose deliveries have all succeeded sends its email."
+                + (
+                    f" {skipped} selected deliveries are left out "
+                    "(succeeded, in flight or test)."
+                    if skipped
+                    else ""
+                )
+            ),
+            submit_label=f"Fulfill {len(targets)} deliveries",
+            formset=formset,
+            rows=self._fulfill_rows(formset, targets),
+            selected=[d.pk for d in targets],
+        )
+
+    @staticmethod
+    def _fulfill_rows(formset, targets):
+        by_pk = {str(d.pk): d for d in targets}
+        rows = []
+        for form in formset:
+            delivery = by_pk.get(str(form["delivery"].value()))
+            if delivery is None:
+                rows.append((form, "Unknown delivery", ""))
+                continue
+            heading = (
+                f"{delivery.delivery_id} · order {delivery.order.transaction_id} · "
+                f"item {delivery.item_index} of {delivery.item_count} · "
+                f"{delivery.get_status_display()}"
+            )
+            rows.append((form, heading, delivery.last_error))
+        return rows
+
+    def _fulfill(self, request, formset) -> None:
+        done = sum(
+            delivery_fulfill_manually(
+                delivery=form.cleaned_data["delivery"],
+                license_text=form.cleaned_data["license_text"],
+                by=request.user,
+            )
+            for form in formset
+        )
+        skipped = len(formset.forms) - done
+        self.message_user(
+            request,
+            f"{done} fulfilled by hand; {skipped} skipped (their state changed).",
+            messages.SUCCESS if done else messages.WARNING,
         )

@@ -27,4 +27,13 @@ def fulfillment_timing_check(app_configs, **kwargs) -> list[Error]:
                 id="fulfillment.E002",
             )
         )
+    if conf["EMAIL_CLAIM_TIMEOUT_SECONDS"] <= settings.CELERY_TASK_TIME_LIMIT:
+        errors.append(
+            Error(
+                "FULFILLMENT_EMAIL_CLAIM_TIMEOUT_SECONDS must exceed the task time "
+                f"limit ({settings.CELERY_TASK_TIME_LIMIT} s), or a running email "
+                "send could be taken over and sent twice.",
+                id="fulfillment.E003",
+            )
+        )
     return errors

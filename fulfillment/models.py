@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -130,6 +131,20 @@ class Delivery(models.Model):
     # Sample order data for test deliveries (JSON of payload.OrderFacts).
     test_facts = models.JSONField(null=True, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
+    # scheme://host:port of the seller's server, for the per-endpoint in-flight
+    # limit and circuit breaker (see EndpointHealth).
+    endpoint_key = models.CharField(max_length=300, blank=True)
+    # When the seller was told about this delivery's final failure (alerts are
+    # grouped: one email lists every failure since the last one).
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    # The person who fulfilled by hand or cancelled this delivery, if anybody.
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -139,6 +154,21 @@ class Delivery(models.Model):
         indexes = [
             # The dispatcher's query: due deliveries by time.
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+            # Abandoned claims: in flight with an expired lease.
+            models.Index(
+                fields=["status", "lease_expires_at"], name="delivery_lease_idx"
+            ),
+            # The per-endpoint in-flight count and the release of held deliveries.
+            models.Index(
+                fields=["endpoint_key", "status", "lease_expires_at"],
+                name="delivery_endpoint_idx",
+            ),
+            # Seller alerts: failures nobody was told about yet (a small set).
+            models.Index(
+                fields=["product"],
+                condition=models.Q(status="failed", alerted_at__isnull=True),
+                name="delivery_unalerted_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -187,3 +217,25 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} #{self.number}"
+
+
+class EndpointHealth(models.Model):
+    """Circuit breaker state of one seller endpoint (scheme://host:port).
+
+    After repeated consecutive failures the circuit opens until `open_until`: the
+    endpoint's waiting deliveries are held in the database instead of occupying
+    workers. Then one probe goes through; its success closes the circuit.
+    """
+
+    key = models.CharField(max_length=300, unique=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    open_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "endpoint health"
+
+    def __str__(self) -> str:
+        return self.key

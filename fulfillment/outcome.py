@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from email.message import Message
+from email.utils import parsedate_to_datetime
 
 from .transport import TransportResult
 
@@ -22,7 +24,14 @@ _STATUS_HINTS = {
     403: "check that your server accepts our request without a login "
     "(verify our signature instead)",
     404: "check the Webhook URL",
+    429: "it asked us to slow down",
 }
+# Only these answers tell us when to come back (RFC 9110, Retry-After).
+_RETRY_AFTER_STATUSES = (429, 503)
+_GONE_MESSAGE = (
+    "Your server answered 410 Gone, so we stopped retrying. Fix the endpoint and "
+    "retry the delivery from your dashboard."
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,8 @@ class Verdict:
     message: str = ""
     text: str = ""
     retryable: bool = False
+    # Seconds the server asked us to wait (429 and 503 only); None if it did not.
+    retry_after: float | None = None
 
 
 def _failure(kind: str, message: str) -> Verdict:
@@ -39,12 +50,18 @@ def _failure(kind: str, message: str) -> Verdict:
     return Verdict(False, kind, message, retryable=kind != "refused_url")
 
 
-def judge(result: TransportResult) -> Verdict:
-    """Success only for a 200 whose body decodes to non-empty text."""
+def judge(result: TransportResult, *, received_at: datetime | None = None) -> Verdict:
+    """Success only for a 200 whose body decodes to non-empty text.
+
+    `received_at` is the clock an HTTP-date Retry-After is measured against when
+    the answer has no Date header (the server's own clock is preferred: it makes
+    clock skew between us and the seller irrelevant).
+    """
     if result.error_kind:
         return _failure(result.error_kind, result.message)
     if result.status != 200:
-        return _status_failure(result)
+        verdict = _status_failure(result)
+        return replace(verdict, retry_after=_retry_after(result, received_at))
     return _judge_body(result)
 
 
@@ -61,7 +78,33 @@ def _status_failure(result: TransportResult) -> Verdict:
             f"Your server answered {status} and pointed to {target}; we do not "
             "follow redirects. Point the Webhook URL at the final address.",
         )
+    if status == 410:
+        # "Gone" is the server saying it will never take this request.
+        return Verdict(False, "status", _GONE_MESSAGE, retryable=False)
     return _failure("status", f"Your server answered {status}; {_hint(status)}.")
+
+
+def _retry_after(result: TransportResult, received_at: datetime | None) -> float | None:
+    """Delta-seconds or an HTTP-date; None when absent, invalid or not allowed."""
+    raw = _header(result, "retry-after").strip()
+    if result.status not in _RETRY_AFTER_STATUSES or not raw:
+        return None
+    if raw.isascii() and raw.isdigit():
+        return float(raw)
+    when = _http_date(raw)
+    now = _http_date(_header(result, "date")) or received_at
+    if when is None or now is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    # HTTP dates are always GMT; a "-0000" zone parses as naive.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _hint(status: int | None) -> str:

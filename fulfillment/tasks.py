@@ -7,6 +7,8 @@ from django.conf import settings
 
 from .services.deliveries import deliveries_dispatch_due, delivery_attempt
 from .services.emails import order_email_send, order_emails_dispatch_due
+from .services.housekeeping import attempts_purge
+from .services.notifications import order_delay_notices_send, seller_alerts_send
 
 
 @shared_task(
@@ -38,3 +40,34 @@ def order_email_send_task(order_pk: int) -> None:
 @shared_task
 def order_emails_dispatch_due_task() -> int:
     return order_emails_dispatch_due()
+
+
+# The two notification tasks run from beat and claim every email before sending,
+# so a retry (or the next beat run overlapping it) never sends one twice. Few
+# retries: beat runs them again minutes later anyway.
+@shared_task(
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=3,
+)
+def seller_alerts_send_task() -> int:
+    return seller_alerts_send()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=3,
+)
+def order_delay_notices_send_task() -> int:
+    return order_delay_notices_send()
+
+
+# Batched and idempotent: a purge cut short by the time limit resumes next run.
+@shared_task(time_limit=900, soft_time_limit=840)
+def attempts_purge_task() -> int:
+    return attempts_purge()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import delivery_views, views
 
 app_name = "fulfillment"
 
@@ -16,5 +16,30 @@ urlpatterns = [
         "products/<int:pk>/webhook/test/<str:delivery_id>/",
         views.config_test_result,
         name="config-test-result",
+    ),
+    path(
+        "products/<int:pk>/deliveries/",
+        delivery_views.delivery_list,
+        name="delivery-list",
+    ),
+    path(
+        "products/<int:pk>/deliveries/<str:delivery_id>/",
+        delivery_views.delivery_detail,
+        name="delivery-detail",
+    ),
+    path(
+        "products/<int:pk>/deliveries/<str:delivery_id>/retry/",
+        delivery_views.delivery_retry,
+        name="delivery-retry",
+    ),
+    path(
+        "products/<int:pk>/deliveries/<str:delivery_id>/cancel/",
+        delivery_views.delivery_cancel,
+        name="delivery-cancel",
+    ),
+    path(
+        "products/<int:pk>/deliveries/<str:delivery_id>/fulfill/",
+        delivery_views.delivery_fulfill,
+        name="delivery-fulfill",
     ),
 ]

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from fulfillment.admin import APPLY_MARKER, formset_action_page
 from fulfillment.models import Delivery
+from fulfillment.services.actions import ActionError, order_email_resend_corrected
 from fulfillment.services.emails import order_emails_resend
 from orders.models import ApiToken, Checkout, Order
 from orders.services import api_token_create
@@ -70,6 +73,21 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/orders/apitoken/created.html", context)
 
 
+class CorrectedEmailForm(forms.Form):
+    order = forms.ModelChoiceField(
+        queryset=Order.objects.none(), widget=forms.HiddenInput
+    )
+    email = forms.EmailField(label="Send to", max_length=254)
+
+    def __init__(self, *args, orders, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the orders selected for this action can be named.
+        self.fields["order"].queryset = orders
+
+
+CorrectedEmailFormSet = forms.formset_factory(CorrectedEmailForm, extra=0)
+
+
 class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Delivery
     extra = 0
@@ -124,7 +142,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [DeliveryInline]
     exclude = ["token", "request_fingerprint"]
     readonly_fields = ["order_page"]
-    actions = ["resend_email"]
+    actions = ["resend_email", "resend_email_corrected"]
 
     @admin.action(description="Resend the order email now")
     def resend_email(self, request, queryset):
@@ -133,6 +151,64 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(request, f"Sent {sent} order email(s).")
         for order, reason in refused:
             self.message_user(request, f"{order}: {reason}", messages.WARNING)
+
+    @admin.action(description="Resend to a corrected address")
+    def resend_email_corrected(self, request, queryset):
+        """One address per order (prefilled) on an intermediate page, then send."""
+        orders = list(queryset.order_by("pk"))
+        formset = CorrectedEmailFormSet(
+            request.POST if APPLY_MARKER in request.POST else None,
+            prefix="resend",
+            initial=[{"order": o.pk, "email": o.customer_email} for o in orders],
+            form_kwargs={"orders": queryset},
+        )
+        if formset.is_bound and formset.is_valid():
+            return self._resend_corrected(request, formset)
+        by_pk = {str(o.pk): o for o in orders}
+        rows = []
+        for form in formset:
+            order = by_pk.get(str(form["order"].value()))
+            heading = (
+                f"{order.transaction_id} · {order.product} · "
+                f"{order.get_fulfillment_status_display()}"
+                if order
+                else "Unknown order"
+            )
+            rows.append((form, heading, ""))
+        return formset_action_page(
+            self,
+            request,
+            action="resend_email_corrected",
+            title="Resend order emails to corrected addresses",
+            intro=(
+                "Each address replaces the order's customer email, so later emails "
+                "go there too. Orders not fulfilled yet only get the new address; "
+                "their email goes there once they are fulfilled."
+            ),
+            submit_label=f"Save and send ({len(orders)} orders)",
+            formset=formset,
+            rows=rows,
+            selected=[o.pk for o in orders],
+        )
+
+    def _resend_corrected(self, request, formset) -> None:
+        sent = corrected = 0
+        for form in formset:
+            order = form.cleaned_data["order"]
+            try:
+                if order_email_resend_corrected(
+                    order=order, email=form.cleaned_data["email"]
+                ):
+                    sent += 1
+                else:
+                    corrected += 1
+            except ActionError as exc:
+                self.message_user(request, f"{order}: {exc}", messages.WARNING)
+        self.message_user(
+            request,
+            f"Sent {sent} order email(s); {corrected} address(es) corrected on "
+            "orders not fulfilled yet.",
+        )
 
     @admin.display(description="Test", ordering="is_test")
     def test_badge(self, order: Order) -> str:

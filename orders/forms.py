@@ -64,6 +64,18 @@ class SellerOrderFilterForm(forms.Form):
         ).order_by("name")
 
 
+class OrderEmailResendForm(forms.Form):
+    """The seller's "Resend the order email", maybe to a corrected address."""
+
+    email = forms.EmailField(
+        label="Corrected email address (optional)",
+        max_length=254,
+        required=False,
+        help_text="Leave empty to send to the address on the order. A corrected "
+        "address replaces it, so later emails go there too.",
+    )
+
+
 class ApiOrderForm(forms.Form):
     """Field rules of `POST /api/v1/orders`; JSON types are checked before this."""
 

@@ -98,10 +98,23 @@ class Order(models.Model):
         max_length=10, choices=EmailStatus.choices, default=EmailStatus.NOT_SENT
     )
     email_sent_at = models.DateTimeField(null=True, blank=True)
+    # When a worker claimed the email (status `sending`); a claim older than
+    # FULFILLMENT["EMAIL_CLAIM_TIMEOUT_SECONDS"] belongs to a dead worker.
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    # The short "your license is on its way" email, sent once to a customer whose
+    # order is still unfulfilled some minutes after purchase.
+    delay_notice_sent_at = models.DateTimeField(null=True, blank=True)
     token = models.CharField(max_length=64, unique=True, default=new_order_token)
 
     class Meta:
         ordering = ["-completed_at"]
+        indexes = [
+            # Delay notices and owed emails: orders by status and age.
+            models.Index(
+                fields=["fulfillment_status", "completed_at"],
+                name="order_status_completed_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.transaction_id

@@ -14,7 +14,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from fulfillment.models import DUE_STATUSES
-from orders.forms import SellerOrderFilterForm
+from fulfillment.services.actions import ActionError, order_email_resend_corrected
+from orders.forms import OrderEmailResendForm, SellerOrderFilterForm
 from orders.models import Order
 from orders.selectors import (
     order_deliveries_with_attempts,
@@ -53,17 +54,50 @@ def seller_orders(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/orders/order_list.html", context)
 
 
-@login_required
-@require_GET
-def seller_order(request: HttpRequest, pk: int) -> HttpResponse:
-    order = _get_order_for_seller(request, pk)
+def _render_order(
+    request: HttpRequest, order: Order, resend_form: OrderEmailResendForm
+) -> HttpResponse:
     context = {
         "order": order,
         "deliveries": order_deliveries_with_attempts(order=order),
         "retryable": RETRYABLE_STATUSES,
         "due": DUE_STATUSES,
+        "resend_form": resend_form,
     }
     return render(request, "dashboard/orders/order_detail.html", context)
+
+
+@login_required
+@require_GET
+def seller_order(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _get_order_for_seller(request, pk)
+    return _render_order(request, order, OrderEmailResendForm())
+
+
+@login_required
+def seller_order_email_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _get_order_for_seller(request, pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = OrderEmailResendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not sent: please correct the field below.")
+        return _render_order(request, order, form)
+    email = form.cleaned_data["email"] or None
+    try:
+        sent = order_email_resend_corrected(order=order, email=email)
+    except ActionError as exc:
+        messages.error(request, str(exc))
+    else:
+        if sent:
+            messages.success(request, f"Order email sent to {order.customer_email}.")
+        else:
+            messages.success(
+                request,
+                f"Customer email corrected to {order.customer_email}. The order "
+                "email goes there once the order is fulfilled.",
+            )
+    return redirect("orders:seller-order", pk=order.pk)
 
 
 @login_required

@@ -15,6 +15,11 @@ urlpatterns = [
         seller_views.seller_delivery_retry,
         name="seller-delivery-retry",
     ),
+    path(
+        "dashboard/orders/<int:pk>/email/resend/",
+        seller_views.seller_order_email_resend,
+        name="seller-order-email-resend",
+    ),
     path("api/v1/orders", api.orders_create, name="api-orders"),
     path("api/v1/orders/<path:transaction_id>", api.order_detail, name="api-order"),
 ]

@@ -18,6 +18,8 @@ runs, so a test can also prove that a path was never requested.
 from __future__ import annotations
 
 import contextlib
+import socket
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +41,8 @@ class Route:
     - stream_bytes: send this many bytes of filler instead of `body`
       (a huge body); `send_length=False` omits Content-Length for it.
     - close: close the connection without answering at all.
+    - reset_after: send the headers and this many body bytes, then reset the
+      connection (TCP RST) in the middle of the promised body.
     """
 
     status: int = 200
@@ -51,6 +55,7 @@ class Route:
     stream_bytes: int = 0
     send_length: bool = True
     close: bool = False
+    reset_after: int | None = None
 
     @classmethod
     def redirect(cls, location: str, status: int = 302) -> Route:
@@ -205,8 +210,19 @@ class _Answer:
             self.route.hang_after_headers
         ):
             return
+        if self.route.reset_after is not None:
+            self._write(self.route.body_bytes()[: self.route.reset_after])
+            self._reset()
+            return
         for piece in self._pieces():
             self._write(piece)
+
+    def _reset(self) -> None:
+        # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+        sock = self.handler.connection
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        self.handler.close_connection = True
 
     def _length(self) -> int | None:
         if self.route.stream_bytes:

@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from .. import outcome, payload, transport
 from ..models import DUE_STATUSES, Delivery, DeliveryAttempt, DeliveryStatus, ErrorKind
 from ..signing import redact_headers
+from .endpoints import (
+    endpoint_admits,
+    endpoint_failure_counts,
+    endpoint_key_for,
+    endpoint_probe_now,
+    endpoint_record_failure,
+    endpoint_record_success,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +77,7 @@ def order_fulfillment_start(*, order) -> list[Delivery]:
         return []
     config = getattr(product, "webhook_config", None)
     version = config.version if config is not None else 0
+    key = endpoint_key_for(config.url) if config is not None else ""
     if config is not None and config.separate_multibuy:
         units = [(i, order.quantity, 1) for i in range(1, order.quantity + 1)]
     else:
@@ -77,6 +87,7 @@ def order_fulfillment_start(*, order) -> list[Delivery]:
             order=order,
             product=product,
             config_version=version,
+            endpoint_key=key,
             item_index=index,
             item_count=count,
             quantity=quantity,
@@ -103,6 +114,7 @@ def delivery_test_send(*, product) -> Delivery:
         product=product,
         is_test=True,
         config_version=config.version,
+        endpoint_key=endpoint_key_for(config.url),
         test_facts=payload.OrderFacts(
             order_id="test",
             transaction_id="test_txn_0001",
@@ -123,17 +135,41 @@ def delivery_test_send(*, product) -> Delivery:
     return delivery
 
 
-def _claim(delivery_pk: int, now) -> bool:
-    """Compare-and-set: take the delivery if it is due and nobody holds its lease."""
+def _claimable(now) -> Q:
+    """Due and nobody holds its lease (or its worker died mid-attempt)."""
     lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
     due = Q(status__in=DUE_STATUSES) & (
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
     abandoned = Q(status=DeliveryStatus.IN_FLIGHT)  # its worker died mid-attempt
+    return (due | abandoned) & lease_free
+
+
+def _endpoint_busy(now) -> Exists:
+    """The delivery's endpoint already has ENDPOINT_MAX_IN_FLIGHT requests on the
+    wire (leases not expired). Test deliveries and rows without a key are exempt.
+
+    The limit is soft: on PostgreSQL two claims running at the same moment may
+    both see one free slot and exceed it by one. SQLite serialises writers, so
+    there it is exact. Good enough to keep one server from taking every worker.
+    """
+    limit = _conf("ENDPOINT_MAX_IN_FLIGHT")
+    in_flight = Delivery.objects.filter(
+        endpoint_key=OuterRef("endpoint_key"),
+        status=DeliveryStatus.IN_FLIGHT,
+        lease_expires_at__gt=now,
+    ).exclude(endpoint_key="")
+    # Exists over the limit-th row: "at least `limit` of them".
+    return Exists(in_flight.order_by().values("pk")[limit - 1 : limit])
+
+
+def _claim(delivery_pk: int, now) -> bool:
+    """Compare-and-set: take the delivery if it is due, nobody holds its lease and
+    its endpoint has a free slot. One UPDATE; only its winner sends."""
     claimed = (
         Delivery.objects.filter(pk=delivery_pk)
-        .filter(due | abandoned)
-        .filter(lease_free)
+        .filter(_claimable(now))
+        .filter(Q(is_test=True) | ~_endpoint_busy(now))
         .update(
             status=DeliveryStatus.IN_FLIGHT,
             lease_expires_at=now + timedelta(seconds=_conf("LEASE_SECONDS")),
@@ -141,6 +177,60 @@ def _claim(delivery_pk: int, now) -> bool:
         )
     )
     return claimed == 1
+
+
+def _defer_if_busy(delivery_pk: int, now) -> None:
+    """A delivery not claimed because its endpoint is full waits 1-3 s (random, so
+    the waiting ones do not all come back at once), without spending an attempt."""
+    delay = random.uniform(1, 3)  # noqa: S311 - spreading load, not a secret
+    deferred = (
+        Delivery.objects.filter(pk=delivery_pk, is_test=False)
+        .filter(_claimable(now))
+        .filter(_endpoint_busy(now))
+        .update(next_attempt_at=now + timedelta(seconds=delay))
+    )
+    if deferred:
+        # A little late rather than early: an early message finds it not due.
+        _enqueue_on_commit([delivery_pk], countdown=delay + 0.5)
+
+
+def _hold(delivery_pk: int, now, until) -> None:
+    """The endpoint's circuit is open: wait until `until` without a request and
+    without spending an attempt. Long waits stay in the database."""
+    held = (
+        Delivery.objects.filter(pk=delivery_pk)
+        .filter(_claimable(now))
+        .update(next_attempt_at=until)
+    )
+    wait = (until - now).total_seconds()
+    if held and wait <= MAX_BROKER_COUNTDOWN:
+        _enqueue_on_commit([delivery_pk], countdown=wait + 0.5)
+
+
+def _admit(delivery_pk: int, now) -> bool:
+    """May we try to claim this delivery? Refreshes its endpoint key if the
+    seller changed the URL since it was planned, and holds it while its
+    endpoint's circuit is open (test deliveries bypass the breaker: the seller is
+    debugging right now)."""
+    row = (
+        Delivery.objects.filter(pk=delivery_pk)
+        .filter(_claimable(now))
+        .values_list("endpoint_key", "is_test", "product__webhook_config__url")
+        .first()
+    )
+    if row is None:
+        return False  # not due, finished, or another worker holds it
+    key, is_test, url = row
+    current = endpoint_key_for(url or "")
+    if current != key:
+        Delivery.objects.filter(pk=delivery_pk).update(endpoint_key=current)
+    if is_test or not current:
+        return True
+    admitted = endpoint_admits(key=current, now=now)
+    if admitted is True:
+        return True
+    _hold(delivery_pk, now, admitted)
+    return False
 
 
 def _facts_for(delivery: Delivery) -> payload.OrderFacts:
@@ -206,7 +296,7 @@ def _exchange(delivery: Delivery):
         allowed_networks=_conf("ALLOWED_PRIVATE_NETWORKS"),
         require_https=settings.PRODUCTION,
     )
-    return request, result, outcome.judge(result)
+    return request, result, outcome.judge(result, received_at=timezone.now())
 
 
 def _record_attempt(delivery: Delivery, started_at, request, result, verdict) -> None:
@@ -247,20 +337,36 @@ def retry_delay(attempts_made: int) -> float | None:
 def delivery_attempt(*, delivery_pk: int) -> Delivery | None:
     """Make one attempt at a delivery if it can be claimed; record what happened.
 
-    Returns None when the delivery was not claimable (not due, finished, or another
-    worker holds it): the normal outcome of a duplicate message.
+    Returns None when no attempt was made: the delivery was not due, finished or
+    held by another worker (the normal outcome of a duplicate message), or it was
+    put back to wait for its endpoint (circuit open, too many requests in flight)
+    without spending an attempt.
     """
     now = timezone.now()
+    if not _admit(delivery_pk, now):
+        return None
     if not _claim(delivery_pk, now):
+        _defer_if_busy(delivery_pk, now)
         return None
     delivery = Delivery.objects.select_related(
         "product__webhook_config", "order__checkout", "order__product"
     ).get(pk=delivery_pk)
+    request, result, verdict = _safe_exchange(delivery)
+    delay, note = _next_attempt(delivery, verdict)
+    if note:
+        verdict = replace(verdict, message=f"{verdict.message.rstrip('.')}; {note}.")
+    with transaction.atomic():
+        _record_attempt(delivery, now, request, result, verdict)
+        _settle(delivery, verdict, delay)
+    _endpoint_learn(delivery, result, verdict, started_at=now)
+    return delivery
+
+
+def _safe_exchange(delivery: Delivery):
     try:
-        request, result, verdict = _exchange(delivery)
+        return _exchange(delivery)
     except Exception as exc:  # A bug of ours must not strand the delivery in flight.
         logger.exception("Delivery %s attempt crashed", delivery.delivery_id)
-        request, result = None, None
         verdict = outcome.Verdict(
             succeeded=False,
             error_kind=ErrorKind.ERROR,
@@ -270,10 +376,69 @@ def delivery_attempt(*, delivery_pk: int) -> Delivery | None:
             text="",
             retryable=True,
         )
-    with transaction.atomic():
-        _record_attempt(delivery, now, request, result, verdict)
-        _settle(delivery, verdict)
-    return delivery
+        return None, None, verdict
+
+
+def _next_attempt(delivery: Delivery, verdict) -> tuple[float | None, str]:
+    """Seconds until the next attempt (None: no more) and a note for the seller.
+
+    A Retry-After (429, 503) may lengthen the scheduled wait, up to
+    RETRY_AFTER_MAX_SECONDS, but never adds attempts beyond the schedule.
+    """
+    if verdict.succeeded or not verdict.retryable or delivery.is_test:
+        return None, ""
+    delay = retry_delay(delivery.attempt_count)
+    asked = verdict.retry_after
+    if delay is None or asked is None or asked <= delay:
+        return delay, ""
+    bound = _conf("RETRY_AFTER_MAX_SECONDS")
+    note = f"it asked us to retry after {asked:.0f} s"
+    if asked > bound:
+        note += f"; we wait at most {bound} s"
+    return max(delay, min(asked, bound)), note
+
+
+def _endpoint_learn(delivery: Delivery, result, verdict, *, started_at) -> None:
+    """Feed the endpoint's circuit breaker.
+
+    Any success closes the circuit, a test delivery's too (the seller just fixed
+    the server), and releases the deliveries it held. A test delivery's failure
+    is not counted: a seller debugging must not hold back their live orders.
+    """
+    key = delivery.endpoint_key
+    if not key:
+        return
+    if verdict.succeeded:
+        held_until = endpoint_record_success(key=key)
+        if held_until is not None:
+            deliveries_release_held(endpoint_key=key, until=held_until)
+        return
+    status = result.status if result is not None else None
+    counts = endpoint_failure_counts(error_kind=verdict.error_kind, status=status)
+    if counts and not delivery.is_test:
+        endpoint_record_failure(key=key, message=verdict.message, started_at=started_at)
+
+
+def deliveries_release_held(*, endpoint_key: str, until, limit: int = 500) -> int:
+    """The endpoint's circuit closed: deliveries it held (waiting until `until` at
+    the latest) go now instead of an open window or a probe's lease later. The
+    in-flight limit still paces them; scheduled retries due before `until` go a
+    little early, which is harmless against a server that works again."""
+    now = timezone.now()
+    pks = list(
+        Delivery.objects.filter(
+            endpoint_key=endpoint_key,
+            status__in=DUE_STATUSES,
+            next_attempt_at__gt=now,
+            next_attempt_at__lte=until,
+        ).values_list("pk", flat=True)[:limit]
+    )
+    if pks:
+        Delivery.objects.filter(pk__in=pks, status__in=DUE_STATUSES).update(
+            next_attempt_at=now
+        )
+        _enqueue_on_commit(pks)
+    return len(pks)
 
 
 def _settle_target(delivery: Delivery, verdict):
@@ -295,32 +460,15 @@ def _settle_target(delivery: Delivery, verdict):
     )
 
 
-def _settle(delivery: Delivery, verdict) -> None:
-    """Move the delivery on after an attempt and the order with it."""
+def _settle(delivery: Delivery, verdict, delay: float | None) -> None:
+    """Move the delivery on after an attempt and the order with it.
+
+    `delay` is the wait before the next attempt; None fails a failed delivery.
+    """
     from .orders import order_fulfillment_refresh
 
     now = timezone.now()
-    if verdict.succeeded:
-        changes = {
-            "status": DeliveryStatus.SUCCEEDED,
-            "response_text": verdict.text,
-            "succeeded_at": now,
-            "last_error": "",
-            "next_attempt_at": None,
-        }
-    else:
-        delay = None
-        if verdict.retryable and not delivery.is_test:
-            delay = retry_delay(delivery.attempt_count)
-        changes = {
-            "status": DeliveryStatus.FAILED
-            if delay is None
-            else DeliveryStatus.RETRYING,
-            "last_error": verdict.message,
-            "next_attempt_at": None
-            if delay is None
-            else now + timedelta(seconds=delay),
-        }
+    changes = _settle_changes(verdict, delay, now)
     target = _settle_target(delivery, verdict)
     if target.update(lease_expires_at=None, updated_at=now, **changes) != 1:
         logger.warning(
@@ -331,11 +479,25 @@ def _settle(delivery: Delivery, verdict) -> None:
         setattr(delivery, name, value)
     if delivery.order_id:
         order_fulfillment_refresh(order_id=delivery.order_id)
-    if delivery.status == DeliveryStatus.RETRYING:
-        delay = (delivery.next_attempt_at - now).total_seconds()
-        if delay <= MAX_BROKER_COUNTDOWN:
-            # A little late rather than early: an early message finds it not due.
-            _enqueue_on_commit([delivery.pk], countdown=delay + 0.5)
+    if delivery.status == DeliveryStatus.RETRYING and delay <= MAX_BROKER_COUNTDOWN:
+        # A little late rather than early: an early message finds it not due.
+        _enqueue_on_commit([delivery.pk], countdown=delay + 0.5)
+
+
+def _settle_changes(verdict, delay: float | None, now) -> dict:
+    if verdict.succeeded:
+        return {
+            "status": DeliveryStatus.SUCCEEDED,
+            "response_text": verdict.text,
+            "succeeded_at": now,
+            "last_error": "",
+            "next_attempt_at": None,
+        }
+    return {
+        "status": DeliveryStatus.FAILED if delay is None else DeliveryStatus.RETRYING,
+        "last_error": verdict.message,
+        "next_attempt_at": None if delay is None else now + timedelta(seconds=delay),
+    }
 
 
 def delivery_retry_now(*, delivery: Delivery) -> bool:
@@ -356,9 +518,15 @@ def delivery_retry_now(*, delivery: Delivery) -> bool:
             status=DeliveryStatus.PENDING,
             next_attempt_at=timezone.now(),
             lease_expires_at=None,
+            # If it fails again, the seller hears about it again.
+            alerted_at=None,
         )
         if updated and delivery.order_id:
             order_fulfillment_refresh(order_id=delivery.order_id)
+        if updated and delivery.endpoint_key:
+            # Somebody believes the server works again: find out now, not at the
+            # end of the circuit's window.
+            endpoint_probe_now(key=delivery.endpoint_key)
         if updated:
             _enqueue_on_commit([delivery.pk])
     return bool(updated)

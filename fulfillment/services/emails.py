@@ -1,16 +1,21 @@
 """The customer's order email, sent exactly once per order.
 
 Claim, send, record: the order's `email_status` goes not_sent → sending (a
-compare-and-set, so only one worker sends) → sent. If sending raises, the claim
-is released and the task retries. If the process dies after the email left but
-before `sent` was recorded, the order stays `sending` and is NOT sent again
-automatically: two license emails for one sale are worse than a visible, stuck
-`sending` that staff resend by hand (`order_email_resend`, an admin action). The
-Message-ID is deterministic, so a mail client that sees both can tell they are one.
+compare-and-set that stamps `email_claimed_at`, so only one worker sends) → sent.
+If sending raises, the claim is released and the task retries.
+
+If the process dies while it holds the claim, we cannot know whether the email
+left: a worker killed before the ESP call sent nothing, one killed in the instant
+between the ESP accepting it and our UPDATE sent it. We decided for the customer:
+a claim older than EMAIL_CLAIM_TIMEOUT_SECONDS (longer than the send task's hard
+time limit, so its worker is surely gone) is taken over and the email is sent.
+A customer must get their license; the rare second copy carries the same
+deterministic Message-ID, so mail clients and ESPs that deduplicate collapse it.
+(tests/fulfillment/test_delivery_services.py shows both sides.)
 
 The database is the truth here too: `order_emails_dispatch_due` re-enqueues
-orders whose email is owed but still `not_sent` (an enqueue lost with the broker
-down, or a task that used up its retries during an ESP outage).
+orders whose email is owed but `not_sent` (an enqueue lost with the broker down,
+a task that used up its retries during an ESP outage) or stuck in a stale claim.
 """
 
 from __future__ import annotations
@@ -50,18 +55,28 @@ def order_email_schedule(*, order: Order) -> None:
     transaction.on_commit(lambda: _enqueue_email(order.pk))
 
 
+def _claimable(now) -> Q:
+    stale = now - timedelta(seconds=settings.FULFILLMENT["EMAIL_CLAIM_TIMEOUT_SECONDS"])
+    return Q(email_status=EmailStatus.NOT_SENT) | Q(
+        email_status=EmailStatus.SENDING, email_claimed_at__lt=stale
+    )
+
+
 def order_email_send(*, order_id: int) -> bool:
     """Send the order's email if nobody has. Returns whether this call sent it."""
-    claimed = Order.objects.filter(
-        pk=order_id, email_status=EmailStatus.NOT_SENT
-    ).update(email_status=EmailStatus.SENDING)
+    now = timezone.now()
+    claimed = (
+        Order.objects.filter(_claimable(now), pk=order_id)
+        .filter(product__send_order_emails=True)
+        .update(email_status=EmailStatus.SENDING, email_claimed_at=now)
+    )
     if not claimed:
         return False
     try:
         _send(order_id)
     except Exception:
-        Order.objects.filter(pk=order_id, email_status=EmailStatus.SENDING).update(
-            email_status=EmailStatus.NOT_SENT
+        Order.objects.filter(pk=order_id, email_claimed_at=now).update(
+            email_status=EmailStatus.NOT_SENT, email_claimed_at=None
         )
         raise
     Order.objects.filter(pk=order_id).update(
@@ -82,7 +97,9 @@ def order_email_resend(*, order: Order, to: str | None = None) -> None:
     `sending` or to a corrected address. A deliberate human action, so it sends
     whatever the status; errors propagate to the caller."""
     previous = Order.objects.get(pk=order.pk).email_status
-    Order.objects.filter(pk=order.pk).update(email_status=EmailStatus.SENDING)
+    Order.objects.filter(pk=order.pk).update(
+        email_status=EmailStatus.SENDING, email_claimed_at=timezone.now()
+    )
     try:
         _send(order.pk, to=to)
     except Exception:
@@ -122,7 +139,8 @@ def order_emails_dispatch_due(*, limit: int = 200) -> int:
     owed = Q(fulfillment_status=FulfillmentStatus.FULFILLED, fulfilled_at__lte=cutoff)
     owed |= Q(fulfillment_status=FulfillmentStatus.MANUAL, completed_at__lte=cutoff)
     pks = list(
-        Order.objects.filter(owed, email_status=EmailStatus.NOT_SENT)
+        Order.objects.filter(owed)
+        .filter(_claimable(timezone.now()))
         .filter(product__send_order_emails=True)
         .order_by("completed_at")
         .values_list("pk", flat=True)[:limit]

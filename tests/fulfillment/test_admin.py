@@ -116,3 +116,132 @@ def test_resend_email_action_sends_fulfilled_orders_and_skips_pending_ones(
     content = response.content.decode()
     assert "Sent 1 order email(s)." in content
     assert "not fulfilled yet" in content
+
+
+def test_bulk_cancel_cancels_waiting_deliveries_and_skips_succeeded_ones(
+    charlie_client, orders, charlie
+):
+    failed = orders[0].deliveries.get()
+    Delivery.objects.filter(pk=failed.pk).update(status="failed", next_attempt_at=None)
+    succeeded = orders[1].deliveries.get()
+    Delivery.objects.filter(pk=succeeded.pk).update(status="succeeded")
+
+    response = charlie_client.post(
+        "/admin/fulfillment/delivery/",
+        {"action": "cancel_selected", "_selected_action": [failed.pk, succeeded.pk]},
+        follow=True,
+    )
+
+    failed.refresh_from_db()
+    succeeded.refresh_from_db()
+    assert failed.status == "cancelled"
+    assert failed.handled_by == charlie
+    assert succeeded.status == "succeeded"
+    assert "1 cancelled; 1 skipped" in response.content.decode()
+
+
+def _fulfill_page(client, pks):
+    return client.post(
+        "/admin/fulfillment/delivery/",
+        {"action": "fulfill_by_hand", "_selected_action": pks},
+    )
+
+
+def test_bulk_fulfill_by_hand_first_shows_one_license_field_per_delivery(
+    charlie_client, orders
+):
+    first, second = (o.deliveries.get() for o in orders)
+    Delivery.objects.filter(pk=second.pk).update(status="succeeded")
+
+    response = _fulfill_page(charlie_client, [first.pk, second.pk])
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert content.count("<textarea") == 1
+    assert first.delivery_id in content
+    assert f'name="_selected_action" value="{first.pk}"' in content
+    assert 'name="apply" value="yes"' in content
+    assert "1 selected deliveries are left out" in content
+    first.refresh_from_db()
+    assert first.status == "pending"
+
+
+def test_bulk_fulfill_by_hand_applies_each_license_and_emails_the_customers(
+    charlie_client, orders, charlie, email_backend, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    first, second = (o.deliveries.order_by("pk").get() for o in orders)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = charlie_client.post(
+            "/admin/fulfillment/delivery/",
+            {
+                "action": "fulfill_by_hand",
+                "_selected_action": [first.pk, second.pk],
+                "apply": "yes",
+                "fulfill-TOTAL_FORMS": "2",
+                "fulfill-INITIAL_FORMS": "2",
+                "fulfill-0-delivery": str(first.pk),
+                "fulfill-0-license_text": "KEY-ADA",
+                "fulfill-1-delivery": str(second.pk),
+                "fulfill-1-license_text": "KEY-BO",
+            },
+            follow=True,
+        )
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.response_text) == ("succeeded", "KEY-ADA")
+    assert (second.status, second.response_text) == ("succeeded", "KEY-BO")
+    assert first.handled_by == charlie
+    assert "2 fulfilled by hand; 0 skipped" in response.content.decode()
+    sent = sorted(
+        (m.to[0], "KEY-ADA" in m.body, "KEY-BO" in m.body) for m in mail.outbox
+    )
+    assert sent == [("ada@example.com", True, False), ("bo@example.com", False, True)]
+
+
+def test_bulk_fulfill_by_hand_with_an_empty_license_changes_nothing(
+    charlie_client, orders
+):
+    first = orders[0].deliveries.get()
+
+    response = charlie_client.post(
+        "/admin/fulfillment/delivery/",
+        {
+            "action": "fulfill_by_hand",
+            "_selected_action": [first.pk],
+            "apply": "yes",
+            "fulfill-TOTAL_FORMS": "1",
+            "fulfill-INITIAL_FORMS": "1",
+            "fulfill-0-delivery": str(first.pk),
+            "fulfill-0-license_text": "  ",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    first.refresh_from_db()
+    assert first.status == "pending"
+
+
+def test_bulk_fulfill_by_hand_cannot_name_an_unselected_delivery(
+    charlie_client, orders
+):
+    first, other = (o.deliveries.get() for o in orders)
+
+    charlie_client.post(
+        "/admin/fulfillment/delivery/",
+        {
+            "action": "fulfill_by_hand",
+            "_selected_action": [first.pk],
+            "apply": "yes",
+            "fulfill-TOTAL_FORMS": "1",
+            "fulfill-INITIAL_FORMS": "1",
+            "fulfill-0-delivery": str(other.pk),
+            "fulfill-0-license_text": "KEY",
+        },
+    )
+
+    other.refresh_from_db()
+    assert other.status == "pending"

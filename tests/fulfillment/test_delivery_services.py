@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email.utils import formatdate
 
 import pytest
 from django.core import mail
@@ -347,11 +348,11 @@ def lease_lost_mid_attempt(monkeypatch):
     """Another worker claims the delivery while our attempt is on the wire."""
     settle = services._settle
 
-    def steal_lease_then_settle(delivery, verdict):
+    def steal_lease_then_settle(delivery, verdict, delay):
         Delivery.objects.filter(pk=delivery.pk).update(
             attempt_count=delivery.attempt_count + 1
         )
-        settle(delivery, verdict)
+        settle(delivery, verdict, delay)
 
     monkeypatch.setattr(services, "_settle", steal_lease_then_settle)
 
@@ -458,3 +459,145 @@ def test_api_orders_reach_the_seller_as_real_orders(live, seller_server):
     attempt_all(order)
 
     assert b"&test=false&" in seller_server.requests_to("/license")[0].body
+
+
+# --- Endpoint key, Retry-After, 410 --------------------------------------------
+
+
+def test_planned_deliveries_carry_their_endpoint_key(live, seller_server):
+    order = place(live)
+
+    assert (
+        order.deliveries.get().endpoint_key == f"http://127.0.0.1:{seller_server.port}"
+    )
+
+
+def test_test_delivery_carries_its_endpoint_key(live, seller_server):
+    delivery = services.delivery_test_send(product=live)
+
+    assert delivery.endpoint_key == f"http://127.0.0.1:{seller_server.port}"
+
+
+def test_endpoint_key_follows_a_webhook_url_changed_after_planning(live, seller_server):
+    live.webhook_config.url = "https://old-server.example.com/license"
+    live.webhook_config.save()
+    order = place(live)
+    live.webhook_config.url = seller_server.url("/license")
+    live.webhook_config.save()
+
+    attempt_all(order)
+
+    delivery = order.deliveries.get()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.endpoint_key == f"http://127.0.0.1:{seller_server.port}"
+
+
+def http_date(timestamp: float) -> str:
+    return formatdate(timestamp, usegmt=True)
+
+
+def seconds_until_next_attempt(delivery) -> float:
+    delivery.refresh_from_db()
+    return (delivery.next_attempt_at - timezone.now()).total_seconds()
+
+
+def test_retry_after_seconds_delays_the_next_attempt_and_is_explained(
+    live, seller_server
+):
+    seller_server.set_route(
+        "/license", Route(status=429, headers={"Retry-After": "120"})
+    )
+    order = place(live)
+
+    attempt_all(order)
+
+    delivery = order.deliveries.get()
+    assert delivery.status == DeliveryStatus.RETRYING
+    assert 115 < seconds_until_next_attempt(delivery) <= 120
+    assert delivery.last_error.endswith("; it asked us to retry after 120 s.")
+    assert delivery.attempts.get().message == delivery.last_error
+
+
+def test_retry_after_http_date_delays_the_next_attempt(live, seller_server):
+    when = timezone.now() + timedelta(seconds=200)
+    seller_server.set_route(
+        "/license",
+        Route(status=503, headers={"Retry-After": http_date(when.timestamp())}),
+    )
+    order = place(live)
+
+    attempt_all(order)
+
+    # HTTP dates have whole seconds; the server's Date header is the reference.
+    assert 195 < seconds_until_next_attempt(order.deliveries.get()) <= 202
+
+
+def test_retry_after_is_bounded(live, seller_server, settings):
+    settings.FULFILLMENT = {**settings.FULFILLMENT, "RETRY_AFTER_MAX_SECONDS": 300}
+    seller_server.set_route(
+        "/license", Route(status=429, headers={"Retry-After": "86400"})
+    )
+    order = place(live)
+
+    attempt_all(order)
+
+    delivery = order.deliveries.get()
+    assert 295 < seconds_until_next_attempt(delivery) <= 300
+    assert "retry after 86400 s; we wait at most 300 s" in delivery.last_error
+
+
+def test_a_retry_after_shorter_than_the_schedule_changes_nothing(live, seller_server):
+    seller_server.set_route("/license", Route(status=503, headers={"Retry-After": "1"}))
+    order = place(live)
+
+    attempt_all(order)
+
+    delivery = order.deliveries.get()
+    assert 7 <= seconds_until_next_attempt(delivery) <= 12.5  # 10 s ± 20 %
+    assert "retry after" not in delivery.last_error
+
+
+def test_retry_after_never_adds_attempts_beyond_the_schedule(
+    live, seller_server, settings
+):
+    settings.FULFILLMENT = {**settings.FULFILLMENT, "RETRY_SCHEDULE": [1]}
+    seller_server.set_route(
+        "/license", Route(status=429, headers={"Retry-After": "60"})
+    )
+    order = place(live)
+    delivery = order.deliveries.get()
+    services.delivery_attempt(delivery_pk=delivery.pk)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+
+    services.delivery_attempt(delivery_pk=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.next_attempt_at is None
+
+
+def test_410_gone_fails_at_once_with_what_to_do(live, seller_server):
+    seller_server.set_route("/license", Route(status=410, body="gone"))
+    order = place(live)
+
+    attempt_all(order)
+
+    delivery = order.deliveries.get()
+    order.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.next_attempt_at is None
+    assert delivery.last_error.startswith("Your server answered 410 Gone")
+    assert len(seller_server.requests_to("/license")) == 1
+    assert order.fulfillment_status == FulfillmentStatus.FAILED
+
+
+def test_a_retried_delivery_that_fails_again_is_alerted_again(live, seller_server):
+    order = place(live)
+    delivery = order.deliveries.get()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status="failed", next_attempt_at=None, alerted_at=timezone.now()
+    )
+
+    services.delivery_retry_now(delivery=delivery)
+
+    assert Delivery.objects.get(pk=delivery.pk).alerted_at is None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from fulfillment.outcome import judge
@@ -139,3 +141,76 @@ def test_refused_url_is_not_retryable():
 
     assert not verdict.retryable
     assert not verdict.succeeded
+
+
+def test_410_gone_is_permanent_and_says_what_to_do():
+    verdict = judge(_answer(status=410, body=b"gone"))
+
+    assert not verdict.retryable
+    assert verdict.error_kind == "status"
+    assert verdict.message == (
+        "Your server answered 410 Gone, so we stopped retrying. Fix the endpoint "
+        "and retry the delivery from your dashboard."
+    )
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_seconds_is_read_for_429_and_503(status):
+    verdict = judge(_answer(status=status, **{"Retry-After": "120"}))
+
+    assert verdict.retry_after == 120.0
+    assert verdict.retryable
+
+
+def test_retry_after_date_is_measured_against_the_servers_date_header():
+    verdict = judge(
+        _answer(
+            status=503,
+            **{
+                "Retry-After": "Wed, 21 Oct 2026 07:30:00 GMT",
+                "Date": "Wed, 21 Oct 2026 07:28:00 GMT",
+            },
+        )
+    )
+
+    assert verdict.retry_after == 120.0
+
+
+def test_retry_after_date_without_a_date_header_uses_the_time_received():
+    received_at = datetime(2026, 10, 21, 7, 29, 30, tzinfo=UTC)
+
+    verdict = judge(
+        _answer(status=429, **{"Retry-After": "Wed, 21 Oct 2026 07:30:00 GMT"}),
+        received_at=received_at,
+    )
+
+    assert verdict.retry_after == 30.0
+
+
+def test_retry_after_date_in_the_past_means_now():
+    verdict = judge(
+        _answer(
+            status=429,
+            **{
+                "Retry-After": "Wed, 21 Oct 2026 07:00:00 GMT",
+                "Date": "Wed, 21 Oct 2026 07:28:00 GMT",
+            },
+        )
+    )
+
+    assert verdict.retry_after == 0.0
+
+
+@pytest.mark.parametrize("value", ["", "soon", "-5", "1.5", "Wed, 99 Foo 2026"])
+def test_absent_or_invalid_retry_after_is_none(value):
+    verdict = judge(
+        _answer(status=429, **{"Retry-After": value}),
+        received_at=datetime(2026, 10, 21, tzinfo=UTC),
+    )
+
+    assert verdict.retry_after is None
+    assert verdict.retryable
+
+
+def test_retry_after_is_ignored_on_other_statuses():
+    assert judge(_answer(status=500, **{"Retry-After": "60"})).retry_after is None

@@ -28,6 +28,23 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{host}/{db['NAME']}"
 
 
+def empty_broker() -> None:
+    """Lose every queued message, as a broker restarted without persistence does.
+
+    On Redis: FLUSHDB on the database number of CELERY_BROKER_URL (the one the
+    tests own), never the whole server. On the filesystem broker: delete the
+    queued message files."""
+    url = settings.CELERY_BROKER_URL
+    if url.startswith(("redis://", "rediss://")):
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+        return
+    folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+    for message in folder.glob("*.msg"):
+        message.unlink(missing_ok=True)
+
+
 def purge_queues() -> None:
     """Drop messages a previous run left behind, so they cannot confuse this one."""
     with app.connection_for_write() as conn:
@@ -40,8 +57,17 @@ def purge_queues() -> None:
 
 
 class Worker:
-    def __init__(self, *, mail_dir: Path, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        mail_dir: Path,
+        extra_env: dict[str, str] | None = None,
+        queues: tuple[str, ...] = QUEUES,
+        name: str = "worker",
+        concurrency: int = 4,
+    ):
         self.mail_dir = mail_dir
+        self.queues, self.name, self.concurrency = queues, name, concurrency
         self.env = {
             **os.environ,
             "DATABASE_URL": test_database_url(),
@@ -58,7 +84,8 @@ class Worker:
     def start(self, timeout: float = 60) -> Worker:
         cmd = [
             sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--queues", ",".join(QUEUES), "--pool", "threads", "--concurrency", "4",
+            "--queues", ",".join(self.queues), "--hostname", f"{self.name}@%h",
+            "--pool", "threads", "--concurrency", str(self.concurrency),
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--loglevel", "INFO",
         ]  # fmt: skip
@@ -82,6 +109,11 @@ class Worker:
     def _drain(self) -> None:
         for line in self.process.stdout:
             self.output.append(line)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no acks; what a crash or the OOM killer does."""
+        self.process.kill()
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -122,3 +122,53 @@ def test_order_list_marks_test_orders(charlie_client, live_product, api_post):
     assert [o.customer_email for o in filtered.context["cl"].result_list] == [
         "t@example.com"
     ]
+
+
+def test_resend_to_a_corrected_address_first_shows_the_addresses(
+    charlie_client, live_product
+):
+    order = order_place(
+        product=live_product, quantity=1, customer_email="typo@exmaple.com"
+    )
+
+    response = charlie_client.post(
+        "/admin/orders/order/",
+        {"action": "resend_email_corrected", "_selected_action": [order.pk]},
+    )
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'value="typo@exmaple.com"' in content
+    assert 'name="apply" value="yes"' in content
+
+
+def test_resend_to_a_corrected_address_updates_the_order_and_sends_there(
+    charlie_client, live_product, email_backend
+):
+    from django.core import mail
+
+    from tests.orders.conftest import fulfill
+
+    order = order_place(
+        product=live_product, quantity=1, customer_email="typo@exmaple.com"
+    )
+    fulfill(order, "KEY-1")
+
+    response = charlie_client.post(
+        "/admin/orders/order/",
+        {
+            "action": "resend_email_corrected",
+            "_selected_action": [order.pk],
+            "apply": "yes",
+            "resend-TOTAL_FORMS": "1",
+            "resend-INITIAL_FORMS": "1",
+            "resend-0-order": str(order.pk),
+            "resend-0-email": "right@example.com",
+        },
+        follow=True,
+    )
+
+    order.refresh_from_db()
+    assert order.customer_email == "right@example.com"
+    assert [m.to for m in mail.outbox] == [["right@example.com"]]
+    assert "Sent 1 order email(s)" in response.content.decode()

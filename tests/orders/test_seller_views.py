@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from orders.models import Order
 from orders.services import order_place
 from tests.factories import ProductFactory, WebhookConfigFactory
 from tests.httpserver import Route
+from tests.orders.conftest import fulfill
 
 pytestmark = pytest.mark.django_db
 
@@ -305,3 +307,141 @@ def test_retry_of_a_delivery_of_another_order_is_404(alice_client, live_product)
     assert alice_client.post(_retry_url(order, delivery)).status_code == 404
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED
+
+
+# --- Links to the delivery pages and resending the order email ----------------------
+
+
+class FailingBackend:
+    """An email backend whose ESP is down."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("ESP unreachable")
+
+
+def _resend_url(order: Order) -> str:
+    return reverse("orders:seller-order-email-resend", kwargs={"pk": order.pk})
+
+
+def _fulfilled(product, email="buyer@example.com") -> Order:
+    order = _place(product, email)
+    fulfill(order, "KEY-RESEND")
+    order.refresh_from_db()
+    return order
+
+
+def test_order_page_links_each_delivery_to_its_delivery_page(
+    alice_client, live_product
+):
+    order = _place(live_product)
+    delivery = order.deliveries.get()
+    url = reverse(
+        "fulfillment:delivery-detail",
+        kwargs={"pk": live_product.pk, "delivery_id": delivery.delivery_id},
+    )
+    content = alice_client.get(
+        reverse("orders:seller-order", kwargs={"pk": order.pk})
+    ).content.decode()
+    assert f'href="{url}"' in content
+
+
+def test_order_page_offers_the_resend_form(alice_client, live_product):
+    order = _fulfilled(live_product)
+    content = alice_client.get(
+        reverse("orders:seller-order", kwargs={"pk": order.pk})
+    ).content.decode()
+    assert f'action="{_resend_url(order)}"' in content
+    assert "Corrected email address (optional)" in content
+
+
+def test_resend_sends_to_the_orders_address(alice_client, live_product, email_backend):
+    order = _fulfilled(live_product)
+
+    response = alice_client.post(_resend_url(order), {"email": ""}, follow=True)
+
+    assert [m.to for m in mail.outbox] == [["buyer@example.com"]]
+    assert "KEY-RESEND" in mail.outbox[0].body
+    assert "Order email sent to buyer@example.com." in response.content.decode()
+
+
+def test_resend_with_a_corrected_address_updates_the_order_and_sends_there(
+    alice_client, live_product, email_backend
+):
+    order = _fulfilled(live_product, "typo@exmaple.com")
+
+    response = alice_client.post(
+        _resend_url(order), {"email": "right@example.com"}, follow=True
+    )
+
+    order.refresh_from_db()
+    assert order.customer_email == "right@example.com"
+    assert [m.to for m in mail.outbox] == [["right@example.com"]]
+    assert response.redirect_chain == [
+        (reverse("orders:seller-order", kwargs={"pk": order.pk}), 302)
+    ]
+    assert "Order email sent to right@example.com." in response.content.decode()
+
+
+def test_resend_with_an_invalid_address_is_an_error_beside_the_field(
+    alice_client, live_product, email_backend
+):
+    order = _fulfilled(live_product)
+
+    response = alice_client.post(_resend_url(order), {"email": "not an address"})
+
+    assert response.status_code == 200
+    assert response.context["resend_form"].errors["email"]
+    assert 'id="id_email_error"' in response.content.decode()
+    order.refresh_from_db()
+    assert order.customer_email == "buyer@example.com"
+    assert mail.outbox == []
+
+
+def test_resend_that_fails_to_send_shows_a_readable_error(
+    alice_client, live_product, settings
+):
+    order = _fulfilled(live_product)
+    settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
+
+    response = alice_client.post(_resend_url(order), {"email": ""}, follow=True)
+
+    assert response.status_code == 200
+    assert (
+        "Sending the email failed (ConnectionRefusedError); try again later."
+        in response.content.decode()
+    )
+
+
+def test_resend_of_an_unfulfilled_order_says_there_is_nothing_to_send(
+    alice_client, live_product, email_backend
+):
+    order = _place(live_product)
+
+    response = alice_client.post(_resend_url(order), {"email": ""}, follow=True)
+
+    assert mail.outbox == []
+    assert "not fulfilled yet" in response.content.decode()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_another_seller_gets_404_on_the_resend_url(
+    bob_client, live_product, email_backend, method
+):
+    order = _fulfilled(live_product)
+
+    response = getattr(bob_client, method)(
+        _resend_url(order), {"email": "thief@example.com"}
+    )
+
+    assert response.status_code == 404
+    order.refresh_from_db()
+    assert order.customer_email == "buyer@example.com"
+    assert mail.outbox == []
+
+
+def test_resend_needs_a_post(alice_client, live_product):
+    order = _fulfilled(live_product)
+    assert alice_client.get(_resend_url(order)).status_code == 405

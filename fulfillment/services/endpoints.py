@@ -1,0 +1,156 @@
+"""Seller endpoints: the unit of the in-flight limit and of the circuit breaker.
+
+An endpoint is `scheme://host:port` of a Webhook URL, so every product (and every
+seller) behind one server shares its health: a dead server is dead for all of
+them.
+
+The circuit breaker keeps a dead or hanging server from occupying our workers.
+Only failures that say the server itself is down or overloaded count (see
+`endpoint_failure_counts`). After CIRCUIT_FAILURE_THRESHOLD consecutive ones the
+circuit opens for CIRCUIT_OPEN_SECONDS, doubled on every reopen up to
+CIRCUIT_MAX_OPEN_SECONDS. While it is open, deliveries to the endpoint wait in the
+database without a request and without spending an attempt. When it is due, one
+probe delivery is let through; its success closes the circuit, its failure
+reopens it for longer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import EndpointHealth
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# The longest a circuit stays open: a seller who fixed the server should not
+# wait more than an hour for held deliveries to go out.
+CIRCUIT_MAX_OPEN_SECONDS = 3600
+
+
+def _conf(key: str):
+    return settings.FULFILLMENT[key]
+
+
+def endpoint_key_for(url: str) -> str:
+    """`scheme://host:port`, lowercase, default port filled in; "" if unusable.
+
+    Pure, so planning and attempting compute the same key from the same URL.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme, host = parts.scheme.lower(), parts.hostname  # hostname is lowercase
+    if not scheme or not host:
+        return ""
+    port = port or _DEFAULT_PORTS.get(scheme)
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
+
+
+def endpoint_failure_counts(*, error_kind: str, status: int | None) -> bool:
+    """Does this failure say the server is down or overloaded?
+
+    Timeouts, refused or broken connections, 5xx and 429 do: they are what
+    occupies workers or what more requests would make worse. A wrong answer from
+    a server that answered at once (4xx, a redirect, an empty, HTML or binary
+    body, too large) is one product's mistake on a shared host, and a refused URL
+    or a missing config never reached the server at all.
+    """
+    if error_kind in ("timeout", "connect"):
+        return True
+    return (
+        error_kind == "status"
+        and status is not None
+        and (status >= 500 or status == 429)
+    )
+
+
+def endpoint_admits(*, key: str, now: datetime) -> bool | datetime:
+    """True if a delivery to `key` may be attempted now, else when to try again.
+
+    Once the circuit is due, exactly one caller wins the compare-and-set that
+    moves `open_until` forward by a lease: that caller is the probe, and everyone
+    else waits until the probe's lease ends (or until its success releases them).
+    """
+    open_until = (
+        EndpointHealth.objects.filter(key=key)
+        .values_list("open_until", flat=True)
+        .first()
+    )
+    if open_until is None:
+        return True
+    if open_until > now:
+        return open_until
+    probe_until = now + timedelta(seconds=_conf("LEASE_SECONDS"))
+    won = EndpointHealth.objects.filter(key=key, open_until=open_until).update(
+        open_until=probe_until
+    )
+    return True if won else probe_until
+
+
+def endpoint_probe_now(*, key: str) -> bool:
+    """A seller or staff member asked for a retry: let the next delivery through
+    as the probe now rather than at the end of the window. A probe already on the
+    wire may get company: at most one extra request per click."""
+    return bool(
+        EndpointHealth.objects.filter(key=key, open_until__gt=timezone.now()).update(
+            open_until=timezone.now()
+        )
+    )
+
+
+def endpoint_record_success(*, key: str) -> datetime | None:
+    """Close the circuit. Returns the `open_until` it cleared (None if it was
+    closed): deliveries held until then may go now."""
+    row = EndpointHealth.objects.filter(key=key).values_list("open_until").first()
+    if row is None:
+        return None  # never failed: no row, nothing to write on the hot path
+    EndpointHealth.objects.filter(key=key).update(
+        consecutive_failures=0, open_until=None, last_success_at=timezone.now()
+    )
+    return row[0]
+
+
+def endpoint_record_failure(
+    *, key: str, message: str, started_at: datetime | None = None
+) -> EndpointHealth:
+    """Count a failure that says the server is down; open the circuit at the
+    threshold, reopen it for longer when a probe fails.
+
+    An attempt that started before the circuit last opened (it was already on the
+    wire) is a straggler: it tells us nothing new, so it is not counted, or every
+    hanging request would double the next window.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        health, _ = EndpointHealth.objects.select_for_update().get_or_create(key=key)
+        health.last_error = message
+        if not _is_straggler(health, started_at):
+            health.consecutive_failures += 1
+            health.last_failure_at = now
+            if health.consecutive_failures >= _conf("CIRCUIT_FAILURE_THRESHOLD"):
+                health.open_until = now + timedelta(seconds=_open_seconds(health))
+        health.save()
+    return health
+
+
+def _is_straggler(health: EndpointHealth, started_at: datetime | None) -> bool:
+    return (
+        health.open_until is not None
+        and started_at is not None
+        and health.last_failure_at is not None
+        and started_at < health.last_failure_at
+    )
+
+
+def _open_seconds(health: EndpointHealth) -> float:
+    # Failures beyond the threshold are failed probes: each one doubles the wait.
+    reopens = health.consecutive_failures - _conf("CIRCUIT_FAILURE_THRESHOLD")
+    seconds = _conf("CIRCUIT_OPEN_SECONDS") * 2 ** min(reopens, 20)
+    return min(seconds, CIRCUIT_MAX_OPEN_SECONDS)

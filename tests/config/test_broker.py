@@ -1,0 +1,41 @@
+"""The embedded broker never shows a consumer a half-written message (kombu #1551)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from kombu import Connection
+
+import config.broker
+
+
+def test_a_message_appears_under_its_queue_name_only_when_complete(
+    tmp_path, monkeypatch
+):
+    real_replace = os.replace
+    seen = []
+
+    def checking_replace(partial, final):
+        # At the moment of the rename the consumer cannot see the message yet,
+        # and what it will see is a whole JSON document.
+        assert not os.path.exists(final)
+        with open(partial, "rb") as f:
+            seen.append(json.loads(f.read()))
+        real_replace(partial, final)
+
+    monkeypatch.setattr(config.broker.os, "replace", checking_replace)
+    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
+    with Connection(
+        "filesystem://localhost//",
+        transport=config.broker.Transport,
+        transport_options=options,
+    ) as conn:
+        queue = conn.SimpleQueue("fulfillment")
+        queue.put({"delivery": 1})
+        message = queue.get(timeout=1)
+        message.ack()
+
+    assert message.payload == {"delivery": 1}
+    assert len(seen) == 1
+    assert not list(tmp_path.glob("*.partial"))

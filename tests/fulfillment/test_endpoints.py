@@ -1,0 +1,431 @@
+"""Seller endpoints: the key, the in-flight limit and the circuit breaker, against
+real HTTP servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from fulfillment.models import Delivery, DeliveryStatus, EndpointHealth
+from fulfillment.services import deliveries as services
+from fulfillment.services.endpoints import (
+    CIRCUIT_MAX_OPEN_SECONDS,
+    endpoint_admits,
+    endpoint_failure_counts,
+    endpoint_key_for,
+    endpoint_record_failure,
+    endpoint_record_success,
+)
+from orders.services import order_place
+from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.httpserver import Route, SellerServer
+
+THRESHOLD = 3
+OPEN_SECONDS = 60
+
+
+@pytest.fixture
+def fulfillment_settings(settings):
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+        "TOTAL_TIMEOUT": 2.0,
+        "ENDPOINT_MAX_IN_FLIGHT": 2,
+        "CIRCUIT_FAILURE_THRESHOLD": THRESHOLD,
+        "CIRCUIT_OPEN_SECONDS": OPEN_SECONDS,
+    }
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """(delivery pk, countdown) of every broker message, instead of sending it."""
+    sent: list[tuple[int, float]] = []
+    monkeypatch.setattr(
+        services, "_enqueue", lambda pk, countdown=0: sent.append((pk, countdown))
+    )
+    return sent
+
+
+def live_product(url: str):
+    product = ProductFactory(status="live")
+    WebhookConfigFactory(product=product, url=url)
+    return product
+
+
+@pytest.fixture
+def shop_a(db, seller_server, fulfillment_settings):
+    """A seller whose server answers on /license (a test sets how)."""
+    seller_server.set_route("/license", Route(body="KEY-A"))
+    return live_product(seller_server.url("/license"))
+
+
+@pytest.fixture
+def shop_b(db, fulfillment_settings):
+    """Another seller on another server, which always works."""
+    with SellerServer() as server:
+        server.set_route("/license", Route(body="KEY-B"))
+        yield live_product(server.url("/license")), server
+
+
+def new_delivery(product) -> Delivery:
+    order = order_place(product=product, quantity=1, customer_email="b@example.com")
+    return order.deliveries.get()
+
+
+def attempt(delivery: Delivery) -> Delivery | None:
+    return services.delivery_attempt(delivery_pk=delivery.pk)
+
+
+def open_circuit(product, seller_server) -> EndpointHealth:
+    """THRESHOLD deliveries fail with a 500, one after the other."""
+    seller_server.set_route("/license", Route(status=500, body="down"))
+    for _ in range(THRESHOLD):
+        attempt(new_delivery(product))
+    return EndpointHealth.objects.get(key=endpoint_key_for(seller_server.url()))
+
+
+def time_passes_until_due(health: EndpointHealth) -> None:
+    """The open window ends; every held delivery is due."""
+    past = timezone.now() - timedelta(seconds=1)
+    EndpointHealth.objects.filter(pk=health.pk).update(open_until=past)
+    Delivery.objects.filter(status__in=["pending", "retrying"]).update(
+        next_attempt_at=past
+    )
+
+
+# --- The key -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://Licenses.Example.com/issue?x=1", "https://licenses.example.com:443"),
+        ("HTTP://example.com/a", "http://example.com:80"),
+        ("http://example.com:8080/a", "http://example.com:8080"),
+        ("https://example.com:443/", "https://example.com:443"),
+        ("http://[::1]:9000/x", "http://[::1]:9000"),
+        ("", ""),
+        ("not a url", ""),
+        ("http://example.com:99999/", ""),
+    ],
+)
+def test_endpoint_key_is_scheme_host_and_port(url, key):
+    assert endpoint_key_for(url) == key
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "counts"),
+    [
+        ("timeout", None, True),
+        ("connect", None, True),
+        ("status", 500, True),
+        ("status", 503, True),
+        ("status", 429, True),
+        ("status", 404, False),
+        ("status", 410, False),
+        ("redirect", 302, False),
+        ("empty", 200, False),
+        ("html", 200, False),
+        ("too_large", 200, False),
+        ("refused_url", None, False),
+        ("config", None, False),
+    ],
+)
+def test_only_failures_that_say_the_server_is_down_count(kind, status, counts):
+    assert endpoint_failure_counts(error_kind=kind, status=status) is counts
+
+
+# --- The in-flight limit ---------------------------------------------------------
+
+
+def on_the_wire(delivery: Delivery, *, lease_seconds: float = 60) -> None:
+    """Another worker is sending this delivery right now."""
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status="in_flight",
+        attempt_count=1,
+        lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds),
+    )
+
+
+def test_full_endpoint_defers_a_delivery_without_an_attempt_or_a_request(
+    shop_a, seller_server, enqueued, django_capture_on_commit_callbacks
+):
+    on_the_wire(new_delivery(shop_a))
+    on_the_wire(new_delivery(shop_a))
+    waiting = new_delivery(shop_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert attempt(waiting) is None
+
+    waiting.refresh_from_db()
+    assert seller_server.requests == []
+    assert (waiting.status, waiting.attempt_count) == ("pending", 0)
+    wait = (waiting.next_attempt_at - timezone.now()).total_seconds()
+    assert 0 < wait <= 3
+    assert len(enqueued) == 1
+    assert enqueued[0][0] == waiting.pk
+    assert 1 <= enqueued[0][1] <= 3.5
+
+
+def test_expired_leases_do_not_fill_the_endpoint(shop_a, seller_server):
+    on_the_wire(new_delivery(shop_a), lease_seconds=-1)  # its worker died
+    on_the_wire(new_delivery(shop_a), lease_seconds=-1)
+    delivery = new_delivery(shop_a)
+
+    attempt(delivery)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+
+
+def test_a_full_endpoint_does_not_hold_back_another_endpoint(
+    shop_a, shop_b, seller_server
+):
+    product_b, server_b = shop_b
+    on_the_wire(new_delivery(shop_a))
+    on_the_wire(new_delivery(shop_a))
+    delivery = new_delivery(product_b)
+
+    attempt(delivery)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert len(server_b.requests) == 1
+
+
+def test_test_delivery_is_not_limited(shop_a, seller_server):
+    on_the_wire(new_delivery(shop_a))
+    on_the_wire(new_delivery(shop_a))
+
+    delivery = services.delivery_test_send(product=shop_a)
+
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+
+
+# --- The circuit breaker ---------------------------------------------------------
+
+
+def test_circuit_opens_after_consecutive_failures(shop_a, seller_server):
+    health = open_circuit(shop_a, seller_server)
+
+    assert health.consecutive_failures == THRESHOLD
+    assert "500" in health.last_error
+    wait = (health.open_until - timezone.now()).total_seconds()
+    assert OPEN_SECONDS - 5 < wait <= OPEN_SECONDS
+
+
+def test_fewer_failures_than_the_threshold_keep_it_closed(shop_a, seller_server):
+    seller_server.set_route("/license", Route(status=500))
+    for _ in range(THRESHOLD - 1):
+        attempt(new_delivery(shop_a))
+
+    health = EndpointHealth.objects.get()
+    assert health.open_until is None
+    assert endpoint_admits(key=health.key, now=timezone.now()) is True
+
+
+def test_a_success_resets_the_count(shop_a, seller_server):
+    seller_server.set_route("/license", [Route(status=500)] * 2 + [Route()])
+    for _ in range(3):
+        attempt(new_delivery(shop_a))
+
+    health = EndpointHealth.objects.get()
+    assert (health.consecutive_failures, health.open_until) == (0, None)
+    assert health.last_success_at is not None
+
+
+def test_wrong_answers_do_not_open_the_circuit(shop_a, seller_server):
+    seller_server.set_route("/license", Route(status=404))
+    for _ in range(THRESHOLD + 1):
+        attempt(new_delivery(shop_a))
+
+    assert not EndpointHealth.objects.exists()
+
+
+def test_open_circuit_holds_deliveries_without_requests_while_others_go_out(
+    shop_a, shop_b, seller_server
+):
+    product_b, server_b = shop_b
+    health = open_circuit(shop_a, seller_server)
+    requests_before = len(seller_server.requests)
+    held, other = new_delivery(shop_a), new_delivery(product_b)
+
+    assert attempt(held) is None
+    attempt(other)
+
+    held.refresh_from_db()
+    other.refresh_from_db()
+    assert len(seller_server.requests) == requests_before
+    assert (held.status, held.attempt_count) == ("pending", 0)
+    assert held.next_attempt_at == health.open_until
+    assert other.status == DeliveryStatus.SUCCEEDED
+    assert len(server_b.requests) == 1
+
+
+def test_a_short_hold_is_enqueued_with_a_countdown(
+    shop_a, seller_server, enqueued, django_capture_on_commit_callbacks
+):
+    open_circuit(shop_a, seller_server)
+    held = new_delivery(shop_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt(held)
+
+    assert [pk for pk, _ in enqueued] == [held.pk]
+    assert OPEN_SECONDS - 5 < enqueued[0][1] <= OPEN_SECONDS + 1
+
+
+def test_a_long_hold_stays_in_the_database(
+    shop_a, seller_server, settings, enqueued, django_capture_on_commit_callbacks
+):
+    settings.FULFILLMENT = {**settings.FULFILLMENT, "CIRCUIT_OPEN_SECONDS": 1800}
+    open_circuit(shop_a, seller_server)
+    held = new_delivery(shop_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt(held)
+
+    assert enqueued == []  # the dispatcher sends it when it is due
+
+
+def test_when_the_window_ends_exactly_one_probe_is_let_through(shop_a, seller_server):
+    health = open_circuit(shop_a, seller_server)
+    time_passes_until_due(health)
+    now = timezone.now()
+
+    first = endpoint_admits(key=health.key, now=now)
+    second = endpoint_admits(key=health.key, now=now)
+
+    assert first is True
+    assert second > now  # everyone else waits for the probe's lease
+
+
+def test_a_successful_probe_closes_the_circuit(shop_a, seller_server):
+    health = open_circuit(shop_a, seller_server)
+    probe = new_delivery(shop_a)
+    time_passes_until_due(health)
+    seller_server.set_route("/license", Route(body="KEY-BACK"))
+    requests_before = len(seller_server.requests)
+
+    attempt(probe)
+
+    probe.refresh_from_db()
+    health.refresh_from_db()
+    assert probe.status == DeliveryStatus.SUCCEEDED
+    assert (health.consecutive_failures, health.open_until) == (0, None)
+    assert len(seller_server.requests) == requests_before + 1
+
+
+def test_while_the_probe_is_out_others_wait_for_it_and_go_when_it_succeeds(
+    shop_a, seller_server, enqueued, django_capture_on_commit_callbacks
+):
+    health = open_circuit(shop_a, seller_server)
+    time_passes_until_due(health)
+    assert endpoint_admits(key=health.key, now=timezone.now()) is True  # the probe
+    held = new_delivery(shop_a)
+    requests_before = len(seller_server.requests)
+
+    assert attempt(held) is None
+    held.refresh_from_db()
+    health.refresh_from_db()
+    assert held.next_attempt_at == health.open_until  # the probe's lease
+    assert len(seller_server.requests) == requests_before
+
+    # The probe's worker: the server answered again.
+    seller_server.set_route("/license", Route(body="KEY-BACK"))
+    until = endpoint_record_success(key=health.key)
+    with django_capture_on_commit_callbacks(execute=True):
+        released = services.deliveries_release_held(
+            endpoint_key=health.key, until=until
+        )
+
+    assert released == 1
+    assert enqueued == [(held.pk, 0)]
+    attempt(held)
+    held.refresh_from_db()
+    assert held.status == DeliveryStatus.SUCCEEDED
+
+
+def test_a_failed_probe_reopens_the_circuit_for_twice_as_long(shop_a, seller_server):
+    health = open_circuit(shop_a, seller_server)
+    probe = new_delivery(shop_a)
+    time_passes_until_due(health)
+
+    attempt(probe)
+
+    health.refresh_from_db()
+    probe.refresh_from_db()
+    assert probe.attempt_count == 1
+    wait = (health.open_until - timezone.now()).total_seconds()
+    assert 2 * OPEN_SECONDS - 5 < wait <= 2 * OPEN_SECONDS
+
+
+def test_the_open_window_doubles_up_to_an_hour(fulfillment_settings, db):
+    key = "https://down.example.com:443"
+    for _ in range(THRESHOLD + 20):
+        health = endpoint_record_failure(key=key, message="down")
+
+    wait = (health.open_until - timezone.now()).total_seconds()
+    assert CIRCUIT_MAX_OPEN_SECONDS - 5 < wait <= CIRCUIT_MAX_OPEN_SECONDS
+
+
+def test_a_request_already_on_the_wire_when_it_opened_is_not_counted(
+    fulfillment_settings, db
+):
+    key = "https://down.example.com:443"
+    started_before = timezone.now()
+    for _ in range(THRESHOLD):
+        opened = endpoint_record_failure(key=key, message="down")
+
+    straggler = endpoint_record_failure(
+        key=key, message="timed out", started_at=started_before
+    )
+
+    assert straggler.consecutive_failures == THRESHOLD
+    assert straggler.open_until == opened.open_until
+
+
+def test_success_on_a_healthy_endpoint_writes_nothing(db):
+    assert endpoint_record_success(key="https://fine.example.com:443") is None
+    assert not EndpointHealth.objects.exists()
+
+
+def test_test_delivery_bypasses_an_open_circuit_and_its_failure_is_not_counted(
+    shop_a, seller_server
+):
+    health = open_circuit(shop_a, seller_server)
+
+    delivery = services.delivery_test_send(product=shop_a)
+
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempts.count() == 1
+    health_after = EndpointHealth.objects.get(pk=health.pk)
+    assert health_after.consecutive_failures == THRESHOLD
+    assert health_after.open_until == health.open_until
+
+
+def test_a_successful_test_delivery_closes_the_circuit(shop_a, seller_server):
+    health = open_circuit(shop_a, seller_server)
+    seller_server.set_route("/license", Route(body="FIXED"))
+
+    services.delivery_test_send(product=shop_a)
+
+    health.refresh_from_db()
+    assert health.open_until is None
+
+
+def test_retry_now_lets_a_held_delivery_through_as_the_probe(shop_a, seller_server):
+    health = open_circuit(shop_a, seller_server)
+    held = new_delivery(shop_a)
+    attempt(held)
+    seller_server.set_route("/license", Route(body="FIXED"))
+
+    services.delivery_retry_now(delivery=Delivery.objects.get(pk=held.pk))
+    attempt(held)
+
+    held.refresh_from_db()
+    health.refresh_from_db()
+    assert held.status == DeliveryStatus.SUCCEEDED
+    assert health.open_until is None

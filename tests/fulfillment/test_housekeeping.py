@@ -1,0 +1,111 @@
+"""Old attempt bodies are cleared; the attempt rows and their metadata stay.
+
+Attempts are made by the engine against a real seller server on 127.0.0.1. Only
+their age is simulated: `started_at` is moved back, as the clock would have.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from fulfillment.models import DeliveryAttempt
+from fulfillment.services.deliveries import delivery_attempt
+from fulfillment.services.housekeeping import attempts_purge
+from fulfillment.tasks import attempts_purge_task
+from orders.services import order_place
+from tests.httpserver import Route
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def live(product, seller_server, settings):
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+        "TOTAL_TIMEOUT": 2.0,
+        "ATTEMPT_RETENTION_DAYS": 30,
+    }
+    seller_server.set_route("/license", Route(body="LICENSE-SECRET"))
+    config = product.webhook_config
+    config.url = seller_server.url("/license")
+    config.save()
+    product.status = "live"
+    product.save()
+    return product
+
+
+def make_attempt(product, *, days_ago: int = 0) -> DeliveryAttempt:
+    order = order_place(product=product, quantity=1, customer_email="ada@example.com")
+    delivery = order.deliveries.get()
+    delivery_attempt(delivery_pk=delivery.pk)
+    attempt = delivery.attempts.get()
+    DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+        started_at=attempt.started_at - timedelta(days=days_ago)
+    )
+    attempt.refresh_from_db()
+    return attempt
+
+
+def test_old_attempts_lose_bodies_and_headers_but_keep_their_history(live):
+    old = make_attempt(live, days_ago=31)
+    assert old.response_body == "LICENSE-SECRET"
+
+    assert attempts_purge() == 1
+
+    old.refresh_from_db()
+    assert (old.request_body, old.response_body) == ("", "")
+    assert (old.request_headers, old.response_headers) == ({}, {})
+    assert old.response_status == 200
+    assert old.succeeded
+    assert old.request_url.endswith("/license")
+    assert old.duration_ms >= 0
+
+
+def test_recent_attempts_are_kept(live):
+    recent = make_attempt(live, days_ago=29)
+
+    assert attempts_purge() == 0
+
+    recent.refresh_from_db()
+    assert recent.response_body == "LICENSE-SECRET"
+    assert recent.request_headers
+
+
+def test_purge_counts_only_what_it_cleared_and_runs_in_batches(live):
+    for _ in range(3):
+        make_attempt(live, days_ago=40)
+    make_attempt(live, days_ago=1)
+
+    assert attempts_purge(batch_size=2) == 3
+    assert attempts_purge(batch_size=2) == 0
+    assert DeliveryAttempt.objects.count() == 4
+    assert DeliveryAttempt.objects.exclude(response_body="").count() == 1
+
+
+def test_get_webhooks_lose_the_query_string_too(live):
+    live.webhook_config.method = "GET"
+    live.webhook_config.save()
+    old = make_attempt(live, days_ago=31)
+    assert "?" in old.request_url
+
+    attempts_purge()
+
+    old.refresh_from_db()
+    assert "?" not in old.request_url
+    assert old.request_url.endswith("/license")
+
+
+def test_now_moves_the_cutoff(live):
+    make_attempt(live)
+
+    assert attempts_purge(now=timezone.now() + timedelta(days=31)) == 1
+
+
+def test_purge_task_runs_the_service(live):
+    make_attempt(live, days_ago=31)
+
+    assert attempts_purge_task.delay().get() == 1

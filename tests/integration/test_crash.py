@@ -119,7 +119,7 @@ def run_until_done(place, events, *, timeout: float) -> float:
 
 
 def test_every_order_is_fulfilled_once_through_kills_and_a_broker_flush(
-    stack, seller_server, tmp_path, crash_settings
+    stack, seller_server, tmp_path, crash_settings, capsys
 ):
     seller_server.set_route("/license", slow_license)
     purge_queues()
@@ -179,13 +179,14 @@ def test_every_order_is_fulfilled_once_through_kills_and_a_broker_flush(
         delivery_id = parse_qs(request.body.decode())["delivery_id"][0]
         ids_by_delivery[delivery_id].add(request.header("webhook-id"))
     emails = Counter(message["To"] for message in read_mail(mail_dir))
-    print(
-        f"\ncrash suite [{stack}]: {len(orders)} orders, {deliveries.count()} "
-        f"deliveries, {len(requests)} requests seen by the seller "
-        f"({len(requests) - len(ids_by_delivery)} repeats of a delivery), "
-        f"{sum(emails.values())} emails, {counts['kills']} SIGKILLs, "
-        f"{counts['broker flushes']} broker flush, done in {elapsed:.0f} s"
-    )
+    with capsys.disabled():  # the figures belong in the test run's output
+        print(
+            f"\ncrash suite [{stack}]: {len(orders)} orders, {deliveries.count()} "
+            f"deliveries, {len(requests)} requests seen by the seller "
+            f"({len(requests) - len(ids_by_delivery)} repeats of a delivery), "
+            f"{sum(emails.values())} emails, {counts['kills']} SIGKILLs, "
+            f"{counts['broker flushes']} broker flush, done in {elapsed:.0f} s"
+        )
     assert counts == {"kills": 2, "broker flushes": 1}
     assert fulfilled_count() == ORDERS
     assert deliveries.exclude(status="succeeded").count() == 0

@@ -65,7 +65,7 @@ def place_orders(url: str, prefix: str, count: int) -> list[int]:
 
 
 def test_a_hanging_seller_does_not_hold_up_another_sellers_deliveries(
-    isolated_worker, seller_server, healthy_server
+    isolated_worker, seller_server, healthy_server, capsys
 ):
     seller_server.set_route("/license", Route(delay=HANG_SECONDS, body="LATE"))
     hanging = place_orders(seller_server.url("/license"), "hang", 6)
@@ -90,10 +90,12 @@ def test_a_hanging_seller_does_not_hold_up_another_sellers_deliveries(
     # Soft limit: on PostgreSQL two simultaneous claims may exceed it by one.
     assert len(seller_server.requests_to("/license")) <= MAX_IN_FLIGHT + 1
     assert len(healthy_server.requests_to("/license")) == len(healthy)
-    print(
-        f"healthy: {len(healthy)} orders emailed in {elapsed:.1f} s; hanging: "
-        f"{len(seller_server.requests)} requests on the wire, none fulfilled"
-    )
+    with capsys.disabled():  # the figures belong in the test run's output
+        print(
+            f"\nisolation: healthy: {len(healthy)} orders emailed in "
+            f"{elapsed:.1f} s; hanging: {len(seller_server.requests)} requests "
+            "on the wire, none fulfilled"
+        )
     # Sooner than one hanging attempt's deadline: no healthy delivery waited for
     # a worker slot a hanging one held (without the limit this takes > 6 s).
     assert elapsed < TOTAL_TIMEOUT

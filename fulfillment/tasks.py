@@ -26,13 +26,16 @@ def deliveries_dispatch_due_task() -> int:
     return deliveries_dispatch_due()
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(Exception,),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+# Emails: survive a worker crash (acks_late) and retry an ESP failure with backoff.
+RETRYING = {
+    "acks_late": True,
+    "autoretry_for": (Exception,),
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+}
+
+
+@shared_task(**RETRYING, max_retries=8)
 def order_email_send_task(order_pk: int) -> None:
     order_email_send(order_id=order_pk)
 
@@ -45,24 +48,12 @@ def order_emails_dispatch_due_task() -> int:
 # The two notification tasks run from beat and claim every email before sending,
 # so a retry (or the next beat run overlapping it) never sends one twice. Few
 # retries: beat runs them again minutes later anyway.
-@shared_task(
-    acks_late=True,
-    autoretry_for=(Exception,),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=3,
-)
+@shared_task(**RETRYING, max_retries=3)
 def seller_alerts_send_task() -> int:
     return seller_alerts_send()
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(Exception,),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=3,
-)
+@shared_task(**RETRYING, max_retries=3)
 def order_delay_notices_send_task() -> int:
     return order_delay_notices_send()
 

@@ -127,29 +127,23 @@ def test_every_order_is_fulfilled_once_through_kills_and_a_broker_flush(
     email_worker = Worker(
         mail_dir=mail_dir, extra_env=WORKER_ENV, queues=("email",), name="email"
     ).start()
-    workers = [
-        Worker(
+
+    def fulfillment_worker() -> Worker:
+        return Worker(
             mail_dir=mail_dir,
             extra_env=WORKER_ENV,
             queues=("fulfillment",),
             name="fulfillment",
             concurrency=8,
         ).start()
-    ]
+
+    workers = [fulfillment_worker()]
     counts = Counter()
 
     def kill_and_restart():
         workers[-1].kill()
         counts["kills"] += 1
-        workers.append(
-            Worker(
-                mail_dir=mail_dir,
-                extra_env=WORKER_ENV,
-                queues=("fulfillment",),
-                name="fulfillment",
-                concurrency=8,
-            ).start()
-        )
+        workers.append(fulfillment_worker())
 
     def flush_broker():
         empty_broker()

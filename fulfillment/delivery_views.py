@@ -1,17 +1,15 @@
 """The seller's delivery log and delivery pages, with their hand actions.
 
 Thin: parse, call one service, render or redirect. A seller reaches only the
-deliveries of their own products, decided in one place (`_get_product_for_seller`);
+deliveries of their own products, decided in one place (`get_product_for_seller`);
 test deliveries belong to the Webhook Editor and are not listed here.
 """
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -21,80 +19,32 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from products.models import Product
-
-from .models import DUE_STATUSES, Delivery, DeliveryAttempt, DeliveryStatus
+from .forms import DeliveryFilterForm, DeliveryFulfillForm
+from .models import DUE_STATUSES, Delivery, DeliveryAttempt
+from .selectors import deliveries_for_product
 from .services import actions
 from .services.deliveries import delivery_retry_now
+from .views import get_product_for_seller
 
 DELIVERIES_PER_PAGE = 50
 
 
-class DeliveryFilterForm(forms.Form):
-    status = forms.ChoiceField(
-        choices=[("", "Any status"), *DeliveryStatus.choices], required=False
-    )
-    created_from = forms.DateField(
-        label="Created from",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    created_to = forms.DateField(
-        label="Created to",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("created_from"), cleaned.get("created_to")
-        if start and end and end < start:
-            self.add_error("created_to", "Choose a date on or after “Created from”.")
-        return cleaned
-
-
-class DeliveryFulfillForm(forms.Form):
-    # CharField strips whitespace, so a blank answer is "required" too.
-    license_text = forms.CharField(
-        label="License text (Markdown allowed)",
-        widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Exactly what the customer gets as their license, in their email "
-        "and on their order page.",
-    )
-
-
-def _get_product_for_seller(request: HttpRequest, pk: int) -> Product:
-    """The product if the logged-in seller owns it; 404 for everyone else."""
-    return get_object_or_404(Product, pk=pk, seller=request.user)
-
-
 def _get_delivery(request: HttpRequest, pk: int, delivery_id: str) -> Delivery:
-    product = _get_product_for_seller(request, pk)
+    product = get_product_for_seller(request, pk)
     deliveries = Delivery.objects.select_related("order", "handled_by")
     return get_object_or_404(
         deliveries, product=product, delivery_id=delivery_id, is_test=False
     )
 
 
-def _filtered(product: Product, cleaned: dict) -> QuerySet[Delivery]:
-    deliveries = Delivery.objects.filter(product=product, is_test=False)
-    if cleaned.get("status"):
-        deliveries = deliveries.filter(status=cleaned["status"])
-    if cleaned.get("created_from"):
-        deliveries = deliveries.filter(created_at__date__gte=cleaned["created_from"])
-    if cleaned.get("created_to"):
-        deliveries = deliveries.filter(created_at__date__lte=cleaned["created_to"])
-    return deliveries.select_related("order").order_by("-created_at", "-pk")
-
-
 @login_required
 @require_GET
 def delivery_list(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _get_product_for_seller(request, pk)
+    product = get_product_for_seller(request, pk)
     form = DeliveryFilterForm(request.GET)
     # An invalid filter is ignored and its error shown beside it; the rest apply.
     form.is_valid()
-    deliveries = _filtered(product, form.cleaned_data)
+    deliveries = deliveries_for_product(product=product, **form.cleaned_data)
     page = Paginator(deliveries, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "product": product,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
-from .models import CustomField, CustomFieldKind, WebhookConfig
+from .models import CustomField, CustomFieldKind, DeliveryStatus, WebhookConfig
 from .payload import is_reserved_name
 from .urlpolicy import UrlRefused, check_url_from_settings
 
@@ -134,3 +134,36 @@ CustomFieldFormSet = inlineformset_factory(
     validate_max=True,
     can_delete=True,
 )
+
+
+class DeliveryFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *DeliveryStatus.choices], required=False
+    )
+    created_from = forms.DateField(
+        label="Created from",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    created_to = forms.DateField(
+        label="Created to",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and end < start:
+            self.add_error("created_to", "Choose a date on or after “Created from”.")
+        return cleaned
+
+
+class DeliveryFulfillForm(forms.Form):
+    # CharField strips whitespace, so a blank answer is "required" too.
+    license_text = forms.CharField(
+        label="License text (Markdown allowed)",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Exactly what the customer gets as their license, in their email "
+        "and on their order page.",
+    )

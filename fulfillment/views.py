@@ -23,7 +23,7 @@ from .services.config import (
 from .services.deliveries import delivery_test_send
 
 
-def _get_product_for_seller(request: HttpRequest, pk: int) -> Product:
+def get_product_for_seller(request: HttpRequest, pk: int) -> Product:
     """The product if the logged-in seller owns it; 404 for everyone else."""
     return get_object_or_404(Product, pk=pk, seller=request.user)
 
@@ -38,7 +38,7 @@ def _with_more_rows(data, prefix: str):
 
 @login_required
 def config_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _get_product_for_seller(request, pk)
+    product = get_product_for_seller(request, pk)
     config = webhook_config_get_or_create(product=product)
     form_kwargs = {"product": product}
     if request.method != "POST":
@@ -75,7 +75,7 @@ def config_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def config_secret_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _get_product_for_seller(request, pk)
+    product = get_product_for_seller(request, pk)
     config = webhook_config_get_or_create(product=product)
     webhook_config_secret_regenerate(config=config)
     messages.success(
@@ -89,7 +89,7 @@ def config_secret_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def config_test(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _get_product_for_seller(request, pk)
+    product = get_product_for_seller(request, pk)
     webhook_config_get_or_create(product=product)
     delivery = delivery_test_send(product=product)
     if delivery.status == DeliveryStatus.SUCCEEDED:
@@ -105,7 +105,7 @@ def config_test(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def config_test_result(request: HttpRequest, pk: int, delivery_id: str) -> HttpResponse:
-    product = _get_product_for_seller(request, pk)
+    product = get_product_for_seller(request, pk)
     delivery = get_object_or_404(
         Delivery, product=product, is_test=True, delivery_id=delivery_id
     )

@@ -7,6 +7,7 @@ the embedded default: SQLite, kombu's filesystem broker and emails written to fi
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -24,12 +25,13 @@ DEBUG = env.bool("DEBUG", default=False)
 PRODUCTION = env.bool("PRODUCTION", default=False)
 
 if PRODUCTION:
-    try:
-        SECRET_KEY = env.str("SECRET_KEY")
-    except ImproperlyConfigured as exc:
+    SECRET_KEY = env.str("SECRET_KEY", default="")
+    # An empty value (SECRET_KEY= copied from .env.example) is as bad as none.
+    if not SECRET_KEY:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set when PRODUCTION=true (a long random string)."
-        ) from exc
+            "SECRET_KEY must be set when PRODUCTION=true (a long random string, e.g. "
+            '`python -c "import secrets; print(secrets.token_urlsafe(50))"`).'
+        )
 else:
     SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use")
 
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "anymail",
+    "axes",
     "accounts",
     "products",
     "fulfillment",
@@ -55,12 +58,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout signalled during
+    # authentication into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -101,6 +108,13 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# AxesStandaloneBackend first: it refuses a locked-out username+IP before
+# ModelBackend checks the password. It only checks; ModelBackend authenticates.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
     for name in (
@@ -125,12 +139,74 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 
 # --- Security -------------------------------------------------------------------
 SESSION_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+# Preload is a commitment to browser vendors that is slow to undo (every subdomain,
+# https only, for months); it is a decision for the site's owner, not a default.
+SECURE_HSTS_PRELOAD = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# The customer order page carries its token in the URL and sends no-referrer itself.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# check --deploy warns (security.W021) whenever HSTS is on without preload. Preload
+# is deliberately off (see above), so the warning says nothing we have not decided.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content Security Policy (django-csp 4). No inline script anywhere: every script
+# is a file under 'self' (Django admin 5.2 passes its data in data- attributes).
+# Styles are 'self' only: inline style= attributes and <style> blocks are refused,
+# so injected markup cannot restyle a page to mislead (fake buttons, hidden text)
+# or leak data through CSS selectors. The email preview is the one place that needs
+# inline styles: its sandboxed srcdoc iframe inherits this policy, so the views
+# that show it relax style-src for their own response only (django-csp's
+# @csp_update), never site-wide.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- Login throttling (django-axes) ---------------------------------------------
+# Five wrong passwords for one username from one IP lock that pair out for 15
+# minutes; the same username from another IP, and other users, are unaffected.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# Number of reverse proxies in front of the site that each append the address they
+# saw to X-Forwarded-For. 0 (the default) trusts no header and uses REMOTE_ADDR:
+# without a proxy the header is whatever the client typed, and trusting it would
+# let a guesser pick a fresh "IP" for every try.
+TRUSTED_PROXY = env.int("TRUSTED_PROXY", default=0)
+
+
+def _client_ip_behind_trusted_proxies(request) -> str | None:
+    """The address the outermost trusted proxy saw, the only one it vouches for.
+
+    Entries left of it were written by the client and may be forged.
+    """
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if len(hops) >= TRUSTED_PROXY:
+        return hops[-TRUSTED_PROXY]
+    return request.META.get("REMOTE_ADDR")
+
+
+# django-axes 8 reads the client IP from REMOTE_ADDR unless a callable says otherwise
+# (its AXES_IPWARE_* settings apply only with the optional django-ipware installed).
+AXES_CLIENT_IP_CALLABLE = _client_ip_behind_trusted_proxies if TRUSTED_PROXY else None
 
 # --- Email ----------------------------------------------------------------------
 # Production: an Anymail backend, e.g.
@@ -295,6 +371,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Fernet keys for signing secrets at rest (fulfillment/crypto.py). The first key
+# encrypts, every key decrypts, so a key can be rotated. Without any, development
+# and tests derive one from SECRET_KEY.
+SECRET_ENCRYPTION_KEYS = env.list("SECRET_ENCRYPTION_KEYS", default=[])
+if PRODUCTION and not SECRET_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "SECRET_ENCRYPTION_KEYS must be set when PRODUCTION=true, e.g. "
+        "python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'"
+    )
+
+# Orders API: requests per token per window, "<requests>/<seconds>".
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/60")
+# The API rate limiter counts in the cache. LocMem is per process; production
+# with several web processes needs a shared one, e.g. CACHE_URL=redis://host:6379/1.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="test")
 # The test provider takes no money; with PRODUCTION on it is refused unless this

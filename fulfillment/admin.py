@@ -6,8 +6,10 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from .models import CustomField, Delivery, DeliveryAttempt, WebhookConfig
+from .rendering import render_markdown
 from .services.actions import (
     HAND_FULFILLABLE_STATUSES,
     delivery_cancel,
@@ -52,6 +54,12 @@ def formset_action_page(
         "rows": rows,
     }
     return TemplateResponse(request, "admin/bulk_formset_action.html", context)
+
+
+def rendered(text: str):
+    """Markdown as the customer sees it: the same rendering as the email and the
+    order page (raw HTML escaped, then nh3 against the allowlist)."""
+    return mark_safe(render_markdown(text)) if text else "—"  # noqa: S308
 
 
 class HandFulfillForm(forms.Form):
@@ -104,12 +112,17 @@ class WebhookConfigAdmin(admin.ModelAdmin):
         "method",
         "body_format",
         "instructions",
+        "instructions_rendered",
         "separate_multibuy",
         "version",
         "updated_at",
     ]
     readonly_fields = fields
     inlines = [CustomFieldInline]
+
+    @admin.display(description="Instructions, as the customer sees them")
+    def instructions_rendered(self, obj):
+        return rendered(obj.instructions)
 
     def has_add_permission(self, request):
         return False
@@ -181,6 +194,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "lease_expires_at",
         "response_text",
+        "response_rendered",
         "last_error",
         "succeeded_at",
         "handled_by",
@@ -190,6 +204,10 @@ class DeliveryAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     exclude = ["test_facts"]
+
+    @admin.display(description="Response, as the customer sees it")
+    def response_rendered(self, obj):
+        return rendered(obj.response_text)
 
     def has_add_permission(self, request):
         return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 @register()
@@ -37,3 +37,21 @@ def fulfillment_timing_check(app_configs, **kwargs) -> list[Error]:
             )
         )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def fulfillment_allowlist_check(app_configs, **kwargs) -> list[Warning]:
+    # The allowlist exists for tests and `make run`; in a deployment it lets any
+    # seller reach the listed private networks through our workers.
+    networks = settings.FULFILLMENT["ALLOWED_PRIVATE_NETWORKS"]
+    if not networks or settings.DEBUG:
+        return []
+    return [
+        Warning(
+            "FULFILLMENT_ALLOWED_PRIVATE_NETWORKS is set "
+            f"({', '.join(networks)}) while DEBUG is off: any seller's Webhook "
+            "URL may reach these private networks.",
+            hint="Unset FULFILLMENT_ALLOWED_PRIVATE_NETWORKS in production.",
+            id="fulfillment.W001",
+        )
+    ]

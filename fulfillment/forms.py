@@ -53,10 +53,11 @@ class WebhookConfigForm(forms.ModelForm):
             )
         if not url:
             return url
-        # No DNS lookup here: the transport resolves and checks again at every
-        # send, and a form should not fail because a resolver is slow.
+        # The same check as at every send, lookup included, so the seller
+        # learns now (not from a failed order) that the host is private or
+        # unknown. The transport checks again at every send: DNS can change.
         try:
-            check_url_from_settings(url, resolve=False)
+            check_url_from_settings(url)
         except UrlRefused as exc:
             raise forms.ValidationError(exc.reason) from exc
         return url

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .crypto import EncryptedTextField
 from .ids import new_delivery_id, new_signing_secret
 
 
@@ -32,9 +33,11 @@ class WebhookConfig(models.Model):
     )
     instructions = models.TextField("Instructions", blank=True)
     separate_multibuy = models.BooleanField("Separate Multibuy", default=False)
-    signing_secret = models.CharField(max_length=100, default=new_signing_secret)
+    # Encrypted at rest (fulfillment.crypto): a database dump alone must not let
+    # anyone forge our webhooks. Reads and writes see the plaintext `whsec_` value.
+    signing_secret = EncryptedTextField(default=new_signing_secret)
     # During a rotation the previous secret keeps signing until it expires.
-    previous_signing_secret = models.CharField(max_length=100, blank=True)
+    previous_signing_secret = EncryptedTextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,7 +7,8 @@ many bytes we read, and that we never follow redirects. Other code replaces
 
 How one exchange goes:
 
-1. `urlpolicy.check_url` resolves the host once and checks every address.
+1. `urlpolicy.check_url` resolves the host once (waiting at most the time left,
+   and never more than 5 s) and checks every address.
 2. We connect to the first checked address itself (a socket we create) and
    never resolve the name again, so a DNS answer that changes between the
    check and the connection (DNS rebinding) cannot send us to 127.0.0.1 or
@@ -39,7 +40,7 @@ from functools import cache
 from urllib.parse import SplitResult, urlsplit
 
 from .payload import OutboundRequest
-from .urlpolicy import IPAddress, UrlRefused, check_url
+from .urlpolicy import IPAddress, LookupTimedOut, UrlRefused, check_url
 
 logger = logging.getLogger(__name__)
 
@@ -152,14 +153,20 @@ def send(
     connection, the TLS handshake, the request, the status line, the headers
     and the body); `connect_timeout` additionally bounds opening the
     connection. The host name is resolved once (by the URL check) and the
-    connection goes to the checked address. Redirects are never followed: a
-    3xx is returned as it is.
+    connection goes to the checked address; the lookup counts against
+    `total_timeout`. Redirects are never followed: a 3xx is returned as it is.
     """
     deadline = _Deadline(total_timeout)
     try:
         addresses = check_url(
-            request.url, require_https=require_https, allowed_networks=allowed_networks
+            request.url,
+            require_https=require_https,
+            allowed_networks=allowed_networks,
+            timeout=deadline.remaining(),
         )
+    except LookupTimedOut as exc:
+        # A slow resolver is a passing problem, retried like a slow server.
+        return _log(request, _failed(deadline, "timeout", exc.reason))
     except UrlRefused as exc:
         return _log(
             request, TransportResult(None, error_kind="refused_url", message=exc.reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -103,7 +104,13 @@ def config_test(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# The email preview is an iframe srcdoc: it inherits this page's policy, and an
+# email's HTML is styled inline. Only these pages allow inline styles.
+EMAIL_PREVIEW_CSP = {"style-src": ["'self'", "'unsafe-inline'"]}
+
+
 @login_required
+@csp_update(EMAIL_PREVIEW_CSP)
 def config_test_result(request: HttpRequest, pk: int, delivery_id: str) -> HttpResponse:
     product = get_product_for_seller(request, pk)
     delivery = get_object_or_404(

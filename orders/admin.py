@@ -11,7 +11,7 @@ from fulfillment.admin import APPLY_MARKER, formset_action_page
 from fulfillment.models import Delivery
 from fulfillment.services.actions import ActionError, order_email_resend_corrected
 from fulfillment.services.emails import order_emails_resend
-from orders.models import ApiToken, Checkout, Order
+from orders.models import ApiScope, ApiToken, Checkout, Order
 from orders.services import api_token_create
 
 
@@ -28,9 +28,33 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class ApiTokenForm(forms.ModelForm):
+    """Scopes as checkboxes; the model keeps them comma-separated."""
+
+    scopes = forms.MultipleChoiceField(
+        choices=ApiScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(ApiScope.values),
+        help_text="What the token may do. Give a provider only what it needs.",
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["name", "scopes", "revoked"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["scopes"] = self.instance.scope_list
+
+    def clean_scopes(self) -> str:
+        return ",".join(sorted(self.cleaned_data["scopes"]))
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked"]
+    form = ApiTokenForm
+    list_display = ["name", "prefix", "scopes", "created_at", "last_used_at", "revoked"]
     list_filter = ["revoked"]
     search_fields = ["name", "prefix"]
     # token_hash is never shown: it is useless to staff and only helps an attacker.
@@ -38,14 +62,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["name"]
-        return ["name", "prefix", "created_at", "last_used_at", "revoked"]
+            return ["name", "scopes"]
+        return ["name", "prefix", "scopes", "created_at", "last_used_at", "revoked"]
 
     def save_model(self, request, obj, form, change) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, raw = api_token_create(name=form.cleaned_data["name"])
+        token, raw = api_token_create(
+            name=form.cleaned_data["name"], scopes=obj.scope_list
+        )
         # The admin goes on with `obj` (its log entry, its response): make it the
         # row the service saved. The raw secret rides along for `response_add`.
         obj.pk = token.pk

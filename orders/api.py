@@ -2,7 +2,9 @@
 
 `POST /api/v1/orders` creates an order (idempotent on transaction_id) and
 `GET /api/v1/orders/<transaction_id>` reads it back with current states. Every
-error is `{"error": {"code", "message", "fields"}}`.
+error is `{"error": {"code", "message", "fields"}}`. POST needs a token with
+the `orders:write` scope, GET one with `orders:read` (403 `insufficient_scope`);
+each token is rate limited (429 `rate_limited` with `Retry-After`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from orders.auth import api_token_authenticate
 from orders.errors import OrderError
-from orders.models import Order
+from orders.models import ApiScope, Order
+from orders.ratelimit import RateDecision, api_rate_limit_hit
 from orders.selectors import order_deliveries, order_get_by_transaction_id
 from orders.services import order_create_from_api
 
@@ -57,29 +60,76 @@ def order_json(order: Order) -> dict:
     }
 
 
-def api_view(method: str) -> Callable:
-    """csrf-exempt, one HTTP method, Bearer token required, OrderError -> JSON."""
+def _method_not_allowed(method: str) -> JsonResponse:
+    response = error_response(
+        "method_not_allowed", f"Use {method} on this URL.", status=405
+    )
+    response["Allow"] = method
+    return response
+
+
+def _unauthorized() -> JsonResponse:
+    response = error_response(
+        "unauthorized",
+        "Send a valid API token: 'Authorization: Bearer <token>'.",
+        status=401,
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="orders"'
+    return response
+
+
+def _rate_limited(decision: RateDecision) -> JsonResponse:
+    response = error_response(
+        "rate_limited",
+        f"Too many requests with this token: at most {decision.limit} per window. "
+        f"Retry after {decision.retry_after} seconds.",
+        status=429,
+    )
+    response["Retry-After"] = str(decision.retry_after)
+    return response
+
+
+def _insufficient_scope(scope: str) -> JsonResponse:
+    response = error_response(
+        "insufficient_scope", f"This token lacks the '{scope}' scope.", status=403
+    )
+    response["WWW-Authenticate"] = (
+        f'Bearer realm="orders", error="insufficient_scope", scope="{scope}"'
+    )
+    return response
+
+
+def _refusal(request: HttpRequest, *, method: str, scope: str) -> JsonResponse | None:
+    """Why this request may not reach the view, or None when it may.
+
+    Order matters: anonymous requests are answered 401 before any counting, and
+    a token is counted before its scope is checked, so a token hammering a URL it
+    may not use is throttled like any other.
+    """
+    if request.method != method:
+        return _method_not_allowed(method)
+    token = api_token_authenticate(request)
+    if token is None:
+        return _unauthorized()
+    decision = api_rate_limit_hit(token_pk=token.pk)
+    if not decision.allowed:
+        return _rate_limited(decision)
+    if not token.has_scope(scope):
+        return _insufficient_scope(scope)
+    return None
+
+
+def api_view(method: str, *, scope: str) -> Callable:
+    """csrf-exempt, one HTTP method, a Bearer token with `scope`, rate limited,
+    OrderError -> JSON."""
 
     def decorator(view: Callable) -> Callable:
         @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
-            if request.method != method:
-                response = error_response(
-                    "method_not_allowed",
-                    f"Use {method} on this URL.",
-                    status=405,
-                )
-                response["Allow"] = method
-                return response
-            if api_token_authenticate(request) is None:
-                response = error_response(
-                    "unauthorized",
-                    "Send a valid API token: 'Authorization: Bearer <token>'.",
-                    status=401,
-                )
-                response["WWW-Authenticate"] = 'Bearer realm="orders"'
-                return response
+            refusal = _refusal(request, method=method, scope=scope)
+            if refusal is not None:
+                return refusal
             try:
                 return view(request, *args, **kwargs)
             except OrderError as exc:
@@ -92,7 +142,7 @@ def api_view(method: str) -> Callable:
     return decorator
 
 
-@api_view("POST")
+@api_view("POST", scope=ApiScope.ORDERS_WRITE)
 def orders_create(request: HttpRequest) -> JsonResponse:
     try:
         data = json.loads(request.body)
@@ -103,7 +153,7 @@ def orders_create(request: HttpRequest) -> JsonResponse:
     return JsonResponse(order_json(order), status=201 if created else 200)
 
 
-@api_view("GET")
+@api_view("GET", scope=ApiScope.ORDERS_READ)
 def order_detail(request: HttpRequest, transaction_id: str) -> JsonResponse:
     order = order_get_by_transaction_id(transaction_id=transaction_id)
     if order is None:

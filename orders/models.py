@@ -120,6 +120,16 @@ class Order(models.Model):
         return self.transaction_id
 
 
+class ApiScope(models.TextChoices):
+    ORDERS_READ = "orders:read", "Read orders (GET /api/v1/orders/<id>)"
+    ORDERS_WRITE = "orders:write", "Create orders (POST /api/v1/orders)"
+
+
+# New tokens, and the tokens that existed before scopes, may do everything the
+# API offers; staff narrow a token by unticking scopes when they create it.
+ALL_API_SCOPES = ",".join(ApiScope.values)
+
+
 class ApiToken(models.Model):
     """A payment provider's key to the orders API. Only a SHA-256 hash is stored."""
 
@@ -130,9 +140,19 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked = models.BooleanField(default=False)
+    # Comma-separated ApiScope values: a short, fixed vocabulary that needs no
+    # JSON querying, and reads plainly in the database and in admin.
+    scopes = models.CharField(max_length=200, default=ALL_API_SCOPES)
 
     class Meta:
         verbose_name = "API token"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [scope for scope in self.scopes.split(",") if scope]
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scope_list

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from orders.errors import OrderError
 from orders.forms import QUANTITY_MESSAGE, ApiOrderForm
 from orders.models import (
     MAX_QUANTITY,
+    ApiScope,
     ApiToken,
     Checkout,
     CheckoutStatus,
@@ -398,11 +400,24 @@ def _api_order_insert(
 # --- API tokens -----------------------------------------------------------------
 
 
-def api_token_create(*, name: str) -> tuple[ApiToken, str]:
-    """Create a token; returns it with the raw secret, which is never stored."""
+def api_token_create(
+    *, name: str, scopes: Iterable[str] | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token; returns it with the raw secret, which is never stored.
+
+    `scopes` defaults to every ApiScope. An unknown or empty set is refused: a
+    token that can do nothing, or something the API does not know, is a mistake.
+    """
+    chosen = list(ApiScope.values) if scopes is None else sorted(set(scopes))
+    unknown = set(chosen) - set(ApiScope.values)
+    if not chosen or unknown:
+        raise ValueError(f"API token scopes must be among {ApiScope.values}.")
     new = token_generate()
     token = ApiToken.objects.create(
-        name=name, prefix=new.prefix, token_hash=new.token_hash
+        name=name,
+        prefix=new.prefix,
+        token_hash=new.token_hash,
+        scopes=",".join(chosen),
     )
     return token, new.raw
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from fulfillment.emails import order_email_preview
 from fulfillment.models import Delivery, WebhookConfig
+from fulfillment.views import EMAIL_PREVIEW_CSP
 
 from . import services
 from .checklist import checklist_missing, product_checklist
@@ -107,6 +109,7 @@ def product_unpublish(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@csp_update(EMAIL_PREVIEW_CSP)
 def product_email_preview(request: HttpRequest, pk: int) -> HttpResponse:
     product = _get_product_for_seller(request, pk)
     previews = [

@@ -19,6 +19,41 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# The one address the fake resolver answers for documentation names; tests
+# never dial it (they stop connections first, or the URL is refused).
+FAKE_PUBLIC_IP = "93.184.216.34"
+
+
+@pytest.fixture(autouse=True)
+def _fake_dns(monkeypatch):
+    """Tests have no DNS: urlpolicy's resolver answers from a fixed table.
+
+    Names under example.com, example.org and .test resolve to FAKE_PUBLIC_IP,
+    IP literals to themselves, localhost to 127.0.0.1; every other name fails
+    like an unknown host. A test needing other answers patches
+    `fulfillment.urlpolicy.resolve_host` itself.
+    """
+    import ipaddress
+    import socket
+
+    from fulfillment import urlpolicy
+
+    def resolve_host(host: str, port: int) -> list[str]:
+        name = host.lower().rstrip(".")
+        if name.endswith((".example.com", ".example.org", ".test")):
+            return [FAKE_PUBLIC_IP]
+        if name == "localhost":
+            return ["127.0.0.1"]
+        try:
+            return [str(ipaddress.ip_address(name))]
+        except ValueError:
+            raise socket.gaierror(
+                socket.EAI_NONAME, "Name or service not known"
+            ) from None
+
+    monkeypatch.setattr(urlpolicy, "resolve_host", resolve_host)
+
+
 @pytest.fixture
 def alice(db):
     return UserFactory(username="alice", email="alice@example.com")

@@ -100,3 +100,20 @@ def webhook_config_secret_regenerate(*, config: WebhookConfig) -> WebhookConfig:
         ]
     )
     return config
+
+
+def webhook_config_secrets_reencrypt() -> int:
+    """Re-store every config's secrets under the first SECRET_ENCRYPTION_KEYS key.
+
+    Step two of an encryption key rotation: put the new key first, run this, then
+    remove the old key. Each row is locked while it is rewritten, so a seller who
+    regenerates the secret at the same moment never gets the old one back.
+    Returns the number of configs rewritten.
+    """
+    count = 0
+    for pk in WebhookConfig.objects.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            config = WebhookConfig.objects.select_for_update().get(pk=pk)
+            config.save(update_fields=["signing_secret", "previous_signing_secret"])
+        count += 1
+    return count

@@ -296,3 +296,14 @@ def test_a_live_product_keeps_its_webhook_url(alice_client, editor_url, config):
     assert "Unpublish it" in response.context["form"].errors["url"][0]
     config.refresh_from_db()
     assert config.url == "https://licenses.example.com/issue"
+
+
+def test_unknown_host_is_a_form_error(alice_client, editor_url, config):
+    response = alice_client.post(
+        editor_url, _post_data(config, url="https://no-such-host.invalid/issue")
+    )
+
+    assert response.context["form"].errors["url"] == [
+        "We could not find the host no-such-host.invalid. Check the spelling of "
+        "the Webhook URL."
+    ]

@@ -139,3 +139,28 @@ def test_markdown_filter_renders_and_marks_safe():
     assert "<strong>key</strong>" in html
     assert "&lt;script&gt;" in html
     assert "&amp;lt;" not in html
+
+
+@SOURCES
+def test_control_characters_cannot_hide_a_javascript_scheme(template):
+    html = render_markdown(template.format(attack="[Go](java\x00script:alert(1))"))
+
+    assert "script:" not in html
+    assert "\x00" not in html
+    assert "\ufffd" not in html
+    assert ">Go</a>" in html
+
+
+def test_control_characters_are_dropped_but_line_breaks_kept():
+    html = render_markdown("KEY\x07-1\x1b\r\nKEY-2\x7f")
+
+    assert "KEY-1<br>" in html
+    assert "KEY-2" in html
+
+
+@SOURCES
+def test_markdown_image_keeps_no_element_and_no_url(template):
+    html = render_markdown(template.format(attack="![x](javascript:alert(1))"))
+
+    assert "<img" not in html
+    assert "javascript:" not in html

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import base64
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from fulfillment.ids import new_signing_secret
+from fulfillment.services.config import webhook_config_secret_regenerate
 from fulfillment.signing import redact_headers, sign
 
 
@@ -52,6 +56,56 @@ def test_rotation_sends_one_signature_per_secret_and_both_verify():
     assert len(headers["webhook-signature"].split(" ")) == 2
     Webhook(new).verify(payload, headers, json_parse=False)
     Webhook(old).verify(payload, headers, json_parse=False)
+
+
+@pytest.fixture
+def rotated(product):
+    """alice's config right after a rotation: (config, old secret, new secret)."""
+    config = product.webhook_config
+    old = config.signing_secret
+    webhook_config_secret_regenerate(config=config)
+    config.refresh_from_db()
+    return config, old, config.signing_secret
+
+
+def test_new_secret_is_32_random_bytes_behind_the_prefix():
+    secret = new_signing_secret()
+
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
+    assert new_signing_secret() != secret
+
+
+def test_before_rotation_one_signature_verifies_with_the_stored_secret(product):
+    config = product.webhook_config
+    payload = b"order_id=ord_1"
+
+    headers = _headers(payload, config.active_secrets())
+
+    assert len(headers["webhook-signature"].split(" ")) == 1
+    Webhook(config.signing_secret).verify(payload, headers, json_parse=False)
+
+
+def test_during_rotation_the_stored_secrets_each_verify_alone(rotated):
+    config, old, new = rotated
+    payload = b"order_id=ord_1"
+
+    headers = _headers(payload, config.active_secrets())
+
+    Webhook(new).verify(payload, headers, json_parse=False)
+    Webhook(old).verify(payload, headers, json_parse=False)
+
+
+def test_after_the_grace_period_the_old_secret_no_longer_verifies(rotated):
+    config, old, new = rotated
+    payload = b"order_id=ord_1"
+    after_grace = timezone.now() + timedelta(hours=24, minutes=1)
+
+    headers = _headers(payload, config.active_secrets(now=after_grace))
+
+    Webhook(new).verify(payload, headers, json_parse=False)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(payload, headers, json_parse=False)
 
 
 def test_secret_without_whsec_prefix_is_rejected():

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from fulfillment import transport
+from fulfillment import transport, urlpolicy
 from fulfillment.ids import new_signing_secret
 from fulfillment.outcome import judge
 from fulfillment.payload import OrderFacts, OutboundRequest, build_fields, build_request
@@ -65,39 +65,32 @@ needs_ipv6 = pytest.mark.skipif(
 
 
 class FakeDns:
-    """Answers chosen names from a script; every other name resolves for real.
+    """Answers chosen names from a script; other names get the suite's fake DNS.
 
     `answers[host]` is a list of address lists: the first lookup gets the first
     list, the next lookup the next one (the last repeats), like a rebinding
     attacker's DNS server with a zero TTL.
     """
 
-    def __init__(self, real) -> None:
+    def __init__(self, fallback) -> None:
         self.answers: dict[str, list[list[str]]] = {}
         self.lookups: list[str] = []
-        self._real = real
+        self._fallback = fallback
 
-    def __call__(self, host, port, family=0, type=0, proto=0, flags=0):
+    def __call__(self, host, port):
         if host not in self.answers:
-            return self._real(host, port, family, type, proto, flags)
+            return self._fallback(host, port)
         self.lookups.append(host)
         script = self.answers[host]
-        addresses = script.pop(0) if len(script) > 1 else script[0]
-        return [_addrinfo(address, port) for address in addresses]
-
-
-def _addrinfo(address: str, port: int):
-    if ":" in address:
-        return (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
-    return (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+        return list(script.pop(0) if len(script) > 1 else script[0])
 
 
 @pytest.fixture
 def dns(monkeypatch):
-    fake = FakeDns(socket.getaddrinfo)
-    # urlpolicy resolves through socket.getaddrinfo; patching the module
-    # attribute also catches any second lookup anywhere else in the process.
-    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    # urlpolicy.resolve_host is the one function that asks DNS; a second lookup
+    # anywhere (a rebinding attempt would need one) would show in `lookups`.
+    fake = FakeDns(urlpolicy.resolve_host)
+    monkeypatch.setattr(urlpolicy, "resolve_host", fake)
     return fake
 
 

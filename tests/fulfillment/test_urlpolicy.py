@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
+import threading
 
 import pytest
 
@@ -9,33 +11,28 @@ from fulfillment import urlpolicy
 from fulfillment.urlpolicy import UrlRefused, check_url, check_url_from_settings
 
 
-def _check(url, *, require_https=False, allowed=(), resolve=True):
+def _check(url, *, require_https=False, allowed=(), resolve=True, timeout=None):
     return check_url(
         url,
         require_https=require_https,
         allowed_networks=list(allowed),
         resolve=resolve,
+        timeout=timeout,
     )
 
 
 @pytest.fixture
 def dns(monkeypatch):
-    """Make getaddrinfo answer from a dict, so no test needs the network."""
+    """Make the resolver answer from a dict, so no test needs the network."""
     answers: dict[str, list[str]] = {}
 
-    def fake_getaddrinfo(host, port, *args, **kwargs):
+    def fake_resolve_host(host, port):
         if host not in answers:
             raise socket.gaierror("not found")
-        return [_addrinfo(a, port) for a in answers[host]]
+        return list(answers[host])
 
-    monkeypatch.setattr(urlpolicy.socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(urlpolicy, "resolve_host", fake_resolve_host)
     return answers
-
-
-def _addrinfo(address: str, port: int):
-    if ":" in address:
-        return (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
-    return (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
 
 
 def test_public_host_is_accepted_and_its_addresses_returned(dns):
@@ -108,8 +105,8 @@ def test_unknown_host_is_refused_in_plain_words(dns):
         ("10.0.0.5", "in a private network"),
         ("192.168.1.2", "in a private network"),
         ("127.0.0.1", "loopback"),
-        ("169.254.169.254", "link-local"),
-        ("100.64.1.1", "shared carrier network"),
+        ("169.254.1.1", "link-local"),
+        ("100.64.1.1", "carrier-grade NAT"),
         ("0.0.0.0", "unspecified"),  # noqa: S104
         ("224.0.0.1", "multicast"),
         ("240.0.0.1", "reserved"),
@@ -176,3 +173,63 @@ def test_settings_policy_uses_the_allowed_private_networks(settings):
     }
 
     assert check_url_from_settings("http://127.0.0.1:9/")
+
+
+@pytest.mark.parametrize("host", ["2130706433", "0177.0.0.1", "0x7f.1", "127.1"])
+def test_host_written_as_a_number_is_refused_before_resolving(dns, host):
+    with pytest.raises(UrlRefused, match="written as a number"):
+        _check(f"http://{host}/", resolve=False)
+
+
+def test_cloud_metadata_is_refused_even_inside_an_allowed_network(dns):
+    dns["meta.example.com"] = ["169.254.169.254"]
+
+    with pytest.raises(UrlRefused, match="cloud metadata"):
+        _check("http://meta.example.com/", allowed=["169.254.0.0/16"])
+
+
+@pytest.mark.parametrize(
+    ("host", "words"),
+    [
+        ("[64:ff9b::10.0.0.1]", "NAT64) IPv6 address for 10.0.0.1"),
+        ("[2002:7f00:1::]", "6to4 IPv6 address for 127.0.0.1"),
+        ("[2001:0:4136:e378:8000:63bf:3fff:fdd2]", "Teredo"),
+    ],
+)
+def test_ipv6_forms_carrying_a_refused_ipv4_are_refused(host, words):
+    with pytest.raises(UrlRefused, match=re.escape(words)):
+        _check(f"http://{host}/", resolve=False)
+
+
+def test_slow_resolver_is_given_up_on_in_time(monkeypatch):
+    release = threading.Event()
+    monkeypatch.setattr(urlpolicy, "resolve_host", lambda host, port: release.wait(5))
+
+    try:
+        with pytest.raises(urlpolicy.LookupTimedOut, match="look up the host in time"):
+            _check("https://slow.example.com/", timeout=0.05)
+    finally:
+        release.set()
+
+
+def test_allowlist_with_debug_off_is_a_deploy_warning(settings):
+    from fulfillment.checks import fulfillment_allowlist_check
+
+    settings.DEBUG = False
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+    }
+
+    warnings = fulfillment_allowlist_check(None)
+
+    assert [w.id for w in warnings] == ["fulfillment.W001"]
+
+
+def test_empty_allowlist_is_no_deploy_warning(settings):
+    from fulfillment.checks import fulfillment_allowlist_check
+
+    settings.DEBUG = False
+    settings.FULFILLMENT = {**settings.FULFILLMENT, "ALLOWED_PRIVATE_NETWORKS": []}
+
+    assert fulfillment_allowlist_check(None) == []

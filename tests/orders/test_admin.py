@@ -12,8 +12,9 @@ from orders.services import order_place
 pytestmark = pytest.mark.django_db
 
 
-def _token_from_admin(client) -> tuple[str, object]:
-    response = client.post("/admin/orders/apitoken/add/", {"name": "Provider"})
+def _token_from_admin(client, **fields) -> tuple[str, object]:
+    data = {"name": "Provider", "scopes": ["orders:read", "orders:write"], **fields}
+    response = client.post("/admin/orders/apitoken/add/", data)
     assert response.status_code == 200
     match = re.search(r'<code id="api-token"[^>]*>(fk_[^<]+)</code>', response.text)
     return match.group(1), response
@@ -51,14 +52,51 @@ def test_admin_creates_tokens_through_the_service(charlie_client, monkeypatch):
 
     calls = []
 
-    def spy(*, name):
+    def spy(*, name, scopes):
         calls.append(name)
-        return services.api_token_create(name=name)
+        return services.api_token_create(name=name, scopes=scopes)
 
     monkeypatch.setattr(orders_admin, "api_token_create", spy)
     _token_from_admin(charlie_client)
     assert calls == ["Provider"]
     assert ApiToken.objects.get().name == "Provider"
+
+
+def test_add_page_offers_both_scopes_ticked(charlie_client):
+    response = charlie_client.get("/admin/orders/apitoken/add/")
+    content = response.content.decode()
+    for scope in ("orders:read", "orders:write"):
+        assert f'value="{scope}"' in content
+    assert content.count("checked") >= 2
+
+
+def test_admin_creates_a_token_with_the_chosen_scopes(charlie_client, client):
+    raw, _ = _token_from_admin(charlie_client, scopes=["orders:read"])
+    assert ApiToken.objects.get().scope_list == ["orders:read"]
+    answer = client.post(
+        "/api/v1/orders",
+        data="{}",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert answer.status_code == 403
+
+
+def test_admin_refuses_a_token_without_scopes(charlie_client):
+    response = charlie_client.post("/admin/orders/apitoken/add/", {"name": "Provider"})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["scopes"]
+    assert ApiToken.objects.count() == 0
+
+
+def test_change_page_shows_and_narrows_scopes(charlie_client):
+    _token_from_admin(charlie_client)
+    token = ApiToken.objects.get()
+    url = f"/admin/orders/apitoken/{token.pk}/change/"
+    assert 'value="orders:write"' in charlie_client.get(url).content.decode()
+    charlie_client.post(url, {"name": "Provider", "scopes": ["orders:write"]})
+    token.refresh_from_db()
+    assert token.scope_list == ["orders:write"]
 
 
 def test_token_creation_is_logged_in_admin_history(charlie_client):

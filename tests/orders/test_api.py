@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from fulfillment.models import Delivery
+from orders import ratelimit
 from orders.models import ApiToken, Checkout, Order
+from orders.services import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -252,3 +255,139 @@ def test_get_unknown_order_is_404(db, client, api_token):
 def test_get_without_token_is_401(created, client):
     response = client.get("/api/v1/orders/txn_1001")
     assert response.status_code == 401
+
+
+# --- Scopes ---------------------------------------------------------------------
+
+
+def _raw_token(*scopes: str) -> str:
+    _, raw = api_token_create(name="Scoped provider", scopes=scopes)
+    return raw
+
+
+def test_new_tokens_get_every_scope_by_default(db):
+    token, _ = api_token_create(name="Provider")
+    assert token.scope_list == ["orders:read", "orders:write"]
+
+
+def test_token_with_unknown_scope_is_refused(db):
+    with pytest.raises(ValueError, match="scopes"):
+        api_token_create(name="Provider", scopes=["orders:delete"])
+
+
+def test_post_without_write_scope_is_403_insufficient_scope(
+    live_product, api_post, order_body
+):
+    response = api_post(order_body, token=_raw_token("orders:read"))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "insufficient_scope"
+    assert Order.objects.count() == 0
+
+
+def test_post_with_write_scope_only_creates_the_order(
+    live_product, api_post, order_body
+):
+    response = api_post(order_body, token=_raw_token("orders:write"))
+    assert response.status_code == 201
+
+
+def test_get_without_read_scope_is_403_insufficient_scope(created, client):
+    raw = _raw_token("orders:write")
+    response = client.get(
+        "/api/v1/orders/txn_1001", headers={"Authorization": f"Bearer {raw}"}
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "insufficient_scope"
+    assert "txn_1001" not in response.text
+
+
+def test_get_with_read_scope_only_reads_the_order(created, client):
+    raw = _raw_token("orders:read")
+    response = client.get(
+        "/api/v1/orders/txn_1001", headers={"Authorization": f"Bearer {raw}"}
+    )
+    assert response.status_code == 200
+
+
+# --- Rate limit -----------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # The limiter counts in the cache; one test's requests must not count in another.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def small_limit(settings, monkeypatch):
+    """3 requests a minute, on a clock the test moves (t=1000 is 20s before reset)."""
+    settings.API_RATE_LIMIT = "3/60"
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(ratelimit, "_now", lambda: clock["now"])
+    return clock
+
+
+def _get(client, raw: str, transaction_id: str = "missing"):
+    return client.get(
+        f"/api/v1/orders/{transaction_id}", headers={"Authorization": f"Bearer {raw}"}
+    )
+
+
+def test_request_past_the_limit_is_429_with_retry_after(db, client, small_limit):
+    _, raw = api_token_create(name="Provider")
+    assert [_get(client, raw).status_code for _ in range(3)] == [404, 404, 404]
+    response = _get(client, raw)
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "rate_limited"
+    assert response["Retry-After"] == "20"
+
+
+def test_rate_limit_applies_to_post_too(live_product, api_post, order_body, settings):
+    settings.API_RATE_LIMIT = "1/60"
+    assert api_post(order_body).status_code == 201
+    response = api_post({**order_body, "transaction_id": "txn_2"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert Order.objects.count() == 1
+
+
+def test_rate_limit_is_per_token(db, client, small_limit):
+    _, busy = api_token_create(name="Busy")
+    _, other = api_token_create(name="Other")
+    for _ in range(4):
+        _get(client, busy)
+    assert _get(client, busy).status_code == 429
+    assert _get(client, other).status_code == 404
+
+
+def test_requests_pass_again_after_the_window(db, client, small_limit):
+    _, raw = api_token_create(name="Provider")
+    for _ in range(4):
+        _get(client, raw)
+    small_limit["now"] = 1020.0
+    assert _get(client, raw).status_code == 404
+
+
+def test_anonymous_requests_are_401_and_not_counted(db, client, small_limit):
+    _, raw = api_token_create(name="Provider")
+    for _ in range(5):
+        assert client.get("/api/v1/orders/missing").status_code == 401
+        assert _get(client, "fk_wrong").status_code == 401
+    assert _get(client, raw).status_code == 404
+
+
+def test_default_limit_is_120_a_minute(settings):
+    if hasattr(settings, "API_RATE_LIMIT"):
+        del settings.API_RATE_LIMIT
+    for _ in range(120):
+        decision = ratelimit.api_rate_limit_hit(token_pk=1_000_000)
+    assert decision.allowed
+    assert not ratelimit.api_rate_limit_hit(token_pk=1_000_000).allowed
+
+
+@pytest.mark.parametrize("rate", ["120", "0/60", "10/0", "a/b", ""])
+def test_malformed_rate_setting_fails_loudly(rate):
+    with pytest.raises(ValueError, match="API_RATE_LIMIT"):
+        ratelimit.rate_parse(rate)

@@ -1,0 +1,426 @@
+"""XSS corpus: seller Markdown never becomes anything executable, anywhere it shows.
+
+Every payload of `PAYLOADS` goes in through both seller-controlled sources:
+
+* **instructions**: `WebhookConfig.instructions`, as saved by the Webhook Editor;
+* **response**: the `response_text` of a succeeded delivery of a real order
+  (`order_place` on a live product, the delivery marked succeeded with an
+  `update()` as the delivery engine does, then `order_fulfillment_refresh`);
+
+and comes out of four places, each fetched through the app itself:
+
+* **email**: the HTML part of `order_email_build`;
+* **order_page**: the customer's `GET /orders/<token>/`;
+* **dashboard**: for instructions, the Webhook Editor's "Preview of the saved
+  Instructions" (GET as the owner, alice); for a response, the seller's delivery
+  detail page, which is where the dashboard shows a response;
+* **admin**: Django admin as staff (charlie): the WebhookConfig change page for
+  instructions, the Delivery change page (read-only `response_text`) for a response.
+
+How "contains nothing executable" is judged. Whole pages legitimately contain the
+app's own markup (admin's `<script src>` tags, the email's `style=` attributes,
+the editor's `<form>`), so each output is checked twice, with the standard
+library's `html.parser` (a browser-like tokenizer that unescapes attributes):
+
+1. **The rendered fragment, strictly.** The fragment is found by the app's own
+   container (`div.rendered`, `div.license`, `section.instructions`, admin's
+   `div.field-response_text` / `div.field-instructions`, the delivery page's
+   license `<pre>`; for the email, the whole document minus the app's one
+   "View your order" link). Inside it: no element outside the rendering
+   allowlist (so no script, iframe, object, embed, svg, style, form, meta, base
+   or img), no attribute but `href`/`title`/`rel` on `<a>` (so no `on*`, no
+   `style`), no href/src/action whose value, after unescaping and removing
+   whitespace and control characters, starts with `javascript:`, `vbscript:` or
+   `data:`, and every `<a>` carries `rel="nofollow noopener noreferrer"`. The
+   marker word typed next to the payload must still be visible text there.
+2. **The whole page, differentially.** A payload that closed the container
+   early (`</div>`) would escape check 1, so every executable finding on the
+   whole page (forbidden element, `on*` attribute, dangerous URL) is compared
+   with the same page rendered for a harmless text: the payload may not add one.
+
+Images are not in the allowlist, so Markdown images (even https ones, which
+would track the customer when the email is opened) are dropped entirely.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Callable
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+
+from fulfillment.emails import order_email_build, order_url
+from fulfillment.models import Delivery, WebhookConfig
+from fulfillment.rendering import ALLOWED_TAGS, LINK_REL
+from fulfillment.services.orders import order_fulfillment_refresh
+from orders.services import order_place
+
+pytestmark = pytest.mark.django_db
+
+MARKER = "XSSMARKERWORD"
+HARMLESS = "Just a **plain** license."
+
+PAYLOADS: dict[str, str] = {
+    "script": "<script>alert(1)</script>",
+    "script-upper": "<SCRIPT>alert(1)</SCRIPT>",
+    "script-mixed-case": "<ScRiPt>alert(1)</sCrIpT>",
+    "script-with-attributes": '<script type="text/javascript" src="//evil/x.js">'
+    "</script>",
+    "script-block-own-lines": "<script>\nalert(1)\n</script>",
+    "img-onerror": "<img src=x onerror=alert(1)>",
+    "img-onerror-unclosed": "<img src=x onerror=alert(1)",
+    "svg-onload": "<svg onload=alert(1)>",
+    "svg-script": "<svg><script>alert(1)</script></svg>",
+    "style-element": "<style>body{background:url(javascript:alert(1))}</style>",
+    "style-attribute": '<p style="background:url(javascript:alert(1))">x</p>',
+    "a-javascript": '<a href="javascript:alert(1)">x</a>',
+    "a-target-blank": '<a href="https://evil.example/" target="_blank">x</a>',
+    "md-link-javascript": "[x](javascript:alert(1))",
+    "md-link-javascript-case": "[x](JaVaScRiPt:alert(1))",
+    "md-link-javascript-tab-entity": "[x](java&#x09;script:alert(1))",
+    "md-link-javascript-decimal-entity": "[x](&#106;avascript:alert(1))",
+    "md-link-javascript-leading-space-entity": "[x](&#32;javascript:alert(1))",
+    "md-link-data-base64": (
+        "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)"
+    ),
+    "md-link-vbscript": "[x](vbscript:msgbox(1))",
+    "md-link-title-breaking-quotes": (
+        '[x](https://ok.example/ "a\\" onmouseover=\\"alert(1))'
+    ),
+    "md-image-javascript": "![x](javascript:alert(1))",
+    "md-image-https": "![x](https://evil.example/x.png)",
+    "md-image-onerror-title": '![x](https://e.example/x.png "x\\" onerror=\\"alert(1))',
+    "autolink-javascript": "<javascript:alert(1)>",
+    "autolink-https": "<https://evil.example/>",
+    "reference-link-javascript": "[x][evil]\n\n[evil]: javascript:alert(1)",
+    "reference-link-data": (
+        "[x][evil]\n\n[evil]: data:text/html,<script>alert(1)</script>"
+    ),
+    "iframe": '<iframe src="javascript:alert(1)"></iframe>',
+    "object": '<object data="javascript:alert(1)"></object>',
+    "embed": '<embed src="javascript:alert(1)">',
+    "form-action": '<form action="javascript:alert(1)"><button>x</button></form>',
+    "meta-refresh": '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    "base-href": '<base href="javascript:alert(1)//">',
+    "html-comment": "<!-- <script>alert(1)</script> -->",
+    "cdata": "<![CDATA[<script>alert(1)</script>]]>",
+    "attribute-quote-break": '" onmouseover="alert(1)" x="',
+    "backticks": (
+        "`<img src=x onerror=alert(1)>` and ``<script>`` "
+        "```\n<svg onload=alert(1)>\n```"
+    ),
+    "null-byte": "<scr\x00ipt>alert(1)</script> [x](java\x00script:alert(1))",
+    "nested-script": "<scr<script>ipt>alert(1)</script>",
+    "double-encoded": (
+        "&lt;script&gt;alert(1)&lt;/script&gt; "
+        "&amp;lt;img src=x onerror=alert(1)&amp;gt;"
+    ),
+    "md-link-text-is-html": "[<img src=x onerror=alert(1)>](https://ok.example/)",
+    "md-emphasis-wrapped-html": "**<svg onload=alert(1)>**",
+}
+
+SOURCES = ("instructions", "response")
+OUTPUTS = ("email", "order_page", "dashboard", "admin")
+
+# Elements that run code, load active content, or restyle/retarget the page.
+FORBIDDEN_TAGS = frozenset(
+    {"script", "iframe", "object", "embed", "svg", "math", "style", "form", "meta",
+     "base", "link", "frame", "frameset", "applet", "img"}
+)  # fmt: skip
+URL_ATTRIBUTES = frozenset(
+    {"href", "src", "action", "formaction", "data", "xlink:href", "background",
+     "poster", "srcset", "content"}
+)  # fmt: skip
+DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:")
+VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+     "source", "track", "wbr"}
+)  # fmt: skip
+# Browsers ignore ASCII whitespace and control characters inside a URL's scheme.
+_IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20\x7f-\x9f]")
+
+
+def _normalise_url(value: str) -> str:
+    # html.parser already unescapes attribute values; a second unescape catches
+    # the doubly-encoded form a lenient consumer might decode again.
+    return _IGNORED_IN_SCHEME.sub("", html.unescape(value)).lower()
+
+
+class Element:
+    def __init__(self, tag: str, attrs: list[tuple[str, str | None]], scoped: bool):
+        self.tag = tag
+        self.attrs = {name: value or "" for name, value in attrs}
+        self.scoped = scoped
+
+
+class Collector(HTMLParser):
+    """Every element of a document; those inside a `scope` element are marked.
+
+    `scope(element, ancestors)` names the app's containers of seller content; the
+    containers themselves are not marked.
+    """
+
+    def __init__(self, scope: Callable[[Element], bool]):
+        super().__init__(convert_charrefs=True)
+        self.scope = scope
+        self.elements: list[Element] = []
+        self.scoped_text: list[str] = []
+        self._stack: list[tuple[Element, bool]] = []  # (open element, opens a scope)
+
+    @property
+    def _inside(self) -> bool:
+        return any(opens for _, opens in self._stack)
+
+    def handle_starttag(self, tag, attrs):
+        element = Element(tag, attrs, self._inside)
+        self.elements.append(element)
+        ancestors = [open_element for open_element, _ in self._stack]
+        opens = not element.scoped and self.scope(element, ancestors)
+        if tag not in VOID_TAGS:
+            self._stack.append((element, opens))
+
+    def handle_startendtag(self, tag, attrs):
+        self.elements.append(Element(tag, attrs, self._inside))
+
+    def handle_endtag(self, tag):
+        for index in range(len(self._stack) - 1, -1, -1):
+            if self._stack[index][0].tag == tag:
+                del self._stack[index:]
+                return
+
+    def handle_data(self, data):
+        if self._inside:
+            self.scoped_text.append(data)
+
+
+def _executable(element: Element) -> list[str]:
+    """What makes one element able to run code, whatever its context."""
+    found = []
+    if element.tag in FORBIDDEN_TAGS:
+        found.append(f"<{element.tag}> element")
+    for name, value in element.attrs.items():
+        if name.startswith("on"):
+            found.append(f"{name}= on <{element.tag}>")
+        if name in URL_ATTRIBUTES and _normalise_url(value).startswith(
+            DANGEROUS_SCHEMES
+        ):
+            found.append(f"{name}={value!r} on <{element.tag}>")
+    return found
+
+
+def _fragment_violations(element: Element) -> list[str]:
+    """Stricter rules for the seller's rendered Markdown."""
+    found = _executable(element)
+    if element.tag not in ALLOWED_TAGS:
+        found.append(f"<{element.tag}> outside the allowlist")
+    allowed_attrs = {"href", "title", "rel"} if element.tag == "a" else set()
+    found += [
+        f"{name}= on <{element.tag}>"
+        for name in element.attrs
+        if name not in allowed_attrs
+    ]
+    if element.tag == "a" and not set(LINK_REL.split()) <= set(
+        element.attrs.get("rel", "").split()
+    ):
+        found.append(f"<a> without rel={LINK_REL!r}: {element.attrs}")
+    return found
+
+
+def _classes(element: Element) -> set[str]:
+    return set(element.attrs.get("class", "").split())
+
+
+def _check(document: str, baseline: str, scope, *, exempt=lambda e: False) -> None:
+    page = Collector(scope)
+    page.feed(document)
+    page.close()
+    scoped = [e for e in page.elements if e.scoped and not exempt(e)]
+    assert MARKER in " ".join(page.scoped_text), "the marker word must stay visible"
+    violations = [v for element in scoped for v in _fragment_violations(element)]
+    assert violations == []
+
+    before = Collector(scope)
+    before.feed(baseline)
+    before.close()
+    added = Counter(v for e in page.elements for v in _executable(e))
+    added.subtract(v for e in before.elements for v in _executable(e))
+    assert +added == Counter(), "the payload added executable markup to the page"
+
+
+def _source_text(source: str, payload: str) -> str:
+    # Harmless text on both sides: it must survive whatever the payload does.
+    if source == "instructions":
+        return f"Open **Settings** {MARKER}.\n\n{payload}\n\nThanks!"
+    return f"LICENSE-{MARKER}-1234\n{payload}"
+
+
+@pytest.fixture
+def order(product):
+    product.status = "live"
+    product.save()
+    order = order_place(product=product, quantity=1, customer_email="ada@example.com")
+    Delivery.objects.filter(order=order).update(status="succeeded", response_text="x")
+    return order_fulfillment_refresh(order_id=order.pk)
+
+
+def _store(order, source: str, text: str) -> None:
+    """Put the seller's text where the app keeps it (responses and Instructions
+    are plain model fields, written as the engine and the editor write them)."""
+    if source == "instructions":
+        WebhookConfig.objects.filter(product=order.product).update(instructions=text)
+    else:
+        Delivery.objects.filter(order=order).update(response_text=text)
+
+
+def _email(order, client, source):
+    message = order_email_build(order=order)
+    [(document, _mimetype)] = message.alternatives
+    return document
+
+
+def _order_page(order, client, source):
+    response = client.get(reverse("orders:order", args=[order.token]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _dashboard(order, client, source):
+    if source == "instructions":
+        url = reverse("fulfillment:config-edit", args=[order.product.pk])
+    else:
+        delivery = order.deliveries.get()
+        url = reverse(
+            "fulfillment:delivery-detail",
+            args=[order.product.pk, delivery.delivery_id],
+        )
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _admin(order, client, source):
+    if source == "instructions":
+        config = order.product.webhook_config
+        url = reverse("admin:fulfillment_webhookconfig_change", args=[config.pk])
+    else:
+        delivery = order.deliveries.get()
+        url = reverse("admin:fulfillment_delivery_change", args=[delivery.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+FETCH = {
+    "email": _email,
+    "order_page": _order_page,
+    "dashboard": _dashboard,
+    "admin": _admin,
+}
+
+
+def _scope(output: str, source: str, order) -> Callable[[Element], bool]:
+    if output == "email":
+        return lambda e, ancestors: e.tag == "body"
+    if output == "order_page":
+        wanted = "instructions" if source == "instructions" else "license"
+        return lambda e, ancestors: wanted in _classes(e)
+    if output == "dashboard" and source == "instructions":
+        return lambda e, ancestors: "rendered" in _classes(e)
+    if output == "dashboard":
+        # The delivery page shows the license in a <pre> of its first card (no
+        # attempts exist here, so it is the page's only <pre>).
+        return lambda e, ancestors: e.tag == "pre"
+    # Admin shows a read-only field as `div.readonly` inside `div.field-<name>`.
+    field = (
+        "field-instructions_rendered"
+        if source == "instructions"
+        else "field-response_rendered"
+    )
+    return lambda e, ancestors: (
+        "readonly" in _classes(e) and any(field in _classes(a) for a in ancestors)
+    )
+
+
+def _exempt(output: str, order) -> Callable[[Element], bool]:
+    if output == "email":
+        # The app's own markup in the email: its layout and "View your order".
+        own = order_url(order)
+        return lambda e: (
+            (e.tag in {"div", "strong", "p", "h2"} and "style" in e.attrs)
+            or (e.tag == "a" and e.attrs.get("href") == own)
+        )
+    return lambda e: False
+
+
+def _client_for(output: str, client, alice, charlie):
+    if output == "dashboard":
+        client.force_login(alice)
+    elif output == "admin":
+        client.force_login(charlie)
+    return client
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
+def test_payload_renders_nothing_executable(
+    payload, source, output, order, client, alice, charlie
+):
+    client = _client_for(output, client, alice, charlie)
+    fetch = FETCH[output]
+    _store(order, source, _source_text(source, HARMLESS))
+    baseline = fetch(order, client, source)
+    _store(order, source, _source_text(source, payload))
+
+    document = fetch(order, client, source)
+
+    _check(
+        document,
+        baseline,
+        _scope(output, source, order),
+        exempt=_exempt(output, order),
+    )
+
+
+def test_corpus_is_large_enough():
+    assert len(PAYLOADS) >= 30
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '<div class="rendered"><script>x</script>' + MARKER + "</div>",
+        '<div class="rendered"><a href="java&#x09;script:x">' + MARKER + "</a></div>",
+        '<div class="rendered"><a href="https://x" rel="nofollow">'
+        + MARKER
+        + "</a></div>",
+        '<div class="rendered"><p onclick="x">' + MARKER + "</p></div>",
+        '<div class="rendered"><img src="https://x/p.gif">' + MARKER + "</div>",
+        '<div class="rendered"><a href="https://x" rel="me">' + MARKER + "</a></div>",
+        '<div class="rendered"><p>x</p></div>',
+    ],
+    ids=[
+        "script",
+        "tab-in-scheme",
+        "weak-rel",
+        "event-handler",
+        "image",
+        "other-rel",
+        "marker-lost",
+    ],
+)
+def test_checker_catches_what_it_must(document):
+    # The corpus passing means something only if the checker can fail.
+    with pytest.raises(AssertionError):
+        _check(document, "", lambda e, ancestors: "rendered" in _classes(e))
+
+
+def test_checker_catches_markup_escaping_the_fragment():
+    document = '<div class="rendered">' + MARKER + "</div></div><svg onload=x>"
+
+    with pytest.raises(AssertionError):
+        _check(document, "<div></div>", lambda e, ancestors: "rendered" in _classes(e))

@@ -1,0 +1,315 @@
+"""Every URL of the project, requested as another seller and as a stranger.
+
+Who may see what: alice owns the product, the order and its deliveries built
+below; bob is another seller and must get a 404 (or a 405 that says nothing) on
+every dashboard URL of alice's objects, and never see her data; an anonymous
+visitor is sent to a login page, or answered 401 by the API. Public pages (the
+product page, the order page behind its secret token, the account pages) stay
+open.
+
+The walk is over `get_resolver()`, so a new URL pattern is requested without
+anyone remembering to add it here; and it must be classified below, or
+`test_every_url_pattern_is_classified` fails.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.resolvers import RegexPattern
+
+from fulfillment.models import Delivery
+from orders.services import order_place
+from products.models import Product
+from products.services import product_create
+
+pytestmark = pytest.mark.django_db
+
+# A seller URL about one of alice's objects: owner only.
+OWNER = "owner"
+# A seller URL about the visitor's own things (lists, the create form): any
+# seller may open it, and sees only their own.
+OWN_LIST = "own-list"
+# The orders API: Bearer tokens only, never a session.
+API = "api"
+# Open to everyone.
+PUBLIC = "public"
+# Django admin: staff only. Every view of the `admin` namespace is wrapped in
+# `AdminSite.admin_view`, so the namespace is classified as a whole (a new
+# ModelAdmin adds URLs here without a new decision to make).
+ADMIN = "admin"
+
+CLASSIFICATION: dict[str, str] = {
+    # The site root redirects to the dashboard, which then asks for a login.
+    "route:": PUBLIC,
+    "signup": PUBLIC,
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "password_change": PUBLIC,
+    "password_change_done": PUBLIC,
+    "password_reset": PUBLIC,
+    "password_reset_done": PUBLIC,
+    "password_reset_confirm": PUBLIC,
+    "password_reset_complete": PUBLIC,
+    "products:list": OWN_LIST,
+    "products:create": OWN_LIST,
+    "products:detail": OWNER,
+    "products:edit": OWNER,
+    "products:checklist": OWNER,
+    "products:publish": OWNER,
+    "products:unpublish": OWNER,
+    "products:email-preview": OWNER,
+    "fulfillment:config-edit": OWNER,
+    "fulfillment:config-secret-regenerate": OWNER,
+    "fulfillment:config-test": OWNER,
+    "fulfillment:config-test-result": OWNER,
+    "fulfillment:delivery-list": OWNER,
+    "fulfillment:delivery-detail": OWNER,
+    "fulfillment:delivery-retry": OWNER,
+    "fulfillment:delivery-cancel": OWNER,
+    "fulfillment:delivery-fulfill": OWNER,
+    "orders:product": PUBLIC,
+    "orders:checkout": PUBLIC,
+    "orders:order": PUBLIC,
+    "orders:seller-orders": OWN_LIST,
+    "orders:seller-order": OWNER,
+    "orders:seller-delivery-retry": OWNER,
+    "orders:seller-order-email-resend": OWNER,
+    "orders:api-orders": API,
+    "orders:api-order": API,
+    # The admin's own login page is where everyone else is sent.
+    "admin:login": PUBLIC,
+}
+
+# Routes whose `pk` is one of alice's orders; every other `pk` is her product.
+ORDER_PK_NAMES = {
+    "orders:seller-order",
+    "orders:seller-delivery-retry",
+    "orders:seller-order-email-resend",
+}
+# The webhook test result shows a test delivery; every other delivery_id is the
+# delivery of alice's order.
+TEST_DELIVERY_NAMES = {"fulfillment:config-test-result"}
+
+PRODUCT_NAME = "Alice Secret Widget"
+CUSTOMER_EMAIL = "alice-customer@example.com"
+ROLES = ["bob", "anonymous"]
+METHODS = ["get", "post"]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str | None  # namespaced, e.g. "orders:seller-order"
+    route: str  # the full pattern, e.g. "dashboard/orders/<int:pk>/"
+    regex: bool
+
+    @property
+    def key(self) -> str:
+        return self.name or f"route:{self.route}"
+
+    @property
+    def kind(self) -> str | None:
+        if self.key in CLASSIFICATION:
+            return CLASSIFICATION[self.key]
+        if self.route.startswith("admin/") and (
+            self.name is None or self.name.startswith("admin:")
+        ):
+            return ADMIN
+        return None
+
+
+def _walk(patterns, prefix: str = "", namespace: str | None = None, regex=False):
+    for pattern in patterns:
+        is_regex = regex or isinstance(pattern.pattern, RegexPattern)
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = namespace
+            if pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}" if namespace else None
+                inner = inner or pattern.namespace
+            yield from _walk(pattern.url_patterns, route, inner, is_regex)
+        elif isinstance(pattern, URLPattern):
+            name = pattern.name
+            if name and namespace:
+                name = f"{namespace}:{name}"
+            yield Route(name=name, route=route, regex=is_regex)
+
+
+ROUTES = list(_walk(get_resolver().url_patterns))
+
+
+@pytest.fixture
+def alice_data(alice):
+    """alice's live product, a paid order with its delivery, and a test delivery."""
+    product = product_create(
+        seller=alice, name=PRODUCT_NAME, slug="alice-widget", price=Decimal("9.00")
+    )
+    Product.objects.filter(pk=product.pk).update(status="live")
+    product.refresh_from_db()
+    order = order_place(product=product, quantity=1, customer_email=CUSTOMER_EMAIL)
+    delivery = order.deliveries.get()
+    test_delivery = Delivery.objects.create(
+        product=product, is_test=True, config_version=1
+    )
+    return {
+        "product": product,
+        "order": order,
+        "delivery": delivery,
+        "test_delivery": test_delivery,
+        "alice": alice,
+    }
+
+
+def _value(route: Route, param: str, data: dict) -> str:
+    product, order = data["product"], data["order"]
+    if param == "pk":
+        return str(order.pk if route.name in ORDER_PK_NAMES else product.pk)
+    if param == "delivery_id":
+        chosen = data[
+            "test_delivery" if route.name in TEST_DELIVERY_NAMES else "delivery"
+        ]
+        return chosen.delivery_id
+    values = {
+        "slug": product.slug,
+        "token": order.token,
+        "transaction_id": order.transaction_id,
+        "object_id": str(product.pk),
+        "content_type_id": str(ContentType.objects.get_for_model(Product).pk),
+        "id": str(data["alice"].pk),
+        "uidb64": "MQ",
+        "app_label": "products",
+        "url": "no-such-page/",
+    }
+    return values[param]
+
+
+def _url(route: Route, data: dict) -> str:
+    if route.regex:
+        path = re.sub(
+            r"\(\?P<(\w+)>[^)]*\)",
+            lambda m: _value(route, m.group(1), data),
+            route.route,
+        )
+        return "/" + path.replace("^", "").replace("$", "")
+    path = re.sub(
+        r"<(?:\w+:)?(\w+)>", lambda m: _value(route, m.group(1), data), route.route
+    )
+    return "/" + path
+
+
+def _request(client, method: str, url: str):
+    if method == "get":
+        return client.get(url)
+    return client.post(url, {})
+
+
+def _assert_no_alice_data(response, url: str, method: str) -> None:
+    body = response.content.decode(errors="replace")
+    assert PRODUCT_NAME not in body, f"{method.upper()} {url} shows alice's product"
+    assert CUSTOMER_EMAIL not in body, f"{method.upper()} {url} shows her customer"
+
+
+def _assert_anonymous(kind: str, response, url: str, method: str) -> None:
+    where = f"{method.upper()} {url}"
+    if kind in (OWNER, OWN_LIST):
+        assert response.status_code == 302, where
+        assert response["Location"].startswith("/accounts/login/?next="), where
+    elif kind == API:
+        _assert_api_refused(response, url, method)
+    elif kind == ADMIN:
+        _assert_admin_refused(response, where)
+    else:
+        assert response.status_code < 500, where
+        assert response.status_code not in (401, 403), where
+
+
+def _assert_api_refused(response, url: str, method: str) -> None:
+    # The API answers a wrong method 405 before it looks at credentials, which
+    # tells nothing; the right method without a token is 401.
+    allowed = "post" if url == "/api/v1/orders" else "get"
+    expected = 401 if method == allowed else 405
+    assert response.status_code == expected, f"{method.upper()} {url}"
+    assert response["Content-Type"] == "application/json", f"{method.upper()} {url}"
+
+
+def _assert_admin_refused(response, where: str) -> None:
+    assert response.status_code == 302, where
+    location = response["Location"]
+    # Admin logout sends non-staff to the admin index, which asks them to log in.
+    assert location.startswith("/admin/login/") or location == "/admin/", where
+
+
+def _assert_bob(kind: str, response, url: str, method: str) -> None:
+    where = f"{method.upper()} {url}"
+    if kind == OWNER:
+        assert response.status_code in (404, 405), where
+        _assert_no_alice_data(response, url, method)
+    elif kind == OWN_LIST:
+        assert response.status_code < 500, where
+        _assert_no_alice_data(response, url, method)
+    elif kind == API:
+        # A seller's session is not an API credential.
+        _assert_api_refused(response, url, method)
+        _assert_no_alice_data(response, url, method)
+    elif kind == ADMIN:
+        # bob is not staff.
+        _assert_admin_refused(response, where)
+    else:
+        assert response.status_code < 500, where
+
+
+def test_every_url_pattern_is_classified():
+    unclassified = sorted(route.key for route in ROUTES if route.kind is None)
+    assert unclassified == [], (
+        "Classify these URL patterns in tests/test_tenancy.py: "
+        + ", ".join(unclassified)
+    )
+
+
+def test_classification_names_only_existing_patterns():
+    keys = {route.key for route in ROUTES}
+    assert sorted(set(CLASSIFICATION) - keys) == []
+
+
+def test_the_walk_covers_the_dashboard_and_the_api():
+    kinds = [route.kind for route in ROUTES]
+    assert kinds.count(OWNER) >= 16
+    assert kinds.count(API) == 2
+    assert kinds.count(ADMIN) > 10
+
+
+OWNER_ROUTES = [route for route in ROUTES if route.kind == OWNER]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.key)
+def test_filled_url_resolves_to_its_own_pattern(alice_data, route):
+    # Django drops the inner `^` of a regex route when it joins the prefixes.
+    resolved = resolve(_url(route, alice_data)).route
+    assert resolved.replace("^", "") == route.route.replace("^", "")
+
+
+@pytest.mark.parametrize("route", OWNER_ROUTES, ids=lambda route: route.key)
+def test_alice_reaches_her_own_objects(client, alice_data, route):
+    # The control for bob's 404s: the filled URLs name objects that exist.
+    client.force_login(alice_data["alice"])
+    response = client.get(_url(route, alice_data))
+    assert response.status_code in (200, 405)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.key)
+def test_url_refuses_other_sellers_and_strangers(client, bob, alice_data, route, role):
+    url = _url(route, alice_data)
+    for method in METHODS:
+        # Fresh each time: a logout URL must not change the next request's visitor.
+        client.logout()
+        if role == "bob":
+            client.force_login(bob)
+            _assert_bob(route.kind, _request(client, method, url), url, method)
+        else:
+            _assert_anonymous(route.kind, _request(client, method, url), url, method)

@@ -156,6 +156,13 @@ def _decoded(body: bytes, charset: str) -> Verdict:
             f"Your server's answer is not valid {charset} text; answer with "
             "UTF-8 text or name the charset in the Content-Type header.",
         )
+    if "\x00" in text:
+        # Binary, not text (and PostgreSQL cannot store it in a text column).
+        return _failure(
+            "not_text",
+            "Your server's answer contains a NUL byte, so it is not text; answer "
+            "with plain text (Markdown is fine).",
+        )
     if not text.strip():
         return _failure(
             "empty", "Your server answered 200 with an empty body; send the license."

@@ -299,6 +299,13 @@ def _exchange(delivery: Delivery):
     return request, result, outcome.judge(result, received_at=timezone.now())
 
 
+def _storable(body: bytes) -> str:
+    """A body as a capped text excerpt a database can hold: undecodable bytes and
+    NUL (which PostgreSQL refuses in text) become U+FFFD."""
+    text = body.decode("utf-8", "replace")[:STORED_BODY_CHARS]
+    return text.replace("\x00", "\ufffd")
+
+
 def _record_attempt(delivery: Delivery, started_at, request, result, verdict) -> None:
     DeliveryAttempt.objects.create(
         delivery=delivery,
@@ -308,16 +315,14 @@ def _record_attempt(delivery: Delivery, started_at, request, result, verdict) ->
         request_method=request.method if request else "",
         request_url=request.url if request else "",
         request_headers=redact_headers(request.headers) if request else {},
-        request_body=(
-            request.body.decode("utf-8", "replace")[:STORED_BODY_CHARS]
-            if request
-            else ""
-        ),
+        request_body=_storable(request.body) if request else "",
         response_status=result.status if result else None,
-        response_headers=result.headers if result else {},
-        response_body=(
-            result.body.decode("utf-8", "replace")[:STORED_BODY_CHARS] if result else ""
+        response_headers=(
+            {k: v.replace("\x00", "\ufffd") for k, v in result.headers.items()}
+            if result
+            else {}
         ),
+        response_body=_storable(result.body) if result else "",
         succeeded=verdict.succeeded,
         error_kind=verdict.error_kind,
         message=verdict.message,

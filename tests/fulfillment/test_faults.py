@@ -163,3 +163,19 @@ def test_the_redirect_target_is_never_requested(live, seller_server):
     attempt(live, seller_server.url("/license"))
 
     assert seller_server.requests_to("/secret") == []
+
+
+def test_a_nul_byte_in_the_answer_is_not_text_and_the_attempt_is_recorded(
+    live, seller_server
+):
+    # PostgreSQL cannot store NUL in text: the answer must be refused, and the
+    # attempt record must still be written (or the delivery would stay in flight).
+    seller_server.set_route("/license", Route(body=b"KEY\x00-1"))
+
+    delivery, _ = attempt(live, seller_server.url("/license"))
+
+    assert delivery.status == DeliveryStatus.RETRYING
+    attempt_row = delivery.attempts.get()
+    assert attempt_row.error_kind == "not_text"
+    assert "\x00" not in attempt_row.response_body
+    assert "NUL byte" in delivery.last_error

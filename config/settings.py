@@ -229,6 +229,31 @@ ANYMAIL = {
     for key, value in env.ENVIRON.items()
     if key.startswith("ANYMAIL_")
 }
+# The ESP whose tracking webhook (delivered, bounced, complained) is mounted at
+# /anymail/<esp>/tracking/, by Anymail's name (as in anymail.backends.<esp>). By
+# default the ESP of EMAIL_BACKEND. Development and tests mount Postmark's, so the
+# path from webhook to the seller's order page runs without an ESP account; a
+# production site without an ESP backend mounts none (nobody would report to it).
+_BACKEND_ESP = (
+    EMAIL_BACKEND.split(".")[2] if EMAIL_BACKEND.startswith("anymail.backends.") else ""
+)
+if _BACKEND_ESP == "test":  # Anymail's test backend has no webhook.
+    _BACKEND_ESP = ""
+EMAIL_TRACKING_ESP = env.str(
+    "EMAIL_TRACKING_ESP", default=_BACKEND_ESP or ("" if PRODUCTION else "postmark")
+)
+# Anymail's webhooks take only requests with this HTTP basic auth, "user:password"
+# (the ESP calls https://user:password@host/anymail/<esp>/tracking/): without it
+# anyone could report bounces. Development and tests have a known one.
+if not PRODUCTION and not ANYMAIL.get("WEBHOOK_SECRET"):
+    ANYMAIL["WEBHOOK_SECRET"] = "dev-only:insecure-webhook-secret"  # noqa: S105 - dev
+if EMAIL_TRACKING_ESP and ":" not in ANYMAIL.get("WEBHOOK_SECRET", ""):
+    raise ImproperlyConfigured(
+        f"ANYMAIL_WEBHOOK_SECRET must be set, as user:password, for the "
+        f"{EMAIL_TRACKING_ESP} tracking webhook (two random strings, e.g. "
+        '`python -c "import secrets; print(secrets.token_hex(8), '
+        "secrets.token_hex(16), sep=':')\"`), or EMAIL_TRACKING_ESP= to mount none."
+    )
 
 # --- Celery ---------------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, a folder both processes share.

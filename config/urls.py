@@ -1,6 +1,33 @@
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import include, path
 from django.views.generic import RedirectView
+
+
+def _anymail_tracking_urls() -> list:
+    """Anymail's tracking webhook for the ESP we send with, and nothing else.
+
+    Not all of `anymail.urls`: we receive no inbound mail, and each ESP's view
+    fails (500) until that ESP's own keys are set, so unused ones only add noise.
+    """
+    from anymail import urls as anymail_urls
+
+    esp = settings.EMAIL_TRACKING_ESP
+    if not esp:
+        return []
+    patterns = [
+        pattern
+        for pattern in anymail_urls.urlpatterns
+        if pattern.name == f"{esp}_tracking_webhook"
+    ]
+    if not patterns:
+        raise ImproperlyConfigured(
+            f"EMAIL_TRACKING_ESP={esp}: Anymail has no tracking webhook of that name "
+            "(use the name in anymail.backends.<name>, e.g. postmark or mailgun)."
+        )
+    return patterns
+
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="products:list", permanent=False)),
@@ -8,5 +35,7 @@ urlpatterns = [
     path("dashboard/", include("products.urls")),
     path("dashboard/", include("fulfillment.urls")),
     path("", include("orders.urls")),
+    # Public, but Anymail refuses any request without ANYMAIL["WEBHOOK_SECRET"].
+    path("anymail/", include((_anymail_tracking_urls(), "anymail"))),
     path("admin/", admin.site.urls),
 ]

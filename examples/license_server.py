@@ -83,18 +83,19 @@ class LicenseHandler(BaseHTTPRequestHandler):
             }
             self._send(200, page, "text/html")
             return
-        self._answer(parts.query.encode(), dict(parse_qsl(parts.query)))
+        self._answer(parts.query.encode(), lambda: dict(parse_qsl(parts.query)))
 
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if urlsplit(self.path).path == "/secrets":
             self._add_secret(dict(parse_qsl(body.decode("utf-8"))).get("secret", ""))
             return
+        self._answer(body, lambda: self._body_fields(body))
+
+    def _body_fields(self, body: bytes) -> dict:
         if self.headers.get("Content-Type", "").startswith("application/json"):
-            fields = json.loads(body or b"{}")
-        else:
-            fields = dict(parse_qsl(body.decode("utf-8")))
-        self._answer(body, fields)
+            return json.loads(body)
+        return dict(parse_qsl(body.decode("utf-8")))
 
     def _add_secret(self, secret: str) -> None:
         secret = secret.strip()
@@ -110,7 +111,10 @@ class LicenseHandler(BaseHTTPRequestHandler):
         self.send_header("Location", "/")
         self.end_headers()
 
-    def _answer(self, payload: bytes, fields: dict) -> None:
+    def _answer(self, payload: bytes, parse_fields) -> None:
+        # The fields are parsed only once the signature has verified: until then
+        # they are untrusted bytes (and a body that is not even valid JSON must
+        # get a 401, not crash the handler).
         msg_id = self.headers.get("webhook-id", "")
         timestamp = self.headers.get("webhook-timestamp", "")
         signature = self.headers.get("webhook-signature", "")
@@ -125,6 +129,7 @@ class LicenseHandler(BaseHTTPRequestHandler):
                 f"your product's signing secret at {setup} and send the test again.",
             )
             return
+        fields = parse_fields()
         with self.lock:
             key = self.issued.setdefault(msg_id, self._new_key())
         quantity = fields.get("quantity", "1")

@@ -117,6 +117,8 @@ class Delivery(models.Model):
         "products.Product", on_delete=models.CASCADE, related_name="deliveries"
     )
     is_test = models.BooleanField(default=False)
+    # One press of "Send test request": its delivery IDs share the first one's ID.
+    test_run = models.CharField(max_length=40, blank=True, default="")
     # The config version this delivery was planned with (the checklist compares it).
     config_version = models.PositiveIntegerField()
     item_index = models.PositiveIntegerField(default=1)

@@ -11,6 +11,11 @@ urlpatterns = [
         views.config_secret_regenerate,
         name="config-secret-regenerate",
     ),
+    path(
+        "products/<int:pk>/webhook/preview/",
+        views.config_instructions_preview,
+        name="config-instructions-preview",
+    ),
     path("products/<int:pk>/webhook/test/", views.config_test, name="config-test"),
     path(
         "products/<int:pk>/webhook/test/<str:delivery_id>/",

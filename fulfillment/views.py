@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -12,16 +13,26 @@ from django.views.decorators.http import require_POST
 from products.checklist import checklist_missing, product_checklist
 from products.models import Product
 
-from .emails import order_email_preview
 from .forms import EXTRA_ROWS, CustomFieldFormSet, WebhookConfigForm
-from .models import Delivery, DeliveryStatus
 from .payload import STANDARD_FIELDS
+from .rendering import render_markdown
 from .services.config import (
     webhook_config_get_or_create,
     webhook_config_save,
     webhook_config_secret_regenerate,
 )
-from .services.deliveries import delivery_test_send
+from .services.testing import (
+    webhook_test_run,
+    webhook_test_run_emails,
+    webhook_test_run_get,
+)
+from .snippets import verification_snippets
+
+# The email preview is an iframe srcdoc: it inherits this page's policy, and an
+# email's HTML is styled inline. Only these pages allow inline styles.
+EMAIL_PREVIEW_CSP = {"style-src": ["'self'", "'unsafe-inline'"]}
+# Longer Instructions than this are not a preview anybody reads.
+INSTRUCTIONS_PREVIEW_MAX = 20_000
 
 
 def get_product_for_seller(request: HttpRequest, pk: int) -> Product:
@@ -38,6 +49,7 @@ def _with_more_rows(data, prefix: str):
 
 
 @login_required
+@csp_update(EMAIL_PREVIEW_CSP)
 def config_edit(request: HttpRequest, pk: int) -> HttpResponse:
     product = get_product_for_seller(request, pk)
     config = webhook_config_get_or_create(product=product)
@@ -45,9 +57,12 @@ def config_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         form = WebhookConfigForm(instance=config)
         formset = CustomFieldFormSet(instance=config, form_kwargs=form_kwargs)
-    elif "add_rows" in request.POST:
+    elif "add_rows" in request.POST or "preview_instructions" in request.POST:
+        # Neither saves: more blank rows, or the typed Instructions rendered.
         form = WebhookConfigForm(request.POST, instance=config)
-        data = _with_more_rows(request.POST, CustomFieldFormSet.get_default_prefix())
+        data = request.POST
+        if "add_rows" in request.POST:
+            data = _with_more_rows(data, CustomFieldFormSet.get_default_prefix())
         formset = CustomFieldFormSet(data, instance=config, form_kwargs=form_kwargs)
     else:
         form = WebhookConfigForm(request.POST, instance=config)
@@ -69,6 +84,9 @@ def config_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "formset": formset,
         "standard_fields": STANDARD_FIELDS,
         "missing": checklist_missing(product_checklist(product)),
+        "snippets": verification_snippets(saved),
+        "answer_timeout": settings.FULFILLMENT["TOTAL_TIMEOUT"],
+        "instructions_html": render_markdown(form["instructions"].value() or ""),
     }
     return render(request, "dashboard/webhook_editor.html", context)
 
@@ -87,48 +105,57 @@ def config_secret_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("fulfillment:config-edit", pk=product.pk)
 
 
+def _wants_fragment(request: HttpRequest) -> bool:
+    """The editor's script asks for a page fragment instead of a redirect."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _test_result_context(product: Product, run) -> dict:
+    items = product_checklist(product)
+    return {
+        "product": product,
+        "run": run,
+        "emails": webhook_test_run_emails(product=product, run=run),
+        "checklist_test_done": any(
+            item.key == "test_delivery" and item.done for item in items
+        ),
+        "missing": checklist_missing(items),
+    }
+
+
 @login_required
 @require_POST
+@csp_update(EMAIL_PREVIEW_CSP)
 def config_test(request: HttpRequest, pk: int) -> HttpResponse:
     product = get_product_for_seller(request, pk)
     webhook_config_get_or_create(product=product)
-    delivery = delivery_test_send(product=product)
-    if delivery.status == DeliveryStatus.SUCCEEDED:
-        messages.success(request, "Test delivery succeeded.")
+    run = webhook_test_run(product=product)
+    if _wants_fragment(request):
+        context = _test_result_context(product, run)
+        return render(request, "dashboard/_test_result.html", context)
+    failure = run.first_failure()
+    if failure is None:
+        messages.success(request, "Test request succeeded.")
     else:
-        messages.error(request, f"Test delivery failed: {delivery.last_error}")
+        messages.error(request, f"Test request failed: {failure.last_error}")
     return redirect(
-        "fulfillment:config-test-result",
-        pk=product.pk,
-        delivery_id=delivery.delivery_id,
+        "fulfillment:config-test-result", pk=product.pk, delivery_id=run.run_id
     )
-
-
-# The email preview is an iframe srcdoc: it inherits this page's policy, and an
-# email's HTML is styled inline. Only these pages allow inline styles.
-EMAIL_PREVIEW_CSP = {"style-src": ["'self'", "'unsafe-inline'"]}
 
 
 @login_required
 @csp_update(EMAIL_PREVIEW_CSP)
 def config_test_result(request: HttpRequest, pk: int, delivery_id: str) -> HttpResponse:
     product = get_product_for_seller(request, pk)
-    delivery = get_object_or_404(
-        Delivery, product=product, is_test=True, delivery_id=delivery_id
-    )
-    succeeded = delivery.status == DeliveryStatus.SUCCEEDED
-    preview = None
-    if succeeded:
-        preview = order_email_preview(
-            product=product,
-            quantity=delivery.quantity,
-            licenses=[delivery.response_text],
-        )
-    context = {
-        "product": product,
-        "delivery": delivery,
-        "succeeded": succeeded,
-        "attempt": delivery.attempts.order_by("-number").first(),
-        "preview": preview,
-    }
+    run = webhook_test_run_get(product=product, run_id=delivery_id)
+    context = _test_result_context(product, run)
     return render(request, "dashboard/webhook_test_result.html", context)
+
+
+@login_required
+@require_POST
+def config_instructions_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The Instructions as the customer's email shows them (same renderer)."""
+    get_product_for_seller(request, pk)
+    text = request.POST.get("instructions", "")[:INSTRUCTIONS_PREVIEW_MAX]
+    return HttpResponse(render_markdown(text), content_type="text/html; charset=utf-8")

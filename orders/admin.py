@@ -11,7 +11,7 @@ from fulfillment.admin import APPLY_MARKER, formset_action_page
 from fulfillment.models import Delivery
 from fulfillment.services.actions import ActionError, order_email_resend_corrected
 from fulfillment.services.emails import order_emails_resend
-from orders.models import ApiScope, ApiToken, Checkout, Order
+from orders.models import ApiScope, ApiToken, Checkout, EmailEvent, Order
 from orders.services import api_token_create
 
 
@@ -137,6 +137,27 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
         )
 
 
+class EmailEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The order email's log: each send and what the ESP reported about it."""
+
+    model = EmailEvent
+    extra = 0
+    fields = [
+        "timestamp",
+        "event_type",
+        "recipient",
+        "message_id",
+        "mta_response",
+        "description",
+        "esp_name",
+        "event_id",
+        "received_at",
+    ]
+    readonly_fields = fields
+    ordering = ["-timestamp", "-pk"]
+    verbose_name_plural = "Customer email log"
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -147,12 +168,14 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "fulfillment_status",
         "test_badge",
         "email_status",
+        "email_delivery",
         "completed_at",
     ]
     list_filter = [
         "fulfillment_status",
         "is_test",
         "email_status",
+        "email_delivery",
         ("product__seller", admin.RelatedOnlyFieldListFilter),
         "completed_at",
     ]
@@ -162,10 +185,12 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "customer_email",
         "=checkout__hash",
         "=deliveries__delivery_id",
+        # The ESP's message id, as its own dashboard shows it.
+        "=email_message_id",
     ]
     list_select_related = ["product"]
     date_hierarchy = "completed_at"
-    inlines = [DeliveryInline]
+    inlines = [DeliveryInline, EmailEventInline]
     exclude = ["token", "request_fingerprint"]
     readonly_fields = ["order_page"]
     actions = ["resend_email", "resend_email_corrected"]

@@ -6,7 +6,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch, QuerySet
 
 from fulfillment.models import Delivery, DeliveryAttempt
-from orders.models import Order
+from orders.models import EmailEvent, Order
 from products.models import Product, ProductStatus
 
 
@@ -83,3 +83,13 @@ def order_deliveries_with_attempts(*, order: Order) -> list[Delivery]:
 
 def order_delivery(*, order: Order, delivery_id: str) -> Delivery | None:
     return order.deliveries.filter(delivery_id=delivery_id, is_test=False).first()
+
+
+# The seller's order page shows the latest reports about the customer's email;
+# the whole log is in admin.
+EMAIL_EVENTS_SHOWN = 20
+
+
+def order_email_events(*, order: Order) -> list[EmailEvent]:
+    """The order's email log, newest first: our sends and the ESP's reports."""
+    return list(order.email_events.order_by("-timestamp", "-pk")[:EMAIL_EVENTS_SHOWN])

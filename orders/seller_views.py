@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET
 from fulfillment.models import DUE_STATUSES
 from fulfillment.services.actions import ActionError, order_email_resend_corrected
 from orders.forms import OrderEmailResendForm, SellerOrderFilterForm
-from orders.models import Order
+from orders.models import EmailDelivery, Order
 from orders.selectors import (
     order_deliveries_with_attempts,
     order_delivery,
+    order_email_events,
     order_for_seller,
     orders_for_seller,
 )
@@ -28,6 +29,9 @@ from orders.services import order_delivery_retry
 ORDERS_PER_PAGE = 50
 # Deliveries in these states get a "Retry now" button.
 RETRYABLE_STATUSES = ("failed", "retrying")
+# The customer did not get the order email, or marked it as spam: the seller is
+# asked to check the address and resend.
+EMAIL_PROBLEMS = (EmailDelivery.BOUNCED, EmailDelivery.COMPLAINED)
 
 
 def _get_order_for_seller(request: HttpRequest, pk: int) -> Order:
@@ -50,7 +54,12 @@ def seller_orders(request: HttpRequest) -> HttpResponse:
         status=form.cleaned_data.get("status", ""),
     )
     page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "orders": page.object_list}
+    context = {
+        "form": form,
+        "page": page,
+        "orders": page.object_list,
+        "email_problems": EMAIL_PROBLEMS,
+    }
     return render(request, "dashboard/orders/order_list.html", context)
 
 
@@ -63,6 +72,8 @@ def _render_order(
         "retryable": RETRYABLE_STATUSES,
         "due": DUE_STATUSES,
         "resend_form": resend_form,
+        "email_events": order_email_events(order=order),
+        "email_problem": order.email_delivery in EMAIL_PROBLEMS,
     }
     return render(request, "dashboard/orders/order_detail.html", context)
 

@@ -23,6 +23,8 @@ class ChecklistItem:
     done: bool
     url: str  # The page where the seller completes this item.
     required: bool = True
+    action: str = "Complete this"  # The link's words while the item is open.
+    hint: str = ""  # What exactly is missing, in a sentence.
 
 
 def _config_for(product: Product) -> WebhookConfig | None:
@@ -61,13 +63,23 @@ def product_checklist(product: Product) -> list[ChecklistItem]:
             "Product details",
             bool(product.name.strip() and product.description.strip()),
             edit_url,
+            action="Add a name and description",
+            hint="Customers see the description on the product page.",
         ),
-        ChecklistItem("price", "Price set", product.price > 0, edit_url),
+        ChecklistItem(
+            "price",
+            "Price set",
+            product.price > 0,
+            edit_url,
+            action="Set a price",
+        ),
         ChecklistItem(
             "fulfillment",
             "Fulfillment configured",
             bool(config and config.url) if product.uses_webhook else True,
             editor_url if product.uses_webhook else edit_url,
+            action="Set the Webhook URL",
+            hint="The address of your license server, in the Webhook Editor.",
         ),
     ]
     if product.uses_webhook:
@@ -76,7 +88,14 @@ def product_checklist(product: Product) -> list[ChecklistItem]:
                 "test_delivery",
                 "Test delivery succeeded",
                 _test_delivery_succeeded(product, config),
-                editor_url,
+                editor_url + "#send-test",
+                action="Send a test request",
+                hint=(
+                    f"A test against the current config (version {config.version})"
+                    " must succeed; each save of the Webhook Editor asks for a new one."
+                    if config is not None
+                    else ""
+                ),
             )
         )
     items.append(
@@ -85,6 +104,8 @@ def product_checklist(product: Product) -> list[ChecklistItem]:
             "Email preview seen",
             _email_preview_seen(product, config),
             reverse("products:email-preview", args=[product.pk]),
+            action="See the customer email",
+            hint="Look at the email your customers get, with your Instructions.",
         )
     )
     return items

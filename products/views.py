@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from fulfillment.emails import order_email_preview
+from fulfillment.health import product_health, products_health
 from fulfillment.models import Delivery, WebhookConfig
 from fulfillment.views import EMAIL_PREVIEW_CSP
 
@@ -27,8 +28,11 @@ def _get_product_for_seller(request: HttpRequest, pk: int) -> Product:
 
 @login_required
 def product_list(request: HttpRequest) -> HttpResponse:
-    products = products_for_seller(seller=request.user)
-    return render(request, "dashboard/product_list.html", {"products": products})
+    products = list(products_for_seller(seller=request.user))
+    health = products_health(products)
+    rows = [(product, health[product.pk]) for product in products]
+    context = {"products": products, "rows": rows}
+    return render(request, "dashboard/product_list.html", context)
 
 
 @login_required
@@ -53,6 +57,7 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "checklist": items,
         "missing": checklist_missing(items),
         "deliveries": Delivery.objects.filter(product=product, is_test=False)[:10],
+        "health": product_health(product) if product.uses_webhook else None,
     }
     return render(request, "dashboard/product_detail.html", context)
 

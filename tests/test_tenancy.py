@@ -66,6 +66,7 @@ CLASSIFICATION: dict[str, str] = {
     "products:email-preview": OWNER,
     "fulfillment:config-edit": OWNER,
     "fulfillment:config-secret-regenerate": OWNER,
+    "fulfillment:config-instructions-preview": OWNER,
     "fulfillment:config-test": OWNER,
     "fulfillment:config-test-result": OWNER,
     "fulfillment:delivery-list": OWNER,
@@ -82,6 +83,10 @@ CLASSIFICATION: dict[str, str] = {
     "orders:seller-order-email-resend": OWNER,
     "orders:api-orders": API,
     "orders:api-order": API,
+    # The ESP's tracking webhook (Postmark's outside production, see
+    # EMAIL_TRACKING_ESP): public, authenticated by ANYMAIL["WEBHOOK_SECRET"]
+    # alone, so a seller's session gets the same 400 as a stranger.
+    "anymail:postmark_tracking_webhook": PUBLIC,
     # The admin's own login page is where everyone else is sent.
     "admin:login": PUBLIC,
 }

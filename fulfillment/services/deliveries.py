@@ -20,6 +20,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from .. import outcome, payload, transport
+from ..ids import new_delivery_id
 from ..models import DUE_STATUSES, Delivery, DeliveryAttempt, DeliveryStatus, ErrorKind
 from ..signing import redact_headers
 from .endpoints import (
@@ -103,18 +104,32 @@ def order_fulfillment_start(*, order) -> list[Delivery]:
     return deliveries
 
 
-def delivery_test_send(*, product) -> Delivery:
-    """Send a test delivery now, through the same code path as a real one.
+def delivery_test_send(
+    *,
+    product,
+    quantity: int = 1,
+    item_index: int = 1,
+    item_count: int = 1,
+    test_run: str = "",
+) -> Delivery:
+    """Send one test delivery now, through the same code path as a real one.
 
-    It carries sample order data, is marked `test`, and is never retried: the
-    seller is looking at the result.
+    It carries sample order data for `quantity` units, is marked `test`, and is
+    never retried: the seller is looking at the result. `test_run` groups the
+    requests of one press of "Send test request" (see services.testing).
     """
     config = product.webhook_config
+    delivery_id = new_delivery_id()
     delivery = Delivery.objects.create(
+        delivery_id=delivery_id,
         product=product,
         is_test=True,
+        test_run=test_run or delivery_id,
         config_version=config.version,
         endpoint_key=endpoint_key_for(config.url),
+        item_index=item_index,
+        item_count=item_count,
+        quantity=quantity,
         test_facts=payload.OrderFacts(
             order_id="test",
             transaction_id="test_txn_0001",
@@ -123,7 +138,7 @@ def delivery_test_send(*, product) -> Delivery:
             customer_name="Sam Sample" if product.collect_customer_name else "",
             product_id=product.pk,
             product_name=product.name,
-            quantity=1,
+            quantity=item_count if item_count > 1 else quantity,
             unit_price=str(product.price),
             currency=product.currency,
             event_time=timezone.now(),
@@ -306,6 +321,17 @@ def _storable(body: bytes) -> str:
     return text.replace("\x00", "\ufffd")
 
 
+def _storable_headers(delivery: Delivery, request) -> dict[str, str]:
+    """Real deliveries keep no signature (a stored one could be replayed). A test
+    delivery keeps it: it carries sample data only, and the seller debugging their
+    verification needs the exact headers we sent."""
+    if request is None:
+        return {}
+    return (
+        dict(request.headers) if delivery.is_test else redact_headers(request.headers)
+    )
+
+
 def _record_attempt(delivery: Delivery, started_at, request, result, verdict) -> None:
     DeliveryAttempt.objects.create(
         delivery=delivery,
@@ -314,7 +340,7 @@ def _record_attempt(delivery: Delivery, started_at, request, result, verdict) ->
         duration_ms=result.duration_ms if result else 0,
         request_method=request.method if request else "",
         request_url=request.url if request else "",
-        request_headers=redact_headers(request.headers) if request else {},
+        request_headers=_storable_headers(delivery, request),
         request_body=_storable(request.body) if request else "",
         response_status=result.status if result else None,
         response_headers=(

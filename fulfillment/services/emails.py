@@ -24,11 +24,12 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from orders.email_tracking import order_email_sent_record
 from orders.models import EmailStatus, FulfillmentStatus, Order
 
 from ..emails import order_email_build
@@ -73,23 +74,32 @@ def order_email_send(*, order_id: int) -> bool:
     if not claimed:
         return False
     try:
-        _send(order_id)
+        message = _send(order_id)
     except Exception:
         Order.objects.filter(pk=order_id, email_claimed_at=now).update(
             email_status=EmailStatus.NOT_SENT, email_claimed_at=None
         )
         raise
-    Order.objects.filter(pk=order_id).update(
-        email_status=EmailStatus.SENT, email_sent_at=timezone.now()
-    )
+    _mark_sent(order_id, message)
     return True
 
 
-def _send(order_id: int, *, to: str | None = None) -> None:
+def _send(order_id: int, *, to: str | None = None) -> EmailMessage:
     order = Order.objects.select_related(
         "product__webhook_config", "product__seller"
     ).get(pk=order_id)
-    get_connection().send_messages([order_email_build(order=order, to=to)])
+    message = order_email_build(order=order, to=to)
+    get_connection().send_messages([message])
+    return message
+
+
+@transaction.atomic
+def _mark_sent(order_id: int, message: EmailMessage) -> None:
+    # With the ESP's id for the message, so that its delivery reports find it.
+    Order.objects.filter(pk=order_id).update(
+        email_status=EmailStatus.SENT, email_sent_at=timezone.now()
+    )
+    order_email_sent_record(order_id=order_id, message=message)
 
 
 def order_email_resend(*, order: Order, to: str | None = None) -> None:
@@ -101,13 +111,11 @@ def order_email_resend(*, order: Order, to: str | None = None) -> None:
         email_status=EmailStatus.SENDING, email_claimed_at=timezone.now()
     )
     try:
-        _send(order.pk, to=to)
+        message = _send(order.pk, to=to)
     except Exception:
         Order.objects.filter(pk=order.pk).update(email_status=previous)
         raise
-    Order.objects.filter(pk=order.pk).update(
-        email_status=EmailStatus.SENT, email_sent_at=timezone.now()
-    )
+    _mark_sent(order.pk, message)
 
 
 def order_emails_resend(*, orders) -> tuple[int, list[tuple[Order, str]]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from fulfillment.models import Delivery, DeliveryAttempt
+from fulfillment.models import Delivery
 from products.checklist import product_checklist
 from tests.factories import CustomFieldFactory
 
@@ -224,67 +224,6 @@ def test_regenerate_secret_button_rotates_the_secret(alice_client, product, conf
     assert response.status_code == 302
     config.refresh_from_db()
     assert config.previous_signing_secret == old
-
-
-def _delivery_like_a_test_send(product, status="succeeded"):
-    delivery = Delivery.objects.create(
-        product=product,
-        is_test=True,
-        config_version=product.webhook_config.version,
-        status=status,
-        attempt_count=1,
-        response_text="LICENSE-**42**" if status == "succeeded" else "",
-        last_error="" if status == "succeeded" else "Your server answered 500.",
-    )
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=1,
-        duration_ms=37,
-        request_method="POST",
-        request_url=product.webhook_config.url,
-        response_status=200 if status == "succeeded" else 500,
-        response_body="LICENSE-**42**" if status == "succeeded" else "oops",
-        succeeded=status == "succeeded",
-        message="OK" if status == "succeeded" else "Your server answered 500.",
-    )
-    return delivery
-
-
-def test_send_test_request_calls_delivery_test_send(alice_client, product, monkeypatch):
-    calls = []
-
-    def fake_send(*, product):
-        calls.append(product)
-        return _delivery_like_a_test_send(product)
-
-    monkeypatch.setattr("fulfillment.views.delivery_test_send", fake_send)
-
-    response = alice_client.post(
-        reverse("fulfillment:config-test", args=[product.pk]), follow=True
-    )
-
-    assert calls == [product]
-    assert response.status_code == 200
-    content = response.content.decode()
-    assert "Test delivery succeeded." in content
-    assert "LICENSE-**42**" in content
-    assert "37 ms" in content
-    assert response.context["preview"] is not None
-
-
-def test_failed_test_request_shows_the_reason(alice_client, product, monkeypatch):
-    monkeypatch.setattr(
-        "fulfillment.views.delivery_test_send",
-        lambda *, product: _delivery_like_a_test_send(product, status="failed"),
-    )
-
-    response = alice_client.post(
-        reverse("fulfillment:config-test", args=[product.pk]), follow=True
-    )
-
-    content = response.content.decode()
-    assert "Your server answered 500." in content
-    assert response.context["preview"] is None
 
 
 def test_a_live_product_keeps_its_webhook_url(alice_client, editor_url, config):

@@ -23,7 +23,7 @@ from django.utils import timezone
 from fulfillment.ids import new_signing_secret
 from fulfillment.payload import OrderFacts, OutboundRequest, build_fields, build_request
 from fulfillment.services.config import webhook_config_secret_regenerate
-from tests.services import services_required
+from tests.tools import skip_or_fail
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 VERIFIED, REFUSED = 0, 1  # verify.mjs exit codes; 2 means the script itself broke
@@ -43,10 +43,7 @@ def node() -> str:
             "tests/node/node_modules is missing (`npm ci --prefix tests/node`)"
         )
     if problems:
-        reason = "Node verification needs: " + "; ".join(problems)
-        if services_required():
-            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
-        pytest.skip(reason)
+        skip_or_fail("Node verification needs: " + "; ".join(problems))
     return path
 
 

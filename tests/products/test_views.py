@@ -54,7 +54,7 @@ def test_another_seller_gets_404_on_post(bob_client, product, name, monkeypatch)
     def must_not_send(**kwargs):
         raise AssertionError("another seller's request must not send anything")
 
-    monkeypatch.setattr("fulfillment.views.delivery_test_send", must_not_send)
+    monkeypatch.setattr("fulfillment.views.webhook_test_run", must_not_send)
 
     response = bob_client.post(reverse(name, args=[product.pk]), _product_data())
 

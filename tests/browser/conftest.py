@@ -1,0 +1,141 @@
+"""Headless Chromium for the browser tests: Debian's `chromium` and `chromedriver`.
+
+Nothing downloads a browser: the binary and the driver are passed by path
+(CHROMIUM_PATH, CHROMEDRIVER_PATH; defaults /usr/bin/chromium, /usr/bin/chromedriver),
+and Selenium Manager is told to stay offline. Without them the tests skip locally
+(`apt-get install chromium chromium-driver`) and fail in CI (REQUIRE_TOOLS=1).
+
+Screenshots go to SCREENSHOT_DIR (default var/screenshots); the best ones are
+copied by hand into docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from tests.tools import skip_or_fail
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER_PATH", "/usr/bin/chromedriver")
+INSTALL_HINT = "apt-get install chromium chromium-driver"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+def _missing() -> list[str]:
+    problems = []
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            problems.append(f"{path} is missing")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        problems.append("selenium is not installed (make install)")
+    return problems
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    path = Path(
+        os.environ.get("SCREENSHOT_DIR", str(django_settings.VAR_DIR / "screenshots"))
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def browser(screenshot_dir):
+    problems = _missing()
+    if problems:
+        skip_or_fail(
+            "the browser tests need Debian's Chromium: "
+            + "; ".join(problems)
+            + f" ({INSTALL_HINT})"
+        )
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(
+        service=Service(executable_path=CHROMEDRIVER), options=options
+    )
+    driver.implicitly_wait(0)
+    driver.screenshots = screenshot_dir
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def shot(driver, name: str, *, full_page: bool = True) -> Path | None:
+    """Save a screenshot; `full_page` grows the window to the page's height first.
+
+    A screenshot is an artifact, not a check: if Chromium cannot take one (a
+    resize of a tall page can time out on a loaded machine) the test goes on
+    and a warning says which one is missing.
+    """
+    from selenium.common.exceptions import WebDriverException
+
+    path = driver.screenshots / f"{name}.png"
+    size = driver.get_window_size()
+    try:
+        if full_page:
+            height = driver.execute_script(
+                "return document.documentElement.scrollHeight"
+            )
+            driver.set_window_size(size["width"], min(max(height, 600), 3000))
+            driver.execute_script("window.scrollTo(0, 0)")
+            time.sleep(0.5)  # let iframes repaint at the new size
+        driver.save_screenshot(str(path))
+    except WebDriverException as exc:
+        warnings.warn(f"screenshot {name} not saved: {exc.msg}", stacklevel=2)
+        return None
+    finally:
+        if full_page:
+            driver.set_window_size(size["width"], size["height"])
+    return path
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """On a failure, keep what the browser showed: a screenshot and the HTML."""
+    report = yield
+    driver = item.funcargs.get("browser") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and driver is not None:
+        name = f"FAILED-{item.name}"
+        try:
+            driver.save_screenshot(str(driver.screenshots / f"{name}.png"))
+            (driver.screenshots / f"{name}.html").write_text(driver.page_source)
+            report.sections.append(
+                (
+                    "browser",
+                    f"{driver.current_url}\nsaved {driver.screenshots}/{name}.*",
+                )
+            )
+        except Exception as exc:  # the browser may be the thing that broke
+            report.sections.append(("browser", f"no screenshot: {exc}"))
+    return report

@@ -1,0 +1,377 @@
+"""A new seller's first hour and a buyer's purchase, in headless Chromium.
+
+One story, as people would click it: sign up, create a product, fill the Webhook
+Editor (every seed field and two custom fields), paste the signing secret into
+the license server, send a test request (no page reload), look at the email
+preview, complete the Release Checklist and publish; a buyer buys quantity 2 and
+sees both licenses; the seller sees the deliveries, one fails, and the seller
+fulfills it by hand. The license server is real (127.0.0.1) and verifies our
+signature with the official Standard Webhooks library.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.ui import WebDriverWait
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from fulfillment.models import Delivery, DeliveryStatus
+from orders.models import Order
+from tests.browser.conftest import shot
+from tests.factories import CustomFieldFactory
+from tests.httpserver import Route
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LOGGED_IN = (By.XPATH, "//button[normalize-space()='Log out (tina)']")
+WAIT = 15  # seconds; generous for a loaded CI machine, never reached when it works
+
+
+class LicenseServer:
+    """The seller's server: verifies our signature, answers one key per unit,
+    and gives the same key again for the same webhook-id."""
+
+    def __init__(self) -> None:
+        self.secret: str | None = None
+        self.broken = False
+        self.issued: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, request) -> Route:
+        if self.secret is None:
+            return Route(status=401, body="Paste the signing secret first.")
+        try:
+            Webhook(self.secret).verify(request.body, request.headers, json_parse=False)
+        except WebhookVerificationError as exc:
+            return Route(status=401, body=f"bad signature: {exc}")
+        if self.broken:
+            return Route(status=500, body="database is down")
+        fields = json.loads(request.body)
+        with self.lock:
+            key = self.issued.setdefault(
+                request.headers["webhook-id"],
+                f"TT-{len(self.issued) + 1:04d}-{fields['edition'].upper()}",
+            )
+        return Route(body=f"**License key:** `{key}`\n\nFor {fields['buyer']}")
+
+
+@pytest.fixture
+def license_server(seller_server):
+    server = LicenseServer()
+    seller_server.set_route("/issue", server)
+    return server
+
+
+@pytest.fixture
+def site(live_server, settings):
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+        "TOTAL_TIMEOUT": 3.0,
+    }
+    settings.SITE_URL = live_server.url
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return live_server.url
+
+
+def wait_for(driver, locator, timeout=WAIT):
+    return WebDriverWait(driver, timeout).until(
+        EC.visibility_of_element_located(locator)
+    )
+
+
+def fill(driver, name: str, value: str) -> None:
+    field = driver.find_element(By.NAME, name)
+    field.clear()
+    field.send_keys(value)
+
+
+def choose(driver, name: str, value: str) -> None:
+    """Pick `value` in a select or a radio group, whichever the form uses."""
+    field = driver.find_element(By.NAME, name)
+    if field.tag_name == "select":
+        Select(field).select_by_value(value)
+    else:
+        driver.find_element(
+            By.CSS_SELECTOR, f"input[name='{name}'][value='{value}']"
+        ).click()
+
+
+def submit(driver, text: str) -> None:
+    button = driver.find_element(
+        By.XPATH, f"//button[normalize-space()='{text}'] | //input[@value='{text}']"
+    )
+    button.click()
+
+
+def message(driver) -> str:
+    return wait_for(driver, (By.CSS_SELECTOR, ".messages")).text
+
+
+def test_a_new_seller_wires_a_webhook_publishes_and_sells(
+    browser, site, seller_server, license_server
+):
+    b = browser
+
+    # Sign up.
+    b.get(site + "/accounts/signup/")
+    fill(b, "username", "tina")
+    fill(b, "email", "tina@tiletamer.example")
+    fill(b, "password1", "a long and unusual passphrase 42")
+    fill(b, "password2", "a long and unusual passphrase 42")
+    submit(b, "Sign up")
+    wait_for(b, LOGGED_IN)
+
+    # Create the product; a webhook product opens the Webhook Editor next.
+    b.find_element(By.PARTIAL_LINK_TEXT, "New product").click()
+    fill(b, "name", "Tile Tamer")
+    fill(b, "description", "Arranges your windows into tidy tiles.")
+    fill(b, "price", "19.00")
+    choose(b, "fulfillment_method", "webhook")
+    collect = b.find_element(By.NAME, "collect_customer_name")
+    if not collect.is_selected():
+        collect.click()
+    submit(b, "Create product")
+    wait_for(b, (By.XPATH, "//h1[normalize-space()='Webhook Editor']"))
+    assert "created as a draft" in message(b)
+
+    # Every seed field, and two custom fields.
+    fill(b, "url", seller_server.url("/issue"))
+    choose(b, "method", "POST")
+    choose(b, "body_format", "json")
+    fill(
+        b,
+        "instructions",
+        "Open **Tile Tamer → Preferences → License** and paste the key.",
+    )
+    # The live preview comes from the server's Markdown renderer, as the email's.
+    WebDriverWait(b, WAIT).until(
+        lambda d: (
+            "Preferences → License"
+            in d.find_element(By.CSS_SELECTOR, "#instructions-preview strong").text
+        )
+    )
+    b.find_element(By.NAME, "separate_multibuy").click()
+    choose(b, "custom_fields-0-kind", "customer_email")
+    fill(b, "custom_fields-0-name", "buyer")
+    choose(b, "custom_fields-1-kind", "static")
+    fill(b, "custom_fields-1-name", "edition")
+    fill(b, "custom_fields-1-value", "pro")
+    shot(b, "webhook-editor")
+    submit(b, "Save")
+    assert "Webhook saved" in message(b)
+
+    # Paste the secret into the license server, as the editor says.
+    b.find_element(By.CSS_SELECTOR, ".secret details summary").click()
+    secret = wait_for(b, (By.CSS_SELECTOR, ".secret details p code")).text
+    assert secret.startswith("whsec_")
+    license_server.secret = secret
+
+    # Send a test request: the result appears without a page reload.
+    b.execute_script("window.__samePage = true;")
+    b.find_element(By.XPATH, "//button[normalize-space()='Send test request']").click()
+    title = wait_for(b, (By.ID, "test-result-title"))
+    assert "Succeeded" in title.text
+    assert b.execute_script("return window.__samePage === true;")
+    result = b.find_element(By.ID, "test-result").text
+    assert "HTTP 200" in result
+    assert "webhook-signature: v1," in result
+    assert "TT-0001-PRO" in result
+    frames = b.find_elements(By.CSS_SELECTOR, "#test-result iframe.email")
+    assert len(frames) == 2  # quantity 1 and the multibuy of 2
+    b.switch_to.frame(frames[1])
+    email_html = b.find_element(By.TAG_NAME, "body").text
+    b.switch_to.default_content()
+    assert "TT-0002-PRO" in email_html and "TT-0003-PRO" in email_html
+    assert "Preferences → License" in email_html
+    assert "ticked" in b.find_element(By.ID, "checklist-summary").text
+    shot(b, "test-request")
+    b.execute_script(
+        "document.querySelector('#test-result iframe.email').scrollIntoView()"
+    )
+    shot(b, "test-request-email", full_page=False)
+
+    # Release Checklist: the email preview is the last item; then publish.
+    b.find_element(By.LINK_TEXT, "Open the Release Checklist").click()
+    wait_for(b, (By.ID, "checklist-progress"))
+    assert "4 of 5 done" in b.find_element(By.CSS_SELECTOR, ".progress-line").text
+    b.find_element(By.LINK_TEXT, "See the customer email").click()
+    wait_for(b, (By.CSS_SELECTOR, "iframe.email"))
+    b.get(site + b.current_url.split(site, 1)[1].replace("email-preview", "checklist"))
+    wait_for(b, (By.ID, "checklist-progress"))
+    assert "5 of 5 done" in b.find_element(By.CSS_SELECTOR, ".progress-line").text
+    shot(b, "release-checklist")
+    submit(b, "Publish")
+    assert "live" in message(b).lower()
+    public_url = b.find_element(By.LINK_TEXT, "its public page").get_attribute("href")
+
+    # A buyer, in a fresh session, buys two.
+    b.delete_all_cookies()
+    b.get(public_url)
+    fill(b, "customer_email", "sam@buyer.example")
+    fill(b, "customer_name", "Sam Buyer")
+    fill(b, "quantity", "2")
+    b.find_element(By.CSS_SELECTOR, ".checkout button[type=submit]").click()
+    WebDriverWait(b, WAIT).until(
+        lambda d: "License 2 of 2" in d.find_element(By.TAG_NAME, "body").text
+    )
+    page = b.find_element(By.TAG_NAME, "body").text
+    assert "License 1 of 2" in page
+    order = Order.objects.get(customer_email="sam@buyer.example")
+    keys = [d.response_text for d in order.deliveries.order_by("item_index")]
+    assert all("TT-" in key for key in keys) and len(set(keys)) == 2
+    shot(b, "order-page")
+    sent = [m for m in mail.outbox if "sam@buyer.example" in m.to]
+    assert len(sent) == 1 and all(k.split("`")[1] in sent[0].body for k in keys)
+
+    # The license server breaks; the next order's delivery fails visibly.
+    license_server.broken = True
+    b.get(public_url)
+    fill(b, "customer_email", "kim@buyer.example")
+    fill(b, "customer_name", "Kim Buyer")
+    fill(b, "quantity", "1")
+    b.find_element(By.CSS_SELECTOR, ".checkout button[type=submit]").click()
+    wait_for(b, (By.CSS_SELECTOR, "[role=status], [role=alert]"))
+    failing = Delivery.objects.get(order__customer_email="kim@buyer.example")
+    assert failing.status == DeliveryStatus.RETRYING
+
+    # The seller logs in, finds it, and fulfills it by hand.
+    b.get(site + "/accounts/login/")
+    fill(b, "username", "tina")
+    fill(b, "password", "a long and unusual passphrase 42")
+    submit(b, "Log in")
+    wait_for(b, LOGGED_IN)
+    b.find_element(By.LINK_TEXT, "Tile Tamer").click()
+    b.find_element(By.PARTIAL_LINK_TEXT, "Deliveries").click()
+    rows = wait_for(b, (By.CSS_SELECTOR, "table")).text
+    assert "Succeeded" in rows and "Retrying" in rows
+    b.find_element(By.LINK_TEXT, failing.delivery_id).click()
+    page = wait_for(b, (By.TAG_NAME, "main")).text
+    assert "Your server answered 500" in page
+    submit(b, "Fulfill by hand")
+    # The error sits beside the license field.
+    field_group = b.find_element(By.NAME, "license_text").find_element(By.XPATH, "..")
+    assert "This field is required." in field_group.text
+    fill(b, "license_text", "**License key:** `TT-HAND-0001`")
+    submit(b, "Fulfill by hand")
+    message(b)
+    shot(b, "fulfilled-by-hand")
+    failing.refresh_from_db()
+    assert failing.status == DeliveryStatus.SUCCEEDED
+    kim = [m for m in mail.outbox if "kim@buyer.example" in m.to]
+    assert len(kim) == 1 and "TT-HAND-0001" in kim[0].body
+
+
+def log_in(browser, site, user) -> None:
+    """Log `user` in through a session cookie (the journey above covers the form)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    browser.get(site + "/accounts/login/")
+    browser.add_cookie(
+        {"name": "sessionid", "value": client.cookies["sessionid"].value, "path": "/"}
+    )
+
+
+@pytest.fixture
+def wired(product, seller_server, license_server):
+    config = product.webhook_config
+    config.url = seller_server.url("/issue")
+    config.body_format = "json"
+    config.save()
+    CustomFieldFactory(config=config, kind="customer_email", name="buyer")
+    CustomFieldFactory(config=config, kind="static", name="edition", value="std")
+    license_server.secret = config.signing_secret
+    return product
+
+
+def test_without_javascript_the_test_request_is_a_page(browser, site, alice, wired):
+    """The same button works as a plain form post with scripts disabled."""
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    log_in(browser, site, alice)
+    browser.get(site + reverse("fulfillment:config-edit", args=[wired.pk]))
+    send = "//button[normalize-space()='Send test request']"
+    browser.find_element(By.XPATH, send).click()
+    wait_for(browser, (By.XPATH, "//h1[normalize-space()='Test request']"))
+    assert "/webhook/test/" in browser.current_url
+    main = browser.find_element(By.TAG_NAME, "main").text
+    assert "HTTP 200" in main and "TT-0001-STD" in main
+
+
+PHONE_PAGES = [
+    ("products:list", False),
+    ("products:detail", True),
+    ("fulfillment:config-edit", True),
+    ("products:checklist", True),
+    ("products:email-preview", True),
+    ("fulfillment:delivery-list", True),
+    ("orders:seller-orders", False),
+]
+
+
+def test_pages_fit_a_phone_and_load_nothing_from_elsewhere(browser, site, alice, wired):
+    """At 375 px wide no page scrolls sideways, and every resource (styles,
+    scripts, icons) comes from this site: no CDN."""
+    from orders.services import order_place
+
+    wired.status = "live"
+    wired.save()
+    order = order_place(product=wired, quantity=2, customer_email="jo@example.com")
+    browser.set_window_size(375, 812)
+    log_in(browser, site, alice)
+    urls = [
+        reverse(name, args=[wired.pk] if needs_pk else [])
+        for name, needs_pk in PHONE_PAGES
+    ]
+    urls += [
+        reverse("orders:seller-order", args=[order.pk]),
+        reverse("orders:product", args=[wired.slug]),
+        reverse("orders:order", args=[order.token]),
+    ]
+    for url in urls:
+        browser.get(site + url)
+        wait_for(browser, (By.TAG_NAME, "main"))
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth"
+        )
+        assert overflow <= 0, f"{url} scrolls sideways by {overflow}px on a phone"
+        resources = browser.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+        )
+        foreign = [r for r in resources if not r.startswith(site)]
+        assert foreign == [], f"{url} loads {foreign}"
+        assert browser.find_elements(By.CSS_SELECTOR, "link[rel=stylesheet]")
+    shot(browser, "phone-webhook-editor", full_page=False)
+
+
+def test_the_editor_works_from_the_keyboard(browser, site, alice, wired):
+    """Tab reaches the Webhook URL; Enter in a field saves (Save comes first)."""
+    from selenium.webdriver.common.keys import Keys
+
+    log_in(browser, site, alice)
+    browser.get(site + reverse("fulfillment:config-edit", args=[wired.pk]))
+    url_field = browser.find_element(By.NAME, "url")
+    body = browser.find_element(By.TAG_NAME, "body")
+    for _ in range(30):
+        if browser.switch_to.active_element == url_field:
+            break
+        body.send_keys(Keys.TAB)
+    else:
+        pytest.fail("Tab never reached the Webhook URL field")
+    focused = browser.execute_script(
+        "return getComputedStyle(document.activeElement).outlineStyle"
+    )
+    assert focused != "none"
+    url_field.send_keys(Keys.END, "?v=2", Keys.ENTER)
+    assert "Webhook saved" in message(browser)
+    wired.webhook_config.refresh_from_db()
+    assert wired.webhook_config.url.endswith("/issue?v=2")

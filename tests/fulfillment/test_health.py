@@ -1,0 +1,408 @@
+"""Product health on the product list and the product page.
+
+alice owns `live_product` (and the extra products of the query-bound test); bob
+is another seller and gets a 404 on her product page, health and all.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+
+from fulfillment.health import ProductHealth, product_health, products_health
+from fulfillment.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    EndpointHealth,
+    WebhookConfig,
+)
+from fulfillment.services.deliveries import delivery_attempt
+from fulfillment.services.endpoints import (
+    endpoint_key_for,
+    endpoint_record_failure,
+    endpoint_record_success,
+)
+from orders.services import order_place
+from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.httpserver import Route
+
+pytestmark = pytest.mark.django_db
+
+THRESHOLD = 3
+OPEN_SECONDS = 600
+CIRCUIT_WARNING = "We paused requests to your server after repeated failures"
+
+
+@pytest.fixture(autouse=True)
+def circuit_settings(settings):
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "CIRCUIT_FAILURE_THRESHOLD": THRESHOLD,
+        "CIRCUIT_OPEN_SECONDS": OPEN_SECONDS,
+    }
+
+
+@pytest.fixture
+def live_product(product):
+    product.status = "live"
+    product.save(update_fields=["status"])
+    return product
+
+
+def _delivery(product, status: str = DeliveryStatus.PENDING, **fields) -> Delivery:
+    """A real order's delivery, moved to `status` as the retry engine would."""
+    order = order_place(product=product, quantity=1, customer_email="b@example.com")
+    delivery = order.deliveries.get()
+    Delivery.objects.filter(pk=delivery.pk).update(status=status, **fields)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def _attempt(
+    delivery: Delivery,
+    *,
+    duration_ms: int,
+    status: int | None = 200,
+    succeeded: bool = True,
+    message: str = "",
+):
+    """The row the engine records for one try."""
+    return DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts.count() + 1,
+        duration_ms=duration_ms,
+        request_method="POST",
+        request_url="https://licenses.example.com/issue",
+        response_status=status,
+        succeeded=succeeded,
+        error_kind="" if succeeded else ("status" if status else "timeout"),
+        message=message,
+    )
+
+
+def _succeeded(product, duration_ms: int = 100) -> Delivery:
+    delivery = _delivery(
+        product, DeliveryStatus.SUCCEEDED, attempt_count=1, succeeded_at=timezone.now()
+    )
+    _attempt(delivery, duration_ms=duration_ms)
+    return delivery
+
+
+def _failed(product, message: str = "Your server answered 500.") -> Delivery:
+    delivery = _delivery(
+        product,
+        DeliveryStatus.FAILED,
+        attempt_count=1,
+        next_attempt_at=None,
+        last_error=message,
+    )
+    _attempt(delivery, duration_ms=50, status=500, succeeded=False, message=message)
+    return delivery
+
+
+def _age(delivery: Delivery, days: float) -> None:
+    """The delivery and its attempts happened `days` ago."""
+    then = timezone.now() - timedelta(days=days)
+    Delivery.objects.filter(pk=delivery.pk).update(created_at=then)
+    DeliveryAttempt.objects.filter(delivery=delivery).update(started_at=then)
+
+
+def _open_circuit(product) -> None:
+    """THRESHOLD failures that say the server is down open its circuit."""
+    key = endpoint_key_for(product.webhook_config.url)
+    for _ in range(THRESHOLD):
+        endpoint_record_failure(key=key, message="Timed out after 15 s.")
+
+
+def _list_page(client):
+    return client.get(reverse("products:list")).content.decode()
+
+
+def _detail_page(client, product):
+    return client.get(reverse("products:detail", args=[product.pk])).content.decode()
+
+
+# --- Figures ---------------------------------------------------------------------
+
+
+def test_percentiles_are_nearest_rank_of_answered_attempts(live_product):
+    for duration in range(1000, 0, -100):  # 10 attempts, 100..1000 ms, unsorted
+        _succeeded(live_product, duration_ms=duration)
+
+    health = product_health(live_product)
+
+    assert (health.p50_ms, health.p95_ms) == (500, 1000)
+
+
+def test_percentiles_of_one_attempt_are_that_attempt(live_product):
+    _succeeded(live_product, duration_ms=321)
+
+    health = product_health(live_product)
+
+    assert (health.p50_ms, health.p95_ms) == (321, 321)
+
+
+def test_attempts_without_a_response_have_no_response_time(live_product):
+    _succeeded(live_product, duration_ms=200)
+    timed_out = _delivery(live_product, DeliveryStatus.RETRYING)
+    _attempt(timed_out, duration_ms=15000, status=None, succeeded=False)
+
+    health = product_health(live_product)
+
+    assert (health.p50_ms, health.p95_ms) == (200, 200)
+
+
+def test_success_rate_counts_finished_deliveries_only(live_product):
+    for _ in range(3):
+        _succeeded(live_product)
+    _failed(live_product)
+    _delivery(live_product, DeliveryStatus.RETRYING)
+    _delivery(live_product, DeliveryStatus.CANCELLED)
+
+    health = product_health(live_product)
+
+    assert (health.deliveries, health.succeeded, health.failed) == (6, 3, 1)
+    assert health.success_percent == 75
+
+
+def test_one_failure_in_many_never_reads_as_100_percent():
+    assert ProductHealth(succeeded=199, failed=1).success_percent == 99
+
+
+def test_test_deliveries_are_left_out(live_product):
+    test = Delivery.objects.create(
+        product=live_product, is_test=True, config_version=1, status="failed"
+    )
+    _attempt(test, duration_ms=900, status=500, succeeded=False, message="Test.")
+
+    health = product_health(live_product)
+
+    assert (health.deliveries, health.failed, health.p50_ms) == (0, 0, None)
+    assert health.last_failure is None
+
+
+def test_deliveries_older_than_seven_days_are_left_out(live_product):
+    _age(_failed(live_product), days=8)
+    _age(_succeeded(live_product, duration_ms=300), days=6)
+
+    health = product_health(live_product)
+
+    assert (health.deliveries, health.succeeded, health.failed) == (1, 1, 0)
+    assert (health.p50_ms, health.last_failure) == (300, None)
+
+
+def test_nothing_yet_has_no_rate_and_no_times(live_product):
+    health = product_health(live_product)
+
+    assert health.deliveries == 0
+    assert health.success_percent is None
+    assert (health.p50_ms, health.p95_ms, health.last_failure) == (None, None, None)
+    assert not health.circuit_open
+
+
+def test_last_failure_is_the_newest_failed_attempt(live_product):
+    older = _failed(live_product, "Your server answered 503.")
+    newer = _failed(live_product, "Timed out after 15 s.")
+    DeliveryAttempt.objects.filter(delivery=older).update(
+        started_at=timezone.now() - timedelta(hours=1)
+    )
+
+    failure = product_health(live_product).last_failure
+
+    assert (failure.delivery_id, failure.message) == (
+        newer.delivery_id,
+        "Timed out after 15 s.",
+    )
+
+
+def test_figures_of_a_real_attempt(live_product, seller_server, settings):
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+    }
+    seller_server.set_route("/license", Route(body="KEY-1", delay=0.05))
+    WebhookConfig.objects.filter(product=live_product).update(
+        url=seller_server.url("/license")
+    )
+    delivery = _delivery(live_product)
+
+    delivery_attempt(delivery_pk=delivery.pk)
+
+    health = product_health(live_product)
+    assert (health.deliveries, health.success_percent) == (1, 100)
+    assert health.p50_ms == health.p95_ms
+    assert health.p50_ms >= 50
+
+
+def test_products_health_keeps_products_apart(alice, live_product):
+    other = ProductFactory(seller=alice, status="live")
+    WebhookConfigFactory(product=other, url="https://other.example.org/issue")
+    _succeeded(live_product, duration_ms=100)
+    _failed(other)
+
+    health = products_health([live_product, other])
+
+    assert (health[live_product.pk].succeeded, health[live_product.pk].failed) == (1, 0)
+    assert (health[other.pk].succeeded, health[other.pk].failed) == (0, 1)
+    assert health[live_product.pk].last_failure is None
+
+
+# --- Pages ---------------------------------------------------------------------
+
+
+def test_list_page_shows_the_figures(alice_client, live_product):
+    for duration in range(100, 1001, 100):
+        _succeeded(live_product, duration_ms=duration)
+    _failed(live_product)  # a 50 ms answer: p50 500 ms, p95 1000 ms of 11
+
+    page = _list_page(alice_client)
+
+    assert "11 deliveries · 90 % ok · p50 500 ms · p95 1000 ms" in page
+
+
+def test_pages_say_no_deliveries_yet(alice_client, live_product):
+    listed = _list_page(alice_client)
+    detail = _detail_page(alice_client, live_product)
+
+    assert "No deliveries in the last 7 days" in listed
+    assert "No deliveries yet" in detail
+    assert "0 %" not in listed
+    assert "0 %" not in detail
+
+
+def test_detail_page_shows_the_figures(alice_client, live_product):
+    for duration in range(100, 1001, 100):
+        _succeeded(live_product, duration_ms=duration)
+
+    page = _detail_page(alice_client, live_product)
+
+    assert "Health, last 7 days" in page
+    assert "10 (10 succeeded, 0 failed)" in page
+    assert "100 % ok" in page
+    assert "p50 500 ms · p95 1000 ms" in page
+
+
+def test_last_failure_reason_is_shown_escaped_with_a_link(alice_client, live_product):
+    reason = "Your server answered 500: <script>alert(1)</script>"
+    delivery = _failed(live_product, reason)
+    link = reverse(
+        "fulfillment:delivery-detail",
+        kwargs={"pk": live_product.pk, "delivery_id": delivery.delivery_id},
+    )
+
+    for page in (_list_page(alice_client), _detail_page(alice_client, live_product)):
+        assert link in page
+        assert "<script>alert(1)</script>" not in page
+        assert escape("Your server answered 500: <script>") in page
+    assert escape(reason) in _detail_page(alice_client, live_product)
+
+
+def test_long_failure_reason_is_truncated_on_the_list(alice_client, live_product):
+    reason = "The server said: " + "x" * 300 + " END"
+    _failed(live_product, reason)
+
+    assert " END" not in _list_page(alice_client)
+    assert " END" in _detail_page(alice_client, live_product)
+
+
+def test_circuit_warning_shows_on_both_pages_while_open(alice_client, live_product):
+    _open_circuit(live_product)
+    until = timezone.localtime(product_health(live_product).circuit_open_until)
+    badge = f"Endpoint failing: paused until {until:%H:%M}"
+
+    assert badge in _list_page(alice_client)
+    detail = _detail_page(alice_client, live_product)
+    assert badge in detail
+    assert CIRCUIT_WARNING in detail
+
+
+def test_circuit_warning_is_gone_once_the_window_ends(alice_client, live_product):
+    _open_circuit(live_product)
+    key = endpoint_key_for(live_product.webhook_config.url)
+    past = timezone.now() - timedelta(seconds=1)
+
+    EndpointHealth.objects.filter(key=key).update(open_until=past)
+
+    assert not product_health(live_product).circuit_open
+    assert "Endpoint failing" not in _list_page(alice_client)
+    assert CIRCUIT_WARNING not in _detail_page(alice_client, live_product)
+
+
+def test_circuit_warning_is_gone_after_a_success(alice_client, live_product):
+    _open_circuit(live_product)
+
+    endpoint_record_success(key=endpoint_key_for(live_product.webhook_config.url))
+
+    assert "Endpoint failing" not in _list_page(alice_client)
+    assert "Endpoint failing" not in _detail_page(alice_client, live_product)
+
+
+def test_circuit_of_another_server_does_not_show(alice_client, live_product):
+    other = ProductFactory(seller=live_product.seller, status="live")
+    WebhookConfigFactory(product=other, url="https://down.example.org/issue")
+    _open_circuit(other)
+
+    assert product_health(other).circuit_open
+    assert not product_health(live_product).circuit_open
+    assert "Endpoint failing" not in _detail_page(alice_client, live_product)
+
+
+def test_another_seller_gets_404_on_the_product_page(bob_client, live_product):
+    _failed(live_product)
+
+    response = bob_client.get(reverse("products:detail", args=[live_product.pk]))
+
+    assert response.status_code == 404
+
+
+def test_another_sellers_list_shows_nothing_of_alices_health(bob_client, live_product):
+    _failed(live_product, "Alice's server answered 500.")
+    _open_circuit(live_product)
+
+    page = _list_page(bob_client)
+
+    assert escape("Alice's server") not in page
+    assert "Endpoint failing" not in page
+
+
+def _products_with_health(seller, count: int) -> None:
+    for _ in range(count):
+        product = ProductFactory(seller=seller, status="live")
+        url = f"https://{product.slug}.example.org/issue"
+        WebhookConfigFactory(product=product, url=url)
+        _succeeded(product, duration_ms=120)
+        _failed(product)
+        _open_circuit(product)
+
+
+def test_list_page_queries_stay_bounded(
+    alice_client, alice, django_assert_max_num_queries
+):
+    _products_with_health(alice, 6)
+
+    # Session, user and products, then the health's six queries: the same for
+    # 6 products as for 60 (the next test checks that it does not grow).
+    with django_assert_max_num_queries(9):
+        page = _list_page(alice_client)
+
+    assert page.count("2 deliveries · 50 % ok · p50 50 ms · p95 120 ms") == 6
+    assert page.count("Endpoint failing") == 6
+
+
+def test_list_page_queries_do_not_grow_with_products(
+    alice_client, alice, django_assert_num_queries
+):
+    _products_with_health(alice, 1)
+    with CaptureQueriesContext(connection) as one:
+        _list_page(alice_client)
+    _products_with_health(alice, 5)
+
+    with django_assert_num_queries(len(one)):
+        _list_page(alice_client)

@@ -1,0 +1,289 @@
+"""The Webhook Editor's "Send test request", against a real server on 127.0.0.1.
+
+What the seller must see: each request exactly as sent (signature included), the
+answer, how long it took, the verdict in plain words, and the customer email for
+one unit and for a multibuy; with JavaScript (a fragment) and without (a page).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from urllib.parse import parse_qs
+
+import pytest
+from django.urls import reverse
+from standardwebhooks import Webhook
+
+from fulfillment.models import Delivery, DeliveryStatus
+from fulfillment.services.testing import webhook_test_run
+from products.checklist import product_checklist
+from tests.factories import CustomFieldFactory
+from tests.httpserver import Route
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def wired(product, seller_server, settings):
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+        "TOTAL_TIMEOUT": 2.0,
+    }
+    config = product.webhook_config
+    config.url = seller_server.url("/license")
+    config.instructions = "Open **Settings → License** and paste the key."
+    config.save()
+    CustomFieldFactory(config=config, kind="customer_email", name="buyer")
+    return product
+
+
+def _licensing(request):
+    """A seller server that answers one key per unit it was asked for."""
+    fields = parse_qs(request.body.decode())
+    quantity = int(fields["quantity"][0])
+    keys = "\n".join(
+        f"KEY-{request.headers['webhook-id'][-6:]}-{i}" for i in range(quantity)
+    )
+    return Route(body=keys)
+
+
+def _test(client, product, **headers):
+    return client.post(
+        reverse("fulfillment:config-test", args=[product.pk]), follow=True, **headers
+    )
+
+
+def test_a_run_sends_one_unit_then_a_multibuy(wired, seller_server):
+    seller_server.set_route("/license", _licensing)
+
+    run = webhook_test_run(product=wired)
+
+    requests = seller_server.requests_to("/license")
+    assert [parse_qs(r.body.decode())["quantity"] for r in requests] == [["1"], ["2"]]
+    assert all(parse_qs(r.body.decode())["test"] == ["true"] for r in requests)
+    assert run.succeeded
+    assert [d.quantity for d in run.deliveries] == [1, 2]
+    assert {d.test_run for d in run.deliveries} == {run.run_id}
+
+
+def test_separate_multibuy_tests_one_request_per_unit(wired, seller_server):
+    wired.webhook_config.separate_multibuy = True
+    wired.webhook_config.save()
+    seller_server.set_route("/license", _licensing)
+
+    run = webhook_test_run(product=wired)
+
+    bodies = [parse_qs(r.body.decode()) for r in seller_server.requests_to("/license")]
+    assert [b["quantity"] for b in bodies] == [["1"], ["1"], ["1"]]
+    assert [(d.item_index, d.item_count) for d in run.multibuy] == [(1, 2), (2, 2)]
+    assert run.succeeded
+
+
+def test_a_failing_server_is_asked_once(wired, seller_server):
+    seller_server.set_route("/license", Route(status=500, body="boom"))
+
+    run = webhook_test_run(product=wired)
+
+    assert len(seller_server.requests_to("/license")) == 1
+    assert run.multibuy == []
+    assert not run.succeeded
+
+
+def test_the_result_page_shows_the_exchange_and_both_emails(
+    alice_client, wired, seller_server
+):
+    seller_server.set_route("/license", _licensing)
+
+    response = _test(alice_client, wired)
+
+    page = unescape(response.content.decode())
+    assert "Test request succeeded." in page
+    sent = seller_server.requests_to("/license")[0]
+    # The request exactly as sent: the signature a seller can check by hand.
+    assert f"webhook-signature: {sent.headers['webhook-signature']}" in page
+    assert f"webhook-id: {sent.headers['webhook-id']}" in page
+    assert sent.body.decode() in page
+    assert "buyer=customer%40example.com" in sent.body.decode()
+    assert "HTTP 200" in page
+    assert re.search(r"\d+ ms", page)
+    # The customer email for one unit and for the multibuy of 2.
+    emails = response.context["emails"]
+    assert "KEY-" in emails["single"].text and emails["single"].text.count("KEY-") == 1
+    assert emails["multibuy"].text.count("KEY-") == 2
+    assert "<strong>Settings → License</strong>" in emails["single"].html
+    assert emails["single"].subject in page
+    assert "Quantity 1" in page and "Multibuy (quantity 2)" in page
+
+
+def test_the_signature_shown_verifies_with_the_official_library(
+    alice_client, wired, seller_server
+):
+    seller_server.set_route("/license", _licensing)
+
+    _test(alice_client, wired)
+
+    attempt = Delivery.objects.filter(is_test=True).first().attempts.get()
+    # What the page shows is enough to verify by hand: headers, body, the secret.
+    Webhook(wired.webhook_config.signing_secret).verify(
+        attempt.request_body, attempt.request_headers, json_parse=False
+    )
+
+
+def test_real_deliveries_still_store_no_signature(wired, seller_server):
+    from fulfillment.services.deliveries import delivery_attempt
+    from orders.services import order_place
+
+    seller_server.set_route("/license", _licensing)
+    wired.status = "live"
+    wired.save()
+    order = order_place(product=wired, quantity=1, customer_email="jo@example.com")
+    delivery_attempt(delivery_pk=order.deliveries.get().pk)
+
+    attempt = order.deliveries.get().attempts.get()
+    assert attempt.request_headers["webhook-signature"] == "v1,<redacted>"
+
+
+def test_a_redirect_is_explained_in_plain_words(alice_client, wired, seller_server):
+    seller_server.set_route("/license", Route.redirect("https://example.com/new"))
+
+    response = _test(alice_client, wired)
+
+    page = unescape(response.content.decode())
+    assert (
+        "Your server answered 302 and pointed to https://example.com/new; we do not "
+        "follow redirects. Point the Webhook URL at the final address." in page
+    )
+    assert "HTTP 302" in page
+    assert "location: https://example.com/new" in page.lower()
+    assert "The multibuy request was not sent because the first one failed." in page
+    assert response.context["emails"] == {}
+
+
+def test_with_javascript_the_answer_is_a_fragment(alice_client, wired, seller_server):
+    seller_server.set_route("/license", _licensing)
+
+    response = alice_client.post(
+        reverse("fulfillment:config-test", args=[wired.pk]),
+        headers={"X-Requested-With": "fetch"},
+    )
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<html" not in body
+    assert 'id="test-result-title"' in body
+    assert "“Test delivery succeeded” is ticked for config version" in body
+    # The email preview iframe needs the inline-style allowance on this response.
+    assert "'unsafe-inline'" in response.headers["Content-Security-Policy"]
+
+
+def test_success_ticks_the_checklist_and_an_edit_clears_it(
+    alice_client, wired, seller_server
+):
+    seller_server.set_route("/license", _licensing)
+
+    def ticked():
+        wired.refresh_from_db()
+        items = {i.key: i.done for i in product_checklist(wired)}
+        return items["test_delivery"]
+
+    _test(alice_client, wired)
+    assert ticked()
+
+    config = wired.webhook_config
+    alice_client.post(
+        reverse("fulfillment:config-edit", args=[wired.pk]),
+        {
+            "url": config.url,
+            "method": "POST",
+            "body_format": "json",
+            "instructions": config.instructions,
+            "custom_fields-TOTAL_FORMS": "0",
+            "custom_fields-INITIAL_FORMS": "0",
+        },
+    )
+    assert not ticked()
+
+
+def test_json_format_is_shown_as_sent(alice_client, wired, seller_server):
+    config = wired.webhook_config
+    config.body_format = "json"
+    config.save()
+
+    def answer(request):
+        return Route(body=f"KEY-{json.loads(request.body)['quantity']}")
+
+    seller_server.set_route("/license", answer)
+
+    response = _test(alice_client, wired)
+
+    page = unescape(response.content.decode())
+    assert "content-type: application/json" in page.lower()
+    assert json.loads(seller_server.requests_to("/license")[0].body)["test"] is True
+    assert response.context["run"].multibuy[0].response_text == "KEY-2"
+
+
+def test_another_seller_cannot_see_a_run(bob_client, wired, seller_server):
+    seller_server.set_route("/license", _licensing)
+    run = webhook_test_run(product=wired)
+
+    url = reverse("fulfillment:config-test-result", args=[wired.pk, run.run_id])
+
+    assert bob_client.get(url).status_code == 404
+
+
+def test_a_run_of_another_product_is_not_found(alice_client, wired, seller_server):
+    from tests.factories import ProductFactory, WebhookConfigFactory
+
+    other = ProductFactory(seller=wired.seller, name="Other", slug="other")
+    WebhookConfigFactory(product=other)
+    seller_server.set_route("/license", _licensing)
+    run = webhook_test_run(product=wired)
+
+    url = reverse("fulfillment:config-test-result", args=[other.pk, run.run_id])
+
+    assert alice_client.get(url).status_code == 404
+    assert Delivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count() == 2
+
+
+def test_live_instructions_preview_uses_the_email_renderer(alice_client, product):
+    url = reverse("fulfillment:config-instructions-preview", args=[product.pk])
+
+    response = alice_client.post(
+        url, {"instructions": "**Bold** <script>alert(1)</script> [docs](javascript:x)"}
+    )
+
+    html = response.content.decode()
+    assert "<strong>Bold</strong>" in html
+    assert "<script" not in html
+    assert "javascript:" not in html
+
+
+def test_preview_button_renders_typed_instructions_without_saving(
+    alice_client, product
+):
+    config = product.webhook_config
+    response = alice_client.post(
+        reverse("fulfillment:config-edit", args=[product.pk]),
+        {
+            "url": config.url,
+            "method": config.method,
+            "body_format": config.body_format,
+            "instructions": "Step *one*",
+            "custom_fields-TOTAL_FORMS": "0",
+            "custom_fields-INITIAL_FORMS": "0",
+            "preview_instructions": "1",
+        },
+    )
+
+    assert "Step <em>one</em>" in response.content.decode()
+    config.refresh_from_db()
+    assert config.instructions != "Step *one*"
+
+
+def test_another_seller_gets_no_preview(bob_client, product):
+    url = reverse("fulfillment:config-instructions-preview", args=[product.pk])
+
+    assert bob_client.post(url, {"instructions": "x"}).status_code == 404

@@ -6,7 +6,8 @@ belong to the Webhook Editor and say nothing about what customers received.
 - Counts are of deliveries *created* in the window. The success rate is
   succeeded / (succeeded + failed) among them: deliveries still pending or
   retrying have not finished, and a cancelled one was a seller's decision, so
-  neither counts for or against the server.
+  neither counts for or against the server. A delivery fulfilled by hand
+  finished, but not through the server: it counts as failed.
 - Response times are of attempts *started* in the window that got an HTTP
   response (any status): a timeout or a refused connection has no response time.
   Percentiles use the nearest-rank method, computed in the database with
@@ -125,8 +126,17 @@ def _delivery_counts(pks: list[int], since: datetime) -> dict[int, dict[str, int
         .values("product")
         .annotate(
             deliveries=Count("pk"),
-            succeeded=Count("pk", filter=Q(status=DeliveryStatus.SUCCEEDED)),
-            failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
+            # Fulfilled by hand means the webhook did not deliver: it counts as
+            # finished, not as a success of the seller's server.
+            succeeded=Count(
+                "pk",
+                filter=Q(status=DeliveryStatus.SUCCEEDED, handled_by__isnull=True),
+            ),
+            failed=Count(
+                "pk",
+                filter=Q(status=DeliveryStatus.FAILED)
+                | Q(status=DeliveryStatus.SUCCEEDED, handled_by__isnull=False),
+            ),
         )
     )
     return {row.pop("product"): row for row in rows}

@@ -93,13 +93,19 @@ def _send(order_id: int, *, to: str | None = None) -> EmailMessage:
     return message
 
 
-@transaction.atomic
 def _mark_sent(order_id: int, message: EmailMessage) -> None:
-    # With the ESP's id for the message, so that its delivery reports find it.
+    """Record the send first, on its own: if it were rolled back with a failing
+    tracking record, the claim would expire and the customer get a second copy.
+    Then the ESP's id for the message, so that its delivery reports find it."""
     Order.objects.filter(pk=order_id).update(
         email_status=EmailStatus.SENT, email_sent_at=timezone.now()
     )
-    order_email_sent_record(order_id=order_id, message=message)
+    try:
+        order_email_sent_record(order_id=order_id, message=message)
+    except Exception:
+        logger.exception(
+            "Order %s: email sent, but its tracking id was not recorded", order_id
+        )
 
 
 def order_email_resend(*, order: Order, to: str | None = None) -> None:

@@ -23,6 +23,7 @@ from tests.tools import skip_or_fail
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_PATH", "/usr/bin/chromedriver")
+WINDOW = (1280, 1000)
 INSTALL_HINT = "apt-get install chromium chromium-driver"
 
 
@@ -77,12 +78,12 @@ def browser(screenshot_dir):
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
-        "--window-size=1280,1000",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(
         service=Service(executable_path=CHROMEDRIVER), options=options
     )
+    driver.set_window_size(*WINDOW)
     driver.implicitly_wait(0)
     driver.screenshots = screenshot_dir
     try:
@@ -92,7 +93,8 @@ def browser(screenshot_dir):
 
 
 def shot(driver, name: str, *, full_page: bool = True) -> Path | None:
-    """Save a screenshot; `full_page` grows the window to the page's height first.
+    """Save a screenshot: the whole page, or (`full_page=False`) the window as
+    scrolled. A full page grows the window to the page's height for the shot.
 
     A screenshot is an artifact, not a check: if Chromium cannot take one (a
     resize of a tall page can time out on a loaded machine) the test goes on
@@ -101,13 +103,12 @@ def shot(driver, name: str, *, full_page: bool = True) -> Path | None:
     from selenium.common.exceptions import WebDriverException
 
     path = driver.screenshots / f"{name}.png"
-    size = driver.get_window_size()
     try:
         if full_page:
             height = driver.execute_script(
                 "return document.documentElement.scrollHeight"
             )
-            driver.set_window_size(size["width"], min(max(height, 600), 3000))
+            driver.set_window_size(WINDOW[0], min(max(height, 600), 3000))
             driver.execute_script("window.scrollTo(0, 0)")
             time.sleep(0.5)  # let iframes repaint at the new size
         driver.save_screenshot(str(path))
@@ -116,7 +117,7 @@ def shot(driver, name: str, *, full_page: bool = True) -> Path | None:
         return None
     finally:
         if full_page:
-            driver.set_window_size(size["width"], size["height"])
+            driver.set_window_size(*WINDOW)
     return path
 
 

@@ -105,11 +105,19 @@ def choose(driver, name: str, value: str) -> None:
         ).click()
 
 
+def navigate(driver, element) -> None:
+    """Click a link or a plain form's button and wait until the next page has
+    replaced this one, so the next lookup cannot find the old page's elements."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, WAIT).until(EC.staleness_of(page))
+
+
 def submit(driver, text: str) -> None:
     button = driver.find_element(
         By.XPATH, f"//button[normalize-space()='{text}'] | //input[@value='{text}']"
     )
-    button.click()
+    navigate(driver, button)
 
 
 def message(driver) -> str:
@@ -131,7 +139,7 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     wait_for(b, LOGGED_IN)
 
     # Create the product; a webhook product opens the Webhook Editor next.
-    b.find_element(By.PARTIAL_LINK_TEXT, "New product").click()
+    navigate(b, b.find_element(By.PARTIAL_LINK_TEXT, "New product"))
     fill(b, "name", "Tile Tamer")
     fill(b, "description", "Arranges your windows into tidy tiles.")
     fill(b, "price", "19.00")
@@ -165,9 +173,16 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     choose(b, "custom_fields-1-kind", "static")
     fill(b, "custom_fields-1-name", "edition")
     fill(b, "custom_fields-1-value", "pro")
-    shot(b, "webhook-editor")
+    b.execute_script("window.scrollTo(0, 0)")
+    shot(b, "webhook-editor", full_page=False)
     submit(b, "Save")
     assert "Webhook saved" in message(b)
+
+    # How to verify us: the examples follow this product's method and format.
+    snippets = b.find_element(By.ID, "verify-requests")
+    assert "webhook-signature" in snippets.text
+    b.execute_script("arguments[0].scrollIntoView()", snippets)
+    shot(b, "verify-snippets", full_page=False)
 
     # Paste the secret into the license server, as the editor says.
     b.find_element(By.CSS_SELECTOR, ".secret details summary").click()
@@ -193,17 +208,18 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     assert "TT-0002-PRO" in email_html and "TT-0003-PRO" in email_html
     assert "Preferences → License" in email_html
     assert "ticked" in b.find_element(By.ID, "checklist-summary").text
-    shot(b, "test-request")
+    b.execute_script("document.getElementById('test-result').scrollIntoView()")
+    shot(b, "test-request", full_page=False)
     b.execute_script(
         "document.querySelector('#test-result iframe.email').scrollIntoView()"
     )
     shot(b, "test-request-email", full_page=False)
 
     # Release Checklist: the email preview is the last item; then publish.
-    b.find_element(By.LINK_TEXT, "Open the Release Checklist").click()
+    navigate(b, b.find_element(By.LINK_TEXT, "Open the Release Checklist"))
     wait_for(b, (By.ID, "checklist-progress"))
     assert "4 of 5 done" in b.find_element(By.CSS_SELECTOR, ".progress-line").text
-    b.find_element(By.LINK_TEXT, "See the customer email").click()
+    navigate(b, b.find_element(By.LINK_TEXT, "See the customer email"))
     wait_for(b, (By.CSS_SELECTOR, "iframe.email"))
     b.get(site + b.current_url.split(site, 1)[1].replace("email-preview", "checklist"))
     wait_for(b, (By.ID, "checklist-progress"))
@@ -219,7 +235,7 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     fill(b, "customer_email", "sam@buyer.example")
     fill(b, "customer_name", "Sam Buyer")
     fill(b, "quantity", "2")
-    b.find_element(By.CSS_SELECTOR, ".checkout button[type=submit]").click()
+    navigate(b, b.find_element(By.CSS_SELECTOR, ".checkout button[type=submit]"))
     WebDriverWait(b, WAIT).until(
         lambda d: "License 2 of 2" in d.find_element(By.TAG_NAME, "body").text
     )
@@ -238,7 +254,7 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     fill(b, "customer_email", "kim@buyer.example")
     fill(b, "customer_name", "Kim Buyer")
     fill(b, "quantity", "1")
-    b.find_element(By.CSS_SELECTOR, ".checkout button[type=submit]").click()
+    navigate(b, b.find_element(By.CSS_SELECTOR, ".checkout button[type=submit]"))
     wait_for(b, (By.CSS_SELECTOR, "[role=status], [role=alert]"))
     failing = Delivery.objects.get(order__customer_email="kim@buyer.example")
     assert failing.status == DeliveryStatus.RETRYING
@@ -249,11 +265,11 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     fill(b, "password", "a long and unusual passphrase 42")
     submit(b, "Log in")
     wait_for(b, LOGGED_IN)
-    b.find_element(By.LINK_TEXT, "Tile Tamer").click()
-    b.find_element(By.PARTIAL_LINK_TEXT, "Deliveries").click()
+    navigate(b, b.find_element(By.LINK_TEXT, "Tile Tamer"))
+    navigate(b, b.find_element(By.PARTIAL_LINK_TEXT, "Deliveries"))
     rows = wait_for(b, (By.CSS_SELECTOR, "table")).text
     assert "Succeeded" in rows and "Retrying" in rows
-    b.find_element(By.LINK_TEXT, failing.delivery_id).click()
+    navigate(b, b.find_element(By.LINK_TEXT, failing.delivery_id))
     page = wait_for(b, (By.TAG_NAME, "main")).text
     assert "Your server answered 500" in page
     submit(b, "Fulfill by hand")
@@ -268,6 +284,19 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     assert failing.status == DeliveryStatus.SUCCEEDED
     kim = [m for m in mail.outbox if "kim@buyer.example" in m.to]
     assert len(kim) == 1 and "TT-HAND-0001" in kim[0].body
+
+    # Health at a glance: the failure and its reason are on the product list.
+    navigate(b, b.find_element(By.LINK_TEXT, "Products"))
+    listing = wait_for(b, (By.TAG_NAME, "table")).text
+    assert "3 deliveries · 66 % ok" in listing
+    assert "Your server answered 500" in listing
+    shot(b, "product-health")
+    # The seller's order page: deliveries, attempts and the email's status.
+    navigate(b, b.find_element(By.LINK_TEXT, "Orders"))
+    navigate(b, b.find_element(By.PARTIAL_LINK_TEXT, order.transaction_id))
+    page = wait_for(b, (By.TAG_NAME, "main")).text
+    assert "sam@buyer.example" in page and "Succeeded" in page
+    shot(b, "seller-order")
 
 
 def log_in(browser, site, user) -> None:
@@ -300,7 +329,7 @@ def test_without_javascript_the_test_request_is_a_page(browser, site, alice, wir
     log_in(browser, site, alice)
     browser.get(site + reverse("fulfillment:config-edit", args=[wired.pk]))
     send = "//button[normalize-space()='Send test request']"
-    browser.find_element(By.XPATH, send).click()
+    navigate(browser, browser.find_element(By.XPATH, send))
     wait_for(browser, (By.XPATH, "//h1[normalize-space()='Test request']"))
     assert "/webhook/test/" in browser.current_url
     main = browser.find_element(By.TAG_NAME, "main").text

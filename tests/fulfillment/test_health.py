@@ -172,6 +172,20 @@ def test_success_rate_counts_finished_deliveries_only(live_product):
     assert health.success_percent == 75
 
 
+def test_a_delivery_fulfilled_by_hand_is_not_a_success_of_the_server(
+    live_product, alice
+):
+    _succeeded(live_product)
+    by_hand = _failed(live_product)
+    Delivery.objects.filter(pk=by_hand.pk).update(
+        status=DeliveryStatus.SUCCEEDED, handled_by=alice
+    )
+
+    health = product_health(live_product)
+
+    assert (health.succeeded, health.failed, health.success_percent) == (1, 1, 50)
+
+
 def test_one_failure_in_many_never_reads_as_100_percent():
     assert ProductHealth(succeeded=199, failed=1).success_percent == 99
 

@@ -430,3 +430,22 @@ def test_admin_shows_the_delivery_status_and_filters_by_it(
     assert [o.pk for o in changelist.context["cl"].result_list] == [sent_order.pk]
     assert "Bounced" in change.text
     assert BOUNCE_REASON in change.text
+
+
+def test_a_failing_tracking_record_never_leads_to_a_second_email(
+    live_product, email_backend, monkeypatch
+):
+    """The send is recorded first: a bug in the tracking record must not leave
+    the order "sending", where an expired claim would send the email again."""
+    from django.core import mail
+
+    def broken(**kwargs):
+        raise RuntimeError("tracking is broken")
+
+    monkeypatch.setattr("fulfillment.services.emails.order_email_sent_record", broken)
+
+    order = _sent(live_product)
+
+    order.refresh_from_db()
+    assert order.email_status == "sent"
+    assert len(mail.outbox) == 1

@@ -107,10 +107,17 @@ def choose(driver, name: str, value: str) -> None:
 
 def navigate(driver, element) -> None:
     """Click a link or a plain form's button and wait until the next page has
-    replaced this one, so the next lookup cannot find the old page's elements."""
-    page = driver.find_element(By.TAG_NAME, "html")
+    replaced this one and finished loading, so the next lookup cannot find the
+    old page's elements. The old page is marked with a window property that
+    the new document does not have (sturdier than an element's staleness,
+    which chromedriver sometimes reports as a generic error)."""
+    driver.execute_script("window.__leaving = true;")
     element.click()
-    WebDriverWait(driver, WAIT).until(EC.staleness_of(page))
+    WebDriverWait(driver, WAIT).until(
+        lambda d: d.execute_script(
+            "return window.__leaving !== true && document.readyState === 'complete'"
+        )
+    )
 
 
 def submit(driver, text: str) -> None:

@@ -7,11 +7,14 @@ the embedded default: SQLite, kombu's filesystem broker and emails written to fi
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from config.logs import LOG_FORMATS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -57,7 +60,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: load balancers' probes skip host validation and the https redirect.
+    "config.middleware.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Right after SecurityMiddleware, as WhiteNoise asks: static files are answered
+    # here, before sessions, CSRF or the database are touched.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -136,6 +144,29 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# WhiteNoise serves STATIC_ROOT from the WSGI app. Deployed (PRODUCTION, or DEBUG
+# off), `collectstatic` writes hashed, compressed copies and a manifest, so pages
+# link /static/css/app.<hash>.css, cached for a year. Development (DEBUG) and the
+# tests (DEBUG off, but no collectstatic) keep the plain storage. STATIC_MANIFEST
+# overrides the choice.
+_TESTING = "pytest" in sys.modules
+STATIC_MANIFEST = env.bool(
+    "STATIC_MANIFEST", default=PRODUCTION or not (DEBUG or _TESTING)
+)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+if not STATIC_MANIFEST:
+    # WhiteNoise warns about a missing STATIC_ROOT; without collectstatic (tests,
+    # development) an empty one is all there is to serve from it.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Security -------------------------------------------------------------------
 SESSION_COOKIE_SECURE = PRODUCTION
@@ -386,16 +417,20 @@ FULFILLMENT = {
     ),
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- Logging --------------------------------------------------------------------
+# "plain" lines for people (development), "json" for a log collector
+# (production): one object per line with the delivery and order ids the line is
+# about (config/logs.py). gunicorn's access log uses the same format.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(
+        f"LOG_FORMAT={LOG_FORMAT}: use one of {', '.join(LOG_FORMATS)}."
+    )
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+# Celery workers and beat keep this configuration instead of replacing the root
+# logger's handlers with their own format, so their lines are JSON too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Fernet keys for signing secrets at rest (fulfillment/crypto.py). The first key
 # encrypts, every key decrypts, so a key can be rotated. Without any, development

@@ -4,6 +4,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config.views import healthz
+
 
 def _anymail_tracking_urls() -> list:
     """Anymail's tracking webhook for the ESP we send with, and nothing else.
@@ -31,6 +33,10 @@ def _anymail_tracking_urls() -> list:
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="products:list", permanent=False)),
+    # For load balancers and process managers: no login, 200 or 503 as JSON.
+    # config.middleware.HealthzMiddleware answers it before host validation and
+    # the https redirect; the pattern names it.
+    path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("dashboard/", include("products.urls")),
     path("dashboard/", include("fulfillment.urls")),

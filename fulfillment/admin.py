@@ -3,12 +3,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from .models import CustomField, Delivery, DeliveryAttempt, WebhookConfig
+from .ops import ops_status
 from .rendering import render_markdown
 from .services.actions import (
     HAND_FULFILLABLE_STATUSES,
@@ -204,6 +206,27 @@ class DeliveryAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     exclude = ["test_facts"]
+
+    def get_urls(self):
+        # Before the model's own URLs: their "<object_id>/" would take "status/".
+        status = path(
+            "status/",
+            self.admin_site.admin_view(self.status_view),
+            name="fulfillment_delivery_status",
+        )
+        return [status, *super().get_urls()]
+
+    def status_view(self, request):
+        """The figures of `manage.py fulfillment_status` (fulfillment/ops.py)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Fulfillment status",
+            "status": ops_status(),
+        }
+        return TemplateResponse(request, "admin/fulfillment/status.html", context)
 
     @admin.display(description="Response, as the customer sees it")
     def response_rendered(self, obj):

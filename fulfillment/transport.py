@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import SplitResult, urlsplit
 
+from .endpoint_key import endpoint_key_for
 from .payload import OutboundRequest
 from .urlpolicy import IPAddress, LookupTimedOut, UrlRefused, check_url
 
@@ -509,5 +510,13 @@ def _log(request: OutboundRequest, result: TransportResult) -> TransportResult:
         result.status,
         result.error_kind or "ok",
         result.duration_ms,
+        # The delivery ID is the `webhook-id` header (not a secret: it is the
+        # seller's idempotency key); the order is on the delivery's own lines.
+        extra={
+            "delivery_id": request.headers.get("webhook-id"),
+            "endpoint": endpoint_key_for(request.url),
+            "status": result.status,
+            "duration_ms": result.duration_ms,
+        },
     )
     return result

@@ -89,6 +89,8 @@ CLASSIFICATION: dict[str, str] = {
     "anymail:postmark_tracking_webhook": PUBLIC,
     # The admin's own login page is where everyone else is sent.
     "admin:login": PUBLIC,
+    # Load balancers' health check: no login, says only "ok" or which check failed.
+    "healthz": PUBLIC,
 }
 
 # Routes whose `pk` is one of alice's orders; every other `pk` is her product.

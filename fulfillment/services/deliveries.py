@@ -397,7 +397,11 @@ def _safe_exchange(delivery: Delivery):
     try:
         return _exchange(delivery)
     except Exception as exc:  # A bug of ours must not strand the delivery in flight.
-        logger.exception("Delivery %s attempt crashed", delivery.delivery_id)
+        logger.exception(
+            "Delivery %s attempt crashed",
+            delivery.delivery_id,
+            extra={"delivery_id": delivery.delivery_id, "order_id": delivery.order_id},
+        )
         verdict = outcome.Verdict(
             succeeded=False,
             error_kind=ErrorKind.ERROR,
@@ -503,11 +507,27 @@ def _settle(delivery: Delivery, verdict, delay: float | None) -> None:
     target = _settle_target(delivery, verdict)
     if target.update(lease_expires_at=None, updated_at=now, **changes) != 1:
         logger.warning(
-            "Delivery %s lease lost; result recorded only", delivery.delivery_id
+            "Delivery %s lease lost; result recorded only",
+            delivery.delivery_id,
+            extra={"delivery_id": delivery.delivery_id, "order_id": delivery.order_id},
         )
         return
     for name, value in changes.items():
         setattr(delivery, name, value)
+    logger.log(
+        logging.WARNING if delivery.status == DeliveryStatus.FAILED else logging.INFO,
+        "Delivery %s %s after attempt %d",
+        delivery.delivery_id,
+        delivery.status,
+        delivery.attempt_count,
+        extra={
+            "delivery_id": delivery.delivery_id,
+            "order_id": delivery.order_id,
+            "product_id": delivery.product_id,
+            "endpoint": delivery.endpoint_key,
+            "status": delivery.status,
+        },
+    )
     if delivery.order_id:
         order_fulfillment_refresh(order_id=delivery.order_id)
     if delivery.status == DeliveryStatus.RETRYING and delay <= MAX_BROKER_COUNTDOWN:

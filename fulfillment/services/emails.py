@@ -43,7 +43,11 @@ def _enqueue_email(order_pk: int) -> None:
     try:
         order_email_send_task.delay(order_pk)
     except Exception:
-        logger.exception("Could not enqueue the email of order %s", order_pk)
+        logger.exception(
+            "Could not enqueue the email of order %s",
+            order_pk,
+            extra={"order_id": order_pk},
+        )
 
 
 def order_email_schedule(*, order: Order) -> None:
@@ -100,11 +104,15 @@ def _mark_sent(order_id: int, message: EmailMessage) -> None:
     Order.objects.filter(pk=order_id).update(
         email_status=EmailStatus.SENT, email_sent_at=timezone.now()
     )
+    # No address: the customer's email stays out of the logs.
+    logger.info("Order %s: email sent", order_id, extra={"order_id": order_id})
     try:
         order_email_sent_record(order_id=order_id, message=message)
     except Exception:
         logger.exception(
-            "Order %s: email sent, but its tracking id was not recorded", order_id
+            "Order %s: email sent, but its tracking id was not recorded",
+            order_id,
+            extra={"order_id": order_id},
         )
 
 
@@ -138,7 +146,11 @@ def order_emails_resend(*, orders) -> tuple[int, list[tuple[Order, str]]]:
         try:
             order_email_resend(order=order)
         except Exception as exc:
-            logger.exception("Resending the email of order %s failed", order.pk)
+            logger.exception(
+                "Resending the email of order %s failed",
+                order.pk,
+                extra={"order_id": order.pk},
+            )
             refused.append((order, f"sending failed ({type(exc).__name__})"))
             continue
         sent += 1

@@ -17,15 +17,14 @@ reopens it for longer.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ..endpoint_key import endpoint_key_for  # noqa: F401 - re-exported
 from ..models import EndpointHealth
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 # The longest a circuit stays open: a seller who fixed the server should not
 # wait more than an hour for held deliveries to go out.
 CIRCUIT_MAX_OPEN_SECONDS = 3600
@@ -33,24 +32,6 @@ CIRCUIT_MAX_OPEN_SECONDS = 3600
 
 def _conf(key: str):
     return settings.FULFILLMENT[key]
-
-
-def endpoint_key_for(url: str) -> str:
-    """`scheme://host:port`, lowercase, default port filled in; "" if unusable.
-
-    Pure, so planning and attempting compute the same key from the same URL.
-    """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return ""
-    scheme, host = parts.scheme.lower(), parts.hostname  # hostname is lowercase
-    if not scheme or not host:
-        return ""
-    port = port or _DEFAULT_PORTS.get(scheme)
-    host = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
 
 
 def endpoint_failure_counts(*, error_kind: str, status: int | None) -> bool:

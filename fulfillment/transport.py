@@ -12,7 +12,10 @@ How one exchange goes:
 2. We connect to the first checked address itself (a socket we create) and
    never resolve the name again, so a DNS answer that changes between the
    check and the connection (DNS rebinding) cannot send us to 127.0.0.1 or
-   another private address. For https the TLS layer still uses the URL's host
+   another private address. A kept-alive connection is reused only when this
+   request's check approved the very address it is connected to
+   (fulfillment/connections.py); a server that closed it meanwhile gets the
+   request again on a new connection. For https the TLS layer still uses the URL's host
    name (SNI and certificate verification), and the Host header keeps the
    URL's host[:port].
 3. http.client speaks HTTP/1.1 over that socket. The socket knows the
@@ -39,6 +42,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import SplitResult, urlsplit
 
+from . import connections
 from .endpoint_key import endpoint_key_for
 from .payload import OutboundRequest
 from .urlpolicy import IPAddress, LookupTimedOut, UrlRefused, check_url
@@ -186,19 +190,56 @@ def _exchange(
 ) -> TransportResult:
     parts = urlsplit(request.url.strip())
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    # Connection reuse (keep-alive) would go here: a pool keyed by scheme,
-    # pinned address, port and TLS host name, with the deadline re-armed per
-    # exchange. Until then every exchange opens and closes its own connection.
+    # Reuse only a connection to the address the check above just approved.
+    key: connections.Key = (parts.scheme, str(addresses[0]), port, parts.hostname or "")
+    conn = connections.take(key)
+    if conn is not None:
+        result = _over(conn, key, request, parts, deadline, max_bytes, reused=True)
+        if result is not None:
+            return result
+        # The server had closed the idle connection before reading our request:
+        # send it again on a new one (the seller dedupes on webhook-id anyway).
     try:
-        sock = _connect(addresses[0], port, deadline, connect_timeout)
-        if parts.scheme == "https":
-            sock = _start_tls(sock, parts.hostname or "", deadline)
+        conn = _open(addresses[0], port, parts, deadline, connect_timeout)
     except _ConnectFailed as failed:
         return _failed(deadline, failed.kind, failed.message)
-    conn = http.client.HTTPConnection(str(addresses[0]), port)
+    result = _over(conn, key, request, parts, deadline, max_bytes, reused=False)
+    # Only a reused connection answers None; a new one always has a result.
+    return result or _failed(deadline, "connect", _CONNECT_ERROR)
+
+
+def _open(
+    address: IPAddress,
+    port: int,
+    parts: SplitResult,
+    deadline: _Deadline,
+    connect_timeout: float,
+) -> http.client.HTTPConnection:
+    sock = _connect(address, port, deadline, connect_timeout)
+    if parts.scheme == "https":
+        sock = _start_tls(sock, parts.hostname or "", deadline)
+    conn = http.client.HTTPConnection(str(address), port)
     # The socket is ours: http.client must never connect (or resolve) itself.
     conn.sock = sock
+    return conn
+
+
+def _over(
+    conn: http.client.HTTPConnection,
+    key: connections.Key,
+    request: OutboundRequest,
+    parts: SplitResult,
+    deadline: _Deadline,
+    max_bytes: int,
+    *,
+    reused: bool,
+) -> TransportResult | None:
+    """One exchange over `conn`. Keeps the connection for the next request when
+    the answer was read completely and the server keeps it open. None when a
+    reused connection turned out closed before any answer arrived."""
+    conn.sock.deadline_ends = deadline.ends
     response = None
+    keep = False
     try:
         try:
             conn.request(
@@ -211,17 +252,35 @@ def _exchange(
             # Includes UnicodeEncodeError and InvalidURL: nothing was sent.
             return _failed(deadline, "error", f"The request failed: {_name(exc)}.")
         except OSError as exc:
+            if reused and not isinstance(exc, TimeoutError):
+                return None
             return _failed(deadline, *_describe(exc, deadline))
         try:
             response = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
+            if reused and isinstance(exc, _STALE_ERRORS):
+                return None
             return _failed(deadline, *_describe(exc, deadline))
-        return _read(response, deadline, max_bytes)
+        result = _read(response, deadline, max_bytes)
+        keep = not result.error_kind and not response.will_close
+        return result
     finally:
         if response is not None:
             response.close()
-        conn.close()
-        sock.close()
+        if keep and conn.sock is not None:
+            connections.give_back(key, conn)
+        else:
+            conn.close()
+
+
+# A reused connection the server had already closed fails like this, before any
+# byte of an answer: worth one more try on a new connection.
+_STALE_ERRORS = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    BrokenPipeError,
+    ConnectionAbortedError,
+)
 
 
 def _failed(deadline: _Deadline, kind: str, message: str) -> TransportResult:
@@ -327,8 +386,8 @@ def _headers(request: OutboundRequest, parts: SplitResult) -> dict[str, str]:
         # What `requests` used to send; some seller frameworks choose their
         # answer's format by Accept.
         "Accept": "*/*",
-        # We close after one exchange (see _exchange).
-        "Connection": "close",
+        # HTTP/1.1 keeps the connection open for the next request to the same
+        # checked address (fulfillment/connections.py).
         **request.headers,
     }
     lowered = {name.lower() for name in headers}

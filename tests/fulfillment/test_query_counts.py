@@ -1,0 +1,81 @@
+"""Queries per delivery, pinned: a change that adds one shows up here.
+
+The figures are for one order of quantity 1 against a real seller server:
+the attempt (admission, claim, load, attempt row, settle, order refresh,
+circuit bookkeeping) and the customer email (claim, load, send, record).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import TestCase
+
+from fulfillment.services.deliveries import delivery_attempt
+from fulfillment.services.emails import order_email_send
+from orders.services import order_place
+from tests.factories import CustomFieldFactory
+from tests.httpserver import Route
+
+pytestmark = pytest.mark.django_db
+
+# Admission (2) + claim (1) + delivery with its product and config (1) + custom
+# fields (1) + attempt row (1) + settle (1) + order refresh (3) + circuit (1),
+# and two savepoints with their releases.
+ATTEMPT_QUERIES = 15
+# Claim (1) + order with product (1) + its deliveries (1) + sent (1) + tracking
+# record (lock, event row, early reports, update: 4) and a savepoint pair.
+EMAIL_QUERIES = 10
+
+
+@pytest.fixture
+def live(product, seller_server, settings, email_backend):
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+    }
+    config = product.webhook_config
+    config.url = seller_server.url("/license")
+    config.save()
+    CustomFieldFactory(config=config, kind="customer_email", name="buyer")
+    seller_server.set_route("/license", Route(body="LICENSE-OK"))
+    product.status = "live"
+    product.save()
+    return product
+
+
+def test_one_successful_attempt(live, django_assert_num_queries):
+    order = order_place(product=live, quantity=1, customer_email="jo@example.com")
+    delivery = order.deliveries.get()
+
+    with (
+        django_assert_num_queries(ATTEMPT_QUERIES),
+        TestCase.captureOnCommitCallbacks(execute=False),
+    ):
+        delivery_attempt(delivery_pk=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded"
+
+
+def test_one_customer_email(live, django_assert_num_queries):
+    order = order_place(product=live, quantity=1, customer_email="jo@example.com")
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        delivery_attempt(delivery_pk=order.deliveries.get().pk)
+
+    with django_assert_num_queries(EMAIL_QUERIES):
+        assert order_email_send(order_id=order.pk)
+
+
+def test_queries_do_not_grow_with_custom_fields(live, django_assert_num_queries):
+    for i in range(5):
+        CustomFieldFactory(
+            config=live.webhook_config, kind="static", name=f"f{i}", value="v"
+        )
+    order = order_place(product=live, quantity=1, customer_email="jo@example.com")
+    delivery_pk = order.deliveries.get().pk
+
+    with (
+        django_assert_num_queries(ATTEMPT_QUERIES),
+        TestCase.captureOnCommitCallbacks(execute=False),
+    ):
+        delivery_attempt(delivery_pk=delivery_pk)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The embedded default lets webhooks reach the demo license server on loopback.
 DEV_ENV := DEBUG=true FULFILLMENT_ALLOWED_PRIVATE_NETWORKS=127.0.0.0/8
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bench
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,15 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+# The benchmark of issue 6 on PostgreSQL + Redis (BENCH_DATABASE_URL, BENCH_BROKER_URL;
+# see docs/benchmarks.md). BENCH_ARGS=--quick for a short trial run.
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $@
 
 lint: install
 	$(BIN)/ruff check .

@@ -110,7 +110,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not memory, so that integration tests can share it with a worker.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+elif env.bool("DB_POOL", default=True):
+    # A connection pool per process (psycopg_pool, Django 5.1+). Celery's Django
+    # fixup closes every connection before and after each task, whatever
+    # CONN_MAX_AGE says; with a pool, "closing" returns the connection instead
+    # of ending a PostgreSQL backend. Measured in `make bench` (docs/benchmarks.md):
+    # without it every delivery opened about two backends.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        # At least the threads of the busiest process (a fulfillment worker's
+        # concurrency, or gunicorn's threads): a thread never waits for one.
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=32),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
 else:
+    # Without a pool (e.g. behind PgBouncer): persistent connections for web
+    # requests. Celery workers still reconnect for every task.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 

@@ -9,6 +9,7 @@ smuggle a script or an event handler into a customer's inbox.
 from __future__ import annotations
 
 import re
+import threading
 
 import markdown
 import nh3
@@ -63,9 +64,22 @@ def _markdown_without_html() -> markdown.Markdown:
     return md
 
 
+_local = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    # Building a Markdown instance loads its extensions (about 0.75 ms, a
+    # measurable share of an email worker's time); one per thread, reset
+    # between documents, as Markdown's documentation recommends.
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = _markdown_without_html()
+    return md.reset()
+
+
 def render_markdown(text: str) -> str:
     """Seller Markdown as HTML that is safe to show to customers."""
-    html = _markdown_without_html().convert(_CONTROL_CHARS.sub("", text or ""))
+    html = _converter().convert(_CONTROL_CHARS.sub("", text or ""))
     return nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),

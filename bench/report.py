@@ -1,0 +1,426 @@
+"""The machine's description and docs/benchmarks.md, from a run's summary."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _ram_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return round(int(line.split()[1]) / 1024 / 1024, 1)
+    return 0.0
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+APP_PATHS = ["accounts", "config", "fulfillment", "orders", "products", "templates"]
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(  # noqa: S603 - fixed read-only git commands
+            ["git", *args],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def code_state() -> dict:
+    """Which application code was measured: the commit, and the files changed
+    since (with a digest of their contents), so a figure names its code. A tree
+    exported with `git archive` has no .git: BENCH_CODE_COMMIT names it."""
+    if not _git("rev-parse", "--is-inside-work-tree").strip():
+        exported = os.environ.get("BENCH_CODE_COMMIT") or None
+        return {"commit": exported, "changed_app_files": [], "changed_digest": None}
+    changed = sorted(
+        line[3:]
+        for line in _git("status", "--porcelain", "--", *APP_PATHS).splitlines()
+    )
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in changed:
+        path = root / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+    return {
+        "commit": _git("rev-parse", "--short", "HEAD").strip() or None,
+        "changed_app_files": changed,
+        "changed_digest": digest.hexdigest()[:12] if changed else None,
+    }
+
+
+def machine() -> dict:
+    return {
+        "cpu": _cpu_model(),
+        "cores": len(os.sched_getaffinity(0)),
+        "ram_gib": _ram_gib(),
+        "kernel": platform.release(),
+        "os": platform.freedesktop_os_release().get("PRETTY_NAME", platform.system()),
+        "python": platform.python_version(),
+        "django": _version("django"),
+        "celery": _version("celery"),
+        "gunicorn": _version("gunicorn"),
+    }
+
+
+# --- docs/benchmarks.md -------------------------------------------------------------
+
+
+def _met(target: dict) -> str:
+    if target["met"] is None:
+        return "not measured"
+    return "**met**" if target["met"] else "**not met**"
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join("—" if c is None else str(c) for c in cells) + " |"
+
+
+def _table(header: tuple, rows: list[tuple]) -> str:
+    lines = [_row(*header), _row(*["---"] * len(header))]
+    return "\n".join(lines + [_row(*row) for row in rows])
+
+
+def _machine(s: dict) -> str:
+    m = s["machine"]
+    return _table(
+        ("", ""),
+        [
+            ("CPU", f"{m['cpu']}, {m['cores']} cores"),
+            ("RAM", f"{m['ram_gib']} GiB"),
+            ("OS, kernel", f"{m['os']}, Linux {m['kernel']}"),
+            ("Python", m["python"]),
+            ("PostgreSQL", m["postgresql"]),
+            ("Redis", m["redis"]),
+            (
+                "Django, Celery, gunicorn",
+                f"{m['django']}, {m['celery']}, {m['gunicorn']}",
+            ),
+        ],
+    )
+
+
+def _code(code: dict) -> str:
+    changed = ", ".join(f"`{name}`" for name in code["changed_app_files"])
+    if not changed:
+        return f"Code: commit {code['commit']}, application code as committed."
+    return f"Code: commit {code['commit']} with uncommitted changes to {changed}."
+
+
+def _steps(s: dict) -> str:
+    """Each step's duration, and how much CPU processes outside the benchmark
+    took meanwhile (the machine is shared)."""
+    rows = []
+    for name, seconds in s["step_seconds"].items():
+        d = s.get("disturbance", {}).get(name, {})
+        share = d.get("others_share")
+        rows.append(
+            (name, seconds, d.get("machine_busy_seconds"),
+             None if share is None else f"{share:.0%}")
+        )  # fmt: skip
+    header = ("step", "seconds", "CPU busy, s", "taken by other processes")
+    return _table(header, rows)
+
+
+def _summary(s: dict) -> str:
+    b1, b2, b3 = s["b1"], s["b2"], s["b3"]
+    rows = [
+        ("B1 ours / raw", b1["ours_over_raw"]),
+        ("B1 ours / naive", b1["ours_over_naive"]),
+        ("B2 healthy p95, 10 % hanging / all healthy", b2["p95_ratio"]),
+        ("B3 p99, POST /api/v1/orders / trivial view", b3["p99_ratio"]),
+    ]
+    return _table(
+        ("ratio (same run)", "measured", "target", ""),
+        [(name, t["value"], t["target"], _met(t)) for name, t in rows],
+    )
+
+
+def _b1(s: dict) -> str:
+    r = s["results"]
+    raw, naive, ours = r.get("raw"), r.get("naive"), r.get("b1")
+    if not (raw and naive and ours):
+        return "Not run."
+    lat = ours["order_to_email_ms"]
+    rows = [
+        ("raw: `requests.Session` loop", raw["requests"], raw["seconds"]),
+        ("naive peer: a Celery task per webhook", naive["tasks"], naive["seconds"]),
+        ("**ours**: order → email", ours["deliveries"], ours["seconds"]),
+    ]
+    rates = [raw["per_second"], naive["per_second"], f"**{ours['per_second']}**"]
+    table = _table(
+        ("", "webhooks", "seconds", "per second"),
+        [(*row, rate) for row, rate in zip(rows, rates, strict=True)],
+    )
+    return f"""{table}
+
+Ours in detail: placing the {ours["placing"]["orders"]} orders took
+{ours["placing"]["seconds"]} s ({ours["placing"]["orders_per_second"]} orders/s from
+{s["settings"]["creators"]} threads); the last email was recorded
+{ours["after_last_order_s"]} s after the last order was placed. Attempts stored:
+{ours["attempts_stored"]} ({ours["attempts_succeeded"]} succeeded); requests verified by
+the seller server: {ours["verified_by_seller"]}, rejected: {ours["rejected_by_seller"]}.
+Order completed → email recorded during this burst (mostly queueing): p50
+{lat.get("p50")} ms, p95 {lat.get("p95")} ms, p99 {lat.get("p99")} ms.
+
+CPU time per webhook (ms), by process, from /proc; "others" is what processes
+outside the benchmark used meanwhile (a shared machine):
+
+{_cpu_table(raw, naive, ours)}"""
+
+
+def _cpu_table(raw: dict, naive: dict, ours: dict) -> str:
+    runs = [r["cpu"]["cpu_ms_per_item"] for r in (raw, naive, ours)]
+    names = list(dict.fromkeys(name for run in runs for name in run))
+    rows = [(name, *(run.get(name) for run in runs)) for name in names]
+    busy = [r["cpu"]["machine_busy_seconds"] for r in (raw, naive, ours)]
+    rows.append(("machine busy, seconds", *busy))
+    return _table(("process", "raw", "naive", "ours"), rows)
+
+
+def _b2(s: dict) -> str:
+    b2 = s["results"].get("b2")
+    if not b2:
+        return "Not run."
+    base, mixed = b2["baseline"]["healthy_ms"], b2["mixed"]["healthy_ms"]
+    rows = [
+        (key, base.get(key), mixed.get(key), b2["ratios"].get(key))
+        for key in ("p50", "p95", "p99")
+    ]
+    rows.append(("max", base.get("max"), mixed.get("max"), None))
+    rows.append(("healthy orders", base.get("n"), mixed.get("n"), None))
+    slow = b2["mixed"]["slow"]
+    table = _table(("ms", "all healthy", "10 % hanging", "ratio"), rows)
+    how = "set by --b2-rate" if s["settings"]["b2_rate"] else "40 % of B1's rate"
+    return f"""{b2["rate_per_second"]:g} orders/s ({how}) for {b2["seconds"]:g} s in
+each run.
+
+{table}
+
+The slow orders of the mixed run: {slow["orders"]}, their deliveries by status
+{slow["delivery_statuses"]}, {slow["attempts"]} attempts recorded,
+{slow["requests_reaching_slow_server"]} requests reached the slow server (at most 4 at a
+time), {slow["consecutive_failures"]} consecutive failures counted, circuit open until
+{slow["circuit_open_until"] or "— (closed)"}."""
+
+
+def _b3(s: dict) -> str:
+    b3 = s["results"].get("b3")
+    if not b3:
+        return "Not run."
+    parts = (("trivial view", b3["trivial"]), ("POST /api/v1/orders", b3["orders"]))
+    rows = [
+        (
+            name,
+            part["requests"],
+            part["per_second"],
+            part["latency_ms"].get("p50"),
+            part["latency_ms"].get("p99"),
+            part["statuses"],
+        )
+        for name, part in parts
+    ]
+    table = _table(("", "requests", "per second", "p50 ms", "p99 ms", "answers"), rows)
+    workers = len(b3["gunicorn_memory"]["children"])
+    return f"""`{" ".join(b3["gunicorn"])}`: {workers} worker processes as the
+config sizes them for this machine, {b3["clients"]} client threads.
+
+{table}
+
+p99 ratio {b3["p99_ratio"]}, p50 ratio {b3["p50_ratio"]}."""
+
+
+def _b4(s: dict) -> str:
+    memory = s["results"].get("b1", {}).get("memory")
+    if not memory:
+        return "Not run."
+    rows = [
+        (
+            name,
+            p.get("pool", "—"),
+            p.get("concurrency", "—"),
+            p["threads"],
+            p["peak_rss_mib"],
+            len(p["children"]),
+        )
+        for name, p in memory.items()
+    ]
+    header = ("process", "pool", "concurrency", "threads", "peak RSS MiB", "children")
+    return _table(header, rows)
+
+
+def _b5(s: dict) -> str:
+    b5 = s["b5"]
+    if not b5["two_workers_per_second"]:
+        return "Not run."
+    return _table(
+        ("fulfillment worker processes", "deliveries per second"),
+        [
+            ("1 (the B1 run)", b5["one_worker_per_second"]),
+            ("2", b5["two_workers_per_second"]),
+            ("2 / 1", b5["two_over_one"]),
+        ],
+    )
+
+
+def _problems(s: dict) -> str:
+    if not s["problems"]:
+        return "None: every batch finished, every request was verified."
+    return "\n".join(f"- {p}" for p in s["problems"])
+
+
+def markdown(s: dict) -> str:
+    st = s["settings"]
+    return f"""# Benchmarks
+
+Generated by `make bench` (`bench/run.py`); regenerate it rather than editing it.
+Every comparison is a ratio of two figures measured in the same run: absolute
+times on a shared machine drift from run to run. A benchmark, not a test: no
+figure fails anything.
+
+## Machine
+
+{_machine(s)}
+
+## Command and code
+
+```sh
+make bench    # runs: {s["command"]}
+```
+
+{_code(s["code"])}
+
+Run finished {s["finished_at"]}; the whole run took **{s["total_seconds"]} s**.
+
+{_steps(s)}
+
+Sizes: {st["deliveries"]} deliveries for B1, B5, raw and naive;
+{st["b3_requests"]} requests per target for B3. Stack: PostgreSQL and Redis as
+above; fulfillment workers `celery -A config worker --pool threads --concurrency
+{st["concurrency"]}`, the email worker `--concurrency {st["email_concurrency"]}`,
+beat; {st["endpoints"]} fast seller servers (ports) with
+{st["products_per_endpoint"]} products each, one slow one.
+
+## Summary
+
+{_summary(s)}
+
+## B1 throughput
+
+Deliveries fulfilled per second, end to end: {st["creators"]} driver threads place
+orders through `orders.services.order_place` (quantity 1: one delivery and one
+email each) while one fulfillment worker, the email worker and beat run; timed
+from the first order to the last `email_sent_at`, and done only when the database
+shows every email sent and the counting email backend has counted them all. raw
+is one thread posting signed requests in a row through a `requests.Session` to one
+port of the same seller server; the naive peer (`bench/naive.py`) is one Celery
+task per webhook that signs, posts with `requests` and stores nothing, in the same
+kind of worker with the same concurrency, timed to the seller's last verified
+request.
+
+{_b1(s)}
+
+## B2 isolation
+
+Paced arrivals on one fulfillment worker, the email worker and beat; latency is
+order completed → email recorded, for the healthy orders only. In the second run
+every tenth order is for a product (10 % of them) whose server accepts the
+connection and answers only after our total timeout.
+
+{_b2(s)}
+
+## B3 API
+
+32 client threads, each with its own `requests.Session`, all started together,
+creating orders with an API token (distinct transaction ids), then the same
+against a trivial view on the same server and middleware. Workers are stopped: the
+web tier alone.
+
+{_b3(s)}
+
+## B4 memory
+
+Peak resident memory of each process of the B1 stack, read from
+`/proc/<pid>/status` (VmHWM) at the end of the B1 run. The thread pool has no
+child processes.
+
+{_b4(s)}
+
+## B5 scale
+
+B1 again with two fulfillment worker processes (same concurrency each, beat
+running), right after B1.
+
+{_b5(s)}
+
+## Problems seen in this run
+
+{_problems(s)}
+
+## Notes
+
+- Worker pools: the thread pool, as `Procfile.dev` and the README's production
+  commands use, with 32 slots per fulfillment worker and 8 for email (the README's
+  production sizing). Webhook calls mostly wait on the network, and the slots must
+  stay well above the 4 requests allowed in flight per seller server, or one slow
+  server could fill a worker (B2).
+- The fast seller server is one process serving {st["endpoints"]} ports: each port
+  is one seller's server, so one of our endpoints. At most 4 requests are in
+  flight to one endpoint (`FULFILLMENT_ENDPOINT_MAX_IN_FLIGHT`), so sending every
+  order to a single port would measure that limit, not the engine; a shop has
+  many sellers. Orders go round-robin over the products, so consecutive
+  deliveries are for different servers.
+- The seller server is waitress (`bench/seller.py`; the `bench` extra): a
+  multi-threaded WSGI server speaking HTTP/1.1 with keep-alive, as real sellers'
+  servers do. It verifies every signature with the official `standardwebhooks`
+  library and answers a short Markdown license (`text/markdown`). raw's
+  `requests.Session` keeps its connection alive; the naive peer's `requests.post`
+  opens one per webhook; ours uses whatever `fulfillment/transport.py` does.
+- Everything runs on the same machine: the driver placing orders, the workers,
+  PostgreSQL, Redis and the seller servers share the cores. raw is therefore the
+  limit of this box, not of a network.
+- Orders use the test payment provider, so they reach the seller marked
+  `test=true`; the work is the same as for a paid order.
+- The counting email backend (`bench/email_backend.py`) builds each message's MIME
+  bytes and counts it in Redis; no ESP round trip is included.
+- Logging is at WARNING (`LOG_LEVEL`, `bench/settings.py`); gunicorn keeps the
+  project's access log (one line per request, written to a file here).
+- The full results, including everything not shown here, are in
+  `bench/results/latest.json` after a run (`before.json` is the figure from
+  before any performance work).
+"""
+
+
+def main() -> None:
+    """`python -m bench.report RESULTS.json`: print the page for a saved run."""
+    import json
+    import sys
+
+    print(markdown(json.loads(Path(sys.argv[1]).read_text())), end="")
+
+
+if __name__ == "__main__":
+    main()

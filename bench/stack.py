@@ -1,0 +1,350 @@
+"""The processes and services of a benchmark run: start them, wait until they are
+ready, stop every one of them, whatever happens.
+
+Each process runs in its own session (process group), so the driver's Ctrl-C
+does not reach it half-way and `Stack.close()` can stop the whole group: SIGTERM,
+then SIGKILL for anything still there after a few seconds (a celery worker's warm
+shutdown would wait for a webhook hanging 15 s; its cold one, SIGQUIT, crashes
+the thread pool in Celery 5.x, "does not implement kill_job").
+Output goes to one log file per process under bench/results/logs/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import environ
+import psycopg
+import redis
+import requests
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+CELERY_FLAGS = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+
+
+class StackError(RuntimeError):
+    """A service or process the benchmark needs is not there; says what to do."""
+
+
+# --- Services -------------------------------------------------------------------
+
+
+def _pg_params(url: str) -> dict:
+    conf = environ.Env.db_url_config(url)
+    if not conf["ENGINE"].endswith("postgresql"):
+        raise StackError(f"BENCH_DATABASE_URL must be a postgres:// URL, not {url!r}")
+    return {
+        "host": conf["HOST"] or "127.0.0.1",
+        "port": conf["PORT"] or 5432,
+        "user": conf["USER"] or None,
+        "password": conf["PASSWORD"] or None,
+        "dbname": conf["NAME"],
+    }
+
+
+def _pg_admin(url: str) -> psycopg.Connection:
+    params = {**_pg_params(url), "dbname": "postgres"}
+    try:
+        return psycopg.connect(**params, connect_timeout=3, autocommit=True)
+    except psycopg.Error as exc:
+        raise StackError(
+            f"PostgreSQL is unreachable at {params['host']}:{params['port']} ({exc})."
+            " Start it, or set BENCH_DATABASE_URL=postgres://user@host:port/db."
+        ) from exc
+
+
+def _redis(url: str) -> redis.Redis:
+    client = redis.Redis.from_url(url, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise StackError(
+            f"Redis is unreachable at {url} ({exc}). Start it, or set "
+            "BENCH_BROKER_URL=redis://host:port/db (a database the benchmark may "
+            "flush)."
+        ) from exc
+    return client
+
+
+def database_recreate(url: str, *, force: bool = False) -> None:
+    """Drop and create the benchmark's database. Refuses a name without "bench"
+    unless forced: this deletes everything in it."""
+    name = _pg_params(url)["dbname"]
+    if "bench" not in name and not force:
+        raise StackError(
+            f"Refusing to drop database {name!r}: its name does not contain "
+            "'bench'. Point BENCH_DATABASE_URL at a scratch database, or pass "
+            "--force-drop."
+        )
+    with _pg_admin(url) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)
+            )
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def broker_flush(url: str) -> None:
+    """Empty the broker's Redis database: queued messages, counters, cache."""
+    _redis(url).flushdb()
+
+
+def services_check(database_url: str, broker_url: str) -> dict[str, str]:
+    """Fail with a clear message unless both services answer; their versions."""
+    with _pg_admin(database_url) as conn:
+        postgres = conn.execute("SHOW server_version").fetchone()[0]
+    info = _redis(broker_url).info("server")
+    return {"postgresql": postgres, "redis": info["redis_version"]}
+
+
+# --- Processes ------------------------------------------------------------------
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+    info: dict = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class Stack:
+    """Every process this run started. Use as a context manager."""
+
+    def __init__(self, *, log_dir: Path, env: dict[str, str]) -> None:
+        self.log_dir = log_dir
+        self.env = env
+        self.procs: list[Proc] = []
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(
+        self,
+        name: str,
+        cmd: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        stdout_pipe: bool = False,
+    ) -> Proc:
+        log = self.log_dir / f"{name}.log"
+        with log.open("w") as out:
+            popen = subprocess.Popen(  # noqa: S603 - our own commands, no shell
+                cmd,
+                cwd=ROOT,
+                env=env or self.env,
+                stdout=subprocess.PIPE if stdout_pipe else out,
+                stderr=out,
+                start_new_session=True,
+                text=True,
+            )
+        proc = Proc(name, popen, log)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: Proc, timeout: float = 5.0) -> None:
+        if proc in self.procs:
+            self.procs.remove(proc)
+        _signal_group(proc, signal.SIGTERM)
+        try:
+            proc.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc, signal.SIGKILL)
+            proc.popen.wait()
+        # The group may hold children that outlived their parent.
+        _signal_group(proc, signal.SIGKILL)
+        if proc.popen.stdout:
+            proc.popen.stdout.close()
+
+    def stop_all(self, procs: list[Proc] | None = None) -> None:
+        targets = list(self.procs if procs is None else procs)
+        for proc in targets:
+            _signal_group(proc, signal.SIGTERM)
+        for proc in targets:
+            self.stop(proc)
+
+    def close(self) -> None:
+        self.stop_all()
+
+
+def _signal_group(proc: Proc, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def wait_ready(proc: Proc, check, *, timeout: float, what: str) -> None:
+    """Poll `check()` until true; a process that dies or a timeout is an error
+    that shows the end of its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise StackError(f"{what} exited:\n{proc.log_tail()}")
+        try:
+            if check():
+                return
+        except Exception:  # noqa: S110 - not up yet; the deadline decides
+            pass
+        time.sleep(0.2)
+    raise StackError(f"{what} not ready after {timeout:.0f} s:\n{proc.log_tail()}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- The benchmark's processes ----------------------------------------------------
+
+
+def seller_start(stack: Stack, kind: str, *, ports: int = 1, hang: float = 0) -> Proc:
+    """A seller server process (bench/seller.py); `proc.info["ports"]`."""
+    cmd = [sys.executable, "-m", "bench.seller", kind, "--ports", str(ports)]
+    if hang:
+        cmd += ["--hang", str(hang)]
+    proc = stack.start(f"seller-{kind}", cmd, stdout_pipe=True)
+    ready, _, _ = select.select([proc.popen.stdout], [], [], 30)
+    line = proc.popen.stdout.readline() if ready else ""
+    if not line:
+        raise StackError(f"seller server ({kind}) did not start:\n{proc.log_tail()}")
+    proc.info = json.loads(line)
+    return proc
+
+
+def worker_start(
+    stack: Stack,
+    *,
+    name: str,
+    queues: str,
+    concurrency: int,
+    app: str = "config",
+    env: dict[str, str] | None = None,
+) -> Proc:
+    """A real `celery worker` process with the thread pool; returns once it answers
+    a control ping."""
+    hostname = f"{name}@{socket.gethostname()}"
+    cmd = [
+        sys.executable, "-m", "celery", "-A", app, "worker", "--queues", queues,
+        "--hostname", hostname, "--pool", "threads", "--concurrency",
+        str(concurrency), *CELERY_FLAGS, "--loglevel", "WARNING",
+    ]  # fmt: skip
+    proc = stack.start(name, cmd, env=env)
+    proc.info = {"hostname": hostname, "pool": "threads", "concurrency": concurrency}
+    return proc
+
+
+def workers_wait(procs: list[Proc], celery_app, *, timeout: float = 90) -> None:
+    for proc in procs:
+        host = proc.info["hostname"]
+        wait_ready(
+            proc,
+            lambda host=host: celery_app.control.ping(destination=[host], timeout=0.5),
+            timeout=timeout,
+            what=f"celery worker {host}",
+        )
+
+
+def beat_start(stack: Stack) -> Proc:
+    """Celery beat: the dispatcher that re-enqueues due deliveries and emails."""
+    cmd = [sys.executable, "-m", "celery", "-A", "config", "beat"]
+    cmd += ["--loglevel", "WARNING"]
+    proc = stack.start("beat", cmd)
+    time.sleep(1.0)
+    if not proc.alive():
+        raise StackError(f"celery beat exited:\n{proc.log_tail()}")
+    return proc
+
+
+def gunicorn_command(port: int) -> list[str]:
+    """The project's production config (workers, threads, timeouts, recycling,
+    access log: one line per request, to the log file here), on our port."""
+    return [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--config", "config/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+    ]  # fmt: skip
+
+
+def gunicorn_start(stack: Stack) -> Proc:
+    port = free_port()
+    env = {**stack.env, "PORT": str(port)}
+    proc = stack.start("gunicorn", gunicorn_command(port), env=env)
+    proc.info = {"port": port, "command": gunicorn_command(port)}
+    url = f"http://127.0.0.1:{port}/bench/trivial"
+    wait_ready(
+        proc,
+        lambda: requests.get(url, timeout=2).status_code == 200,
+        timeout=60,
+        what="gunicorn",
+    )
+    return proc
+
+
+# --- Memory -----------------------------------------------------------------------
+
+
+def _status_kib(pid: int, key: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The parent pid is the second field after the command's parentheses.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def memory(pid: int) -> dict:
+    """Peak (VmHWM) and current (VmRSS) resident memory of a process and of each of
+    its child processes (a prefork pool's), in MiB."""
+
+    def mib(kib: int | None) -> float | None:
+        return round(kib / 1024, 1) if kib is not None else None
+
+    return {
+        "pid": pid,
+        "peak_rss_mib": mib(_status_kib(pid, "VmHWM")),
+        "rss_mib": mib(_status_kib(pid, "VmRSS")),
+        "threads": _status_kib(pid, "Threads"),
+        "children": [memory(child) for child in _children(pid)],
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import subprocess
@@ -156,6 +157,48 @@ def _summary(s: dict) -> str:
     return _table(
         ("ratio (same run)", "measured", "target", ""),
         [(name, t["value"], t["target"], _met(t)) for name, t in rows],
+    )
+
+
+BEFORE = Path(__file__).resolve().parent / "results" / "before.json"
+
+
+def _figures(s: dict) -> list[tuple[str, object]]:
+    b1, r = s["b1"], s["results"]
+    cpu = r["b1"].get("cpu", {}).get("cpu_ms_per_item", {})
+    return [
+        ("B1 ours, deliveries/s", b1["ours_per_second"]),
+        ("B1 raw, requests/s", b1["raw_per_second"]),
+        ("B1 naive, tasks/s", b1["naive_per_second"]),
+        ("B1 ours / raw", b1["ours_over_raw"]["value"]),
+        ("B1 ours / naive", b1["ours_over_naive"]["value"]),
+        ("CPU ms per delivery: PostgreSQL", cpu.get("postgresql")),
+        ("CPU ms per delivery: fulfillment workers", cpu.get("fulfillment_workers")),
+        ("CPU ms per delivery: email worker", cpu.get("email_worker")),
+        ("B2 healthy p95 ratio", s["b2"]["p95_ratio"]["value"]),
+        ("B3 p99 ratio", s["b3"]["p99_ratio"]["value"]),
+        ("B5 two workers / one", s["b5"].get("two_over_one")),
+    ]
+
+
+def _before_after(s: dict) -> str:
+    """This run beside `before.json` (the code before the performance work),
+    when that file exists and is not this run."""
+    if not BEFORE.is_file():
+        return "No `bench/results/before.json` to compare with."
+    before = json.loads(BEFORE.read_text())
+    if before.get("finished_at") == s.get("finished_at"):
+        return "This run is `before.json` itself."
+    rows = [
+        (name, old, new)
+        for (name, old), (_, new) in zip(_figures(before), _figures(s), strict=True)
+    ]
+    commit = before.get("code", {}).get("commit", "?")
+    return (
+        f"`before.json` was measured on commit {commit}, before the performance"
+        " work of issue 6, on the same kind of machine. Ratios compare within each"
+        " run; absolute figures drift between runs.\n\n"
+        + _table(("figure", "before", "this run"), rows)
     )
 
 
@@ -327,6 +370,10 @@ beat; {st["endpoints"]} fast seller servers (ports) with
 ## Summary
 
 {_summary(s)}
+
+## Compared with before the performance work
+
+{_before_after(s)}
 
 ## B1 throughput
 

@@ -27,7 +27,8 @@ class Context:
     fast: Proc  # the fast seller server process; info["ports"]
     slow: Proc  # the slow one
     broker_url: str
-    concurrency: int  # threads of each fulfillment worker (and of the naive one)
+    workers: int  # fulfillment worker processes in B1 and B2 (naive ones in naive)
+    concurrency: int  # threads of each fulfillment worker (and of each naive one)
     email_concurrency: int
     creators: int  # driver threads placing orders
     timeout: float  # seconds to wait for a batch to finish

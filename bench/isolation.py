@@ -1,6 +1,6 @@
 """B2 isolation: one hanging seller server must not delay the others' customers.
 
-Two runs on the same stack (one fulfillment worker, the email worker, beat), with
+Two runs on the same stack (B1's fulfillment workers, the email worker, beat), with
 the same paced arrivals: a fixed order rate below saturation, so that latency is
 not queueing behind a burst. The baseline orders only healthy products; in the
 mixed run every tenth order is for a product whose server accepts the
@@ -20,7 +20,7 @@ SLOW_EVERY = 10  # every tenth order is for a slow product
 
 
 def isolation_run(ctx: Context, *, rate: float, seconds: float) -> dict:
-    procs = ctx.celery_stack(fulfillment_workers=1, beat=True)
+    procs = ctx.celery_stack(fulfillment_workers=ctx.workers, beat=True)
     try:
         baseline = _paced(ctx, tag="b2base", rate=rate, seconds=seconds, mixed=False)
         slow_before = ctx.seller_stats(ctx.slow).get("requests", 0)

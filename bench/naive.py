@@ -2,10 +2,11 @@
 
 What a first version of webhook fulfillment would be: no database, no claim, no
 attempt record, no email, `requests.post` with Celery's defaults. It runs in the
-same kind of worker as ours (`celery -A bench.naive worker --pool threads`,
-same concurrency) against the same seller server, so B1 can say what all our
-bookkeeping costs. It signs with the same Standard Webhooks code, so the seller
-server verifies its requests exactly like ours. No Django in this process.
+same kind and number of workers as ours (`celery -A bench.naive worker --pool
+threads`, same processes and concurrency) against the same seller server, so B1
+can say what all our bookkeeping costs. It signs with the same Standard Webhooks
+code, so the seller server verifies its requests exactly like ours. No Django in
+this process.
 """
 
 from __future__ import annotations

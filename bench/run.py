@@ -49,6 +49,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--b2-seconds", type=float, help="B2: seconds of arrivals in each run")
     add("--b2-rate", type=float, help="B2: orders/s (default: 40 %% of B1's rate)")
     add("--b3-requests", type=int, help="B3: requests per target (all clients)")
+    add(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes in B1 and B2 (ours "
+        "and naive; B5 runs 1): one per core, as docs/deploy.md sizes them",
+    )
     add("--concurrency", type=int, default=32, help="threads per fulfillment worker")
     add("--email-concurrency", type=int, default=8, help="threads of the email worker")
     add("--endpoints", type=int, default=15, help="fast seller servers (ports)")
@@ -128,6 +135,7 @@ def _summary(args, argv, versions, results, seconds) -> dict:
                 "b2_seconds",
                 "b2_rate",
                 "b3_requests",
+                "workers",
                 "concurrency",
                 "email_concurrency",
                 "endpoints",

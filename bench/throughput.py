@@ -3,9 +3,9 @@
 - raw: one thread, one `requests.Session` (its connection kept alive),
   sequential signed POSTs to one port of the fast seller server: what this box
   can do at all.
-- naive: `bench/naive.py`, one Celery task per webhook, same pool and
-  concurrency as ours, enqueued as fast as the driver can; timed from the first
-  enqueue to the seller server's last verified request.
+- naive: `bench/naive.py`, one Celery task per webhook, same pool, worker
+  processes and concurrency as ours, enqueued as fast as the driver can; timed
+  from the first enqueue to the seller server's last verified request.
 - ours: orders placed through `order_place` by the driver's threads while the
   workers run; timed from the first order to the last `email_sent_at`. Every
   order was fulfilled by a verified webhook, its attempt stored, its email
@@ -91,20 +91,23 @@ def raw_run(ctx: Context, *, count: int) -> dict:
 
 def naive_run(ctx: Context, *, count: int) -> dict:
     """The naive peer over the same number of webhooks."""
-    proc = worker_start(
-        ctx.stack,
-        name="naive",
-        queues=naive.QUEUE,
-        concurrency=ctx.concurrency,
-        app="bench.naive",
-        env=ctx.env_without_django(),
-    )
+    procs = [
+        worker_start(
+            ctx.stack,
+            name=f"naive{k + 1}",
+            queues=naive.QUEUE,
+            concurrency=ctx.concurrency,
+            app="bench.naive",
+            env=ctx.env_without_django(),
+        )
+        for k in range(ctx.workers)
+    ]
     try:
-        workers_wait([proc], naive.app)
+        workers_wait(procs, naive.app)
         before = ctx.seller_stats()
         components = {
             "driver": [os.getpid()],
-            "naive_worker": [proc.pid],
+            "naive_worker": [proc.pid for proc in procs],
             "seller_server": [ctx.fast.pid],
         }
         cpu_before = cpu.snapshot(components)
@@ -124,9 +127,10 @@ def naive_run(ctx: Context, *, count: int) -> dict:
         cpu_used = cpu.usage(cpu_before, cpu.snapshot(components), per=count)
         after = ctx.seller_stats()
     finally:
-        ctx.stack.stop(proc)
+        ctx.stack.stop_all(procs)
     seconds = after["last_verified_at"] - started
     return {
+        "workers": len(procs),
         "tasks": count,
         "enqueue_seconds": round(enqueued, 2),
         "seconds": round(seconds, 2),

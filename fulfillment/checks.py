@@ -27,11 +27,13 @@ def fulfillment_timing_check(app_configs, **kwargs) -> list[Error]:
                 id="fulfillment.E002",
             )
         )
-    if conf["EMAIL_CLAIM_TIMEOUT_SECONDS"] <= settings.CELERY_TASK_TIME_LIMIT:
+    # Emails are sent by email tasks and, after the last delivery, by attempt tasks.
+    send_limit = max(settings.CELERY_TASK_TIME_LIMIT, conf["ATTEMPT_TIME_LIMIT"])
+    if conf["EMAIL_CLAIM_TIMEOUT_SECONDS"] <= send_limit:
         errors.append(
             Error(
-                "FULFILLMENT_EMAIL_CLAIM_TIMEOUT_SECONDS must exceed the task time "
-                f"limit ({settings.CELERY_TASK_TIME_LIMIT} s), or a running email "
+                "FULFILLMENT_EMAIL_CLAIM_TIMEOUT_SECONDS must exceed the time limit "
+                f"of the tasks that send emails ({send_limit} s), or a running email "
                 "send could be taken over and sent twice.",
                 id="fulfillment.E003",
             )

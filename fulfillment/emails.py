@@ -15,7 +15,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .rendering import render_markdown
+from .rendering import render_markdown, render_markdown_shared
 
 SAMPLE_LICENSE = "**License key:** `DEMO-{index:04d}-ABCD-EFGH`"
 
@@ -49,7 +49,9 @@ def _render(
         "manual": manual,
         "order_url": order_url,
         "instructions": instructions,
-        "instructions_html": render_markdown(instructions) if instructions else "",
+        "instructions_html": (
+            render_markdown_shared(instructions) if instructions else ""
+        ),
         "licenses": [
             {"text": text, "html": render_markdown(text)} for text in licenses
         ],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 
 import markdown
 import nh3
@@ -75,6 +76,24 @@ def _converter() -> markdown.Markdown:
     if md is None:
         md = _local.md = _markdown_without_html()
     return md.reset()
+
+
+# Texts longer than this are rendered every time instead of being kept.
+CACHED_TEXT_CHARS = 16_384
+
+
+def render_markdown_shared(text: str) -> str:
+    """`render_markdown` of a text that is the same for many emails, such as a
+    product's Instructions: rendered once per process and kept (the rendering is
+    a pure function of the text, so an edited text is simply another entry)."""
+    if len(text) > CACHED_TEXT_CHARS:
+        return render_markdown(text)
+    return _render_markdown_cached(text)
+
+
+@lru_cache(maxsize=512)
+def _render_markdown_cached(text: str) -> str:
+    return render_markdown(text)
 
 
 def render_markdown(text: str) -> str:

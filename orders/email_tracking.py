@@ -4,9 +4,9 @@ Anymail turns each ESP's tracking webhook into one `tracking` signal, whatever t
 ESP; `orders/receivers.py` hands every event to `email_event_record`. Two services
 keep the delivery status the seller sees on the order:
 
-- `order_email_sent_record`, after each successful send, remembers the ESP's id
-  for the message and the address it went to, and starts the status again at
-  "awaiting the provider's report".
+- `sent_fields` and `order_email_sent_record`, after each successful send,
+  remember the ESP's id for the message and the address it went to, and start
+  the status again at "awaiting the provider's report".
 - `email_event_record` logs an event on its order and may change the status.
 
 The rules, because ESPs retry webhooks and deliver them in no particular order:
@@ -78,43 +78,61 @@ def esp_message_id(message) -> str:
 # --- Sending --------------------------------------------------------------------
 
 
-@transaction.atomic
-def order_email_sent_record(*, order_id: int, message) -> None:
-    """After a successful send: which message the ESP has and where it went.
-
-    The status starts again at "awaiting the provider's report", or at "no
-    delivery report" for a backend that gives no id. Reports of this message that
-    arrived before this record (a fast ESP) are applied now.
-    """
+def sent_fields(message) -> dict:
+    """The order's tracking fields after a successful send of `message`: the ESP's
+    id for it and the address it went to, and the status starting again at
+    "awaiting the provider's report" ("no delivery report" for a backend that
+    gives no id). The caller stores them in the same UPDATE that marks the email
+    sent, so the send and its id are one write."""
     message_id = esp_message_id(message)
-    recipient = _text(parseaddr(message.to[0])[1] if message.to else "", 254)
-    order = Order.objects.select_for_update().get(pk=order_id)
-    order.email_message_id = message_id
-    order.email_sent_to = recipient
-    order.email_delivery = (
-        EmailDelivery.AWAITING if message_id else EmailDelivery.UNKNOWN
-    )
-    order.email_delivery_at = None
-    order.email_delivery_detail = ""
+    return {
+        "email_message_id": message_id,
+        "email_sent_to": _text(parseaddr(message.to[0])[1] if message.to else "", 254),
+        "email_delivery": EmailDelivery.AWAITING
+        if message_id
+        else EmailDelivery.UNKNOWN,
+        "email_delivery_at": None,
+        "email_delivery_detail": "",
+    }
+
+
+def order_email_sent_record(*, order_id: int, fields: dict) -> None:
+    """After the send is stored with its `sent_fields`: log it, and apply reports
+    of this message that arrived before the send was stored (a fast ESP)."""
+    message_id = fields["email_message_id"]
     EmailEvent.objects.create(
-        order=order,
+        order_id=order_id,
         event_type=EmailEventType.SUBMITTED,
         message_id=message_id,
-        recipient=recipient,
+        recipient=fields["email_sent_to"],
         timestamp=timezone.now(),
     )
-    if message_id:
-        _apply_early_reports(order)
-    order.save(update_fields=["email_message_id", "email_sent_to", *DELIVERY_FIELDS])
+    # A report that locked the order before our UPDATE was logged before it; one
+    # that came after found its message current and applied itself. So only the
+    # first kind needs applying, and usually there is none.
+    early = EmailEvent.objects.filter(order_id=order_id, message_id=message_id)
+    if (
+        not message_id
+        or not early.exclude(event_type=EmailEventType.SUBMITTED).exists()
+    ):
+        return
+    with transaction.atomic():
+        # Under the order's lock, as `email_event_record` is (applying a report
+        # twice changes nothing, see `_supersedes`).
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.email_message_id == message_id and _apply_early_reports(order):
+            order.save(update_fields=DELIVERY_FIELDS)
 
 
-def _apply_early_reports(order: Order) -> None:
+def _apply_early_reports(order: Order) -> bool:
     # Logged but not applied: the order's current message was another one then.
     early = order.email_events.filter(message_id=order.email_message_id).exclude(
         event_type=EmailEventType.SUBMITTED
     )
+    changed = False
     for event in sorted(early, key=lambda event: (event.timestamp, event.pk)):
-        _apply(order, event)
+        changed = _apply(order, event) or changed
+    return changed
 
 
 # --- Tracking events ------------------------------------------------------------

@@ -102,8 +102,9 @@ def order_complete(
     """
     with transaction.atomic():
         checkout = (
-            Checkout.objects.select_for_update()
-            .select_related("product")
+            # The product and its webhook config are read, not locked.
+            Checkout.objects.select_for_update(of=("self",))
+            .select_related("product__webhook_config")
             .get(pk=checkout.pk)
         )
         if checkout.status != CheckoutStatus.OPEN:

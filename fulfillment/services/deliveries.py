@@ -21,7 +21,14 @@ from django.utils import timezone
 
 from .. import outcome, payload, transport
 from ..ids import new_delivery_id
-from ..models import DUE_STATUSES, Delivery, DeliveryAttempt, DeliveryStatus, ErrorKind
+from ..models import (
+    DUE_STATUSES,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    EndpointHealth,
+    ErrorKind,
+)
 from ..signing import redact_headers
 from .endpoints import (
     endpoint_admits,
@@ -95,11 +102,13 @@ def order_fulfillment_start(*, order) -> list[Delivery]:
         )
         for index, count, quantity in units
     )
-    pks = list(
-        Delivery.objects.filter(order=order)
-        .order_by("item_index")
-        .values_list("pk", flat=True)
-    )
+    pks = [delivery.pk for delivery in deliveries]
+    if None in pks:  # a database that cannot return the new rows' keys
+        pks = list(
+            Delivery.objects.filter(order=order)
+            .order_by("item_index")
+            .values_list("pk", flat=True)
+        )
     _enqueue_on_commit(pks)
     return deliveries
 
@@ -178,18 +187,28 @@ def _endpoint_busy(now) -> Exists:
     return Exists(in_flight.order_by().values("pk")[limit - 1 : limit])
 
 
-def _claim(delivery_pk: int, now) -> bool:
+def _circuit_closed() -> Q:
+    """The delivery's endpoint has no open (or due-for-a-probe) circuit."""
+    tripped = EndpointHealth.objects.filter(
+        key=OuterRef("endpoint_key"), open_until__isnull=False
+    )
+    return ~Exists(tripped)
+
+
+def _claim(delivery_pk: int, now, *, circuit_closed: bool = False) -> bool:
     """Compare-and-set: take the delivery if it is due, nobody holds its lease and
-    its endpoint has a free slot. One UPDATE; only its winner sends."""
-    claimed = (
-        Delivery.objects.filter(pk=delivery_pk)
-        .filter(_claimable(now))
-        .filter(Q(is_test=True) | ~_endpoint_busy(now))
-        .update(
-            status=DeliveryStatus.IN_FLIGHT,
-            lease_expires_at=now + timedelta(seconds=_conf("LEASE_SECONDS")),
-            attempt_count=F("attempt_count") + 1,
-        )
+    its endpoint has a free slot. One UPDATE; only its winner sends.
+
+    With `circuit_closed`, also only while its endpoint's circuit is closed (test
+    deliveries bypass the breaker): the common case, claimed in one statement
+    without the admission reads."""
+    claimable = Delivery.objects.filter(pk=delivery_pk).filter(_claimable(now))
+    if circuit_closed:
+        claimable = claimable.filter(Q(is_test=True) | _circuit_closed())
+    claimed = claimable.filter(Q(is_test=True) | ~_endpoint_busy(now)).update(
+        status=DeliveryStatus.IN_FLIGHT,
+        lease_expires_at=now + timedelta(seconds=_conf("LEASE_SECONDS")),
+        attempt_count=F("attempt_count") + 1,
     )
     return claimed == 1
 
@@ -246,6 +265,59 @@ def _admit(delivery_pk: int, now) -> bool:
         return True
     _hold(delivery_pk, now, admitted)
     return False
+
+
+def _admit_and_claim(delivery_pk: int, now) -> bool:
+    """The claim's slow path: the delivery was not claimable in one statement
+    because its endpoint's circuit is open or due for a probe, its endpoint is
+    full, or it is simply not due (a duplicate message)."""
+    if not _admit(delivery_pk, now):
+        return False
+    if not _claim(delivery_pk, now):
+        _defer_if_busy(delivery_pk, now)
+        return False
+    return True
+
+
+def _endpoint_current(delivery: Delivery, now) -> bool:
+    """After a claim: if the seller changed the Webhook URL since the delivery
+    was planned, move it to the new endpoint, and give the claim back (without
+    spending an attempt) while that endpoint's circuit holds it."""
+    config = getattr(delivery.product, "webhook_config", None)
+    current = endpoint_key_for(config.url if config is not None else "")
+    if current == delivery.endpoint_key:
+        return True
+    Delivery.objects.filter(pk=delivery.pk).update(endpoint_key=current)
+    delivery.endpoint_key = current
+    if delivery.is_test or not current:
+        return True
+    admitted = endpoint_admits(key=current, now=now)
+    if admitted is True:
+        return True
+    _unclaim(delivery, admitted)
+    return False
+
+
+def _unclaim(delivery: Delivery, until) -> None:
+    """Give back a claim made before we learned the endpoint holds the delivery:
+    it waits until `until`, its attempt not spent."""
+    released = Delivery.objects.filter(
+        pk=delivery.pk,
+        status=DeliveryStatus.IN_FLIGHT,
+        attempt_count=delivery.attempt_count,
+    ).update(
+        status=(
+            DeliveryStatus.RETRYING
+            if delivery.attempt_count > 1
+            else DeliveryStatus.PENDING
+        ),
+        attempt_count=F("attempt_count") - 1,
+        lease_expires_at=None,
+        next_attempt_at=until,
+    )
+    wait = (until - timezone.now()).total_seconds()
+    if released and wait <= MAX_BROKER_COUNTDOWN:
+        _enqueue_on_commit([delivery.pk], countdown=max(wait, 0) + 0.5)
 
 
 def _facts_for(delivery: Delivery) -> payload.OrderFacts:
@@ -374,14 +446,15 @@ def delivery_attempt(*, delivery_pk: int) -> Delivery | None:
     without spending an attempt.
     """
     now = timezone.now()
-    if not _admit(delivery_pk, now):
-        return None
-    if not _claim(delivery_pk, now):
-        _defer_if_busy(delivery_pk, now)
+    if not _claim(delivery_pk, now, circuit_closed=True) and not _admit_and_claim(
+        delivery_pk, now
+    ):
         return None
     delivery = Delivery.objects.select_related(
         "product__webhook_config", "order__checkout", "order__product"
     ).get(pk=delivery_pk)
+    if not _endpoint_current(delivery, now):
+        return None
     request, result, verdict = _safe_exchange(delivery)
     delay, note = _next_attempt(delivery, verdict)
     if note:
@@ -529,7 +602,7 @@ def _settle(delivery: Delivery, verdict, delay: float | None) -> None:
         },
     )
     if delivery.order_id:
-        order_fulfillment_refresh(order_id=delivery.order_id)
+        order_fulfillment_refresh(order_id=delivery.order_id, send_email_now=True)
     if delivery.status == DeliveryStatus.RETRYING and delay <= MAX_BROKER_COUNTDOWN:
         # A little late rather than early: an early message finds it not due.
         _enqueue_on_commit([delivery.pk], countdown=delay + 0.5)

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from orders.email_tracking import order_email_sent_record
+from orders.email_tracking import order_email_sent_record, sent_fields
 from orders.models import EmailStatus, FulfillmentStatus, Order
 
 from ..emails import order_email_build
@@ -50,14 +50,40 @@ def _enqueue_email(order_pk: int) -> None:
         )
 
 
-def order_email_schedule(*, order: Order) -> None:
-    """Call inside the transaction that fulfilled (or confirmed) the order."""
+def order_email_schedule(*, order: Order, send_now: bool = False) -> None:
+    """Call inside the transaction that fulfilled (or confirmed) the order.
+
+    After the commit the email task is enqueued, or, with `send_now` (a
+    fulfillment worker that just settled the order's last delivery, see
+    EMAIL_FROM_FULFILLMENT_WORKER), this thread sends it at once.
+    """
     if not order.product.send_order_emails:
         Order.objects.filter(pk=order.pk, email_status=EmailStatus.NOT_SENT).update(
             email_status=EmailStatus.DISABLED
         )
         return
-    transaction.on_commit(lambda: _enqueue_email(order.pk))
+    if send_now and settings.FULFILLMENT["EMAIL_FROM_FULFILLMENT_WORKER"]:
+        transaction.on_commit(lambda: _send_now(order.pk))
+    else:
+        transaction.on_commit(lambda: _enqueue_email(order.pk))
+
+
+def _send_now(order_pk: int) -> None:
+    """Send without a queue hop: the customer is waiting for the license, and the
+    email task would cost another broker round trip and task. The claim makes it
+    exactly once all the same. If sending fails, the email queue takes over with
+    its retries and backoff; if this worker dies first, the dispatcher does."""
+    try:
+        order_email_send(order_id=order_pk)
+    except Exception as exc:
+        # The type only: an ESP's error text may quote the customer's address.
+        logger.warning(
+            "Order %s: sending the email failed (%s); the email queue retries it",
+            order_pk,
+            type(exc).__name__,
+            extra={"order_id": order_pk},
+        )
+        _enqueue_email(order_pk)
 
 
 def _claimable(now) -> Q:
@@ -98,19 +124,20 @@ def _send(order_id: int, *, to: str | None = None) -> EmailMessage:
 
 
 def _mark_sent(order_id: int, message: EmailMessage) -> None:
-    """Record the send first, on its own: if it were rolled back with a failing
-    tracking record, the claim would expire and the customer get a second copy.
-    Then the ESP's id for the message, so that its delivery reports find it."""
+    """Record the send with the ESP's id for it, in one UPDATE. Then log it:
+    if that failed and rolled the send back, the claim would expire and the
+    customer get a second copy."""
+    fields = sent_fields(message)
     Order.objects.filter(pk=order_id).update(
-        email_status=EmailStatus.SENT, email_sent_at=timezone.now()
+        email_status=EmailStatus.SENT, email_sent_at=timezone.now(), **fields
     )
     # No address: the customer's email stays out of the logs.
     logger.info("Order %s: email sent", order_id, extra={"order_id": order_id})
     try:
-        order_email_sent_record(order_id=order_id, message=message)
+        order_email_sent_record(order_id=order_id, fields=fields)
     except Exception:
         logger.exception(
-            "Order %s: email sent, but its tracking id was not recorded",
+            "Order %s: email sent, but its log entry was not recorded",
             order_id,
             extra={"order_id": order_id},
         )

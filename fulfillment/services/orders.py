@@ -19,11 +19,14 @@ def _status_from(statuses: list[str]) -> str:
     return FulfillmentStatus.PENDING
 
 
-@transaction.atomic
-def order_fulfillment_refresh(*, order_id: int) -> Order:
+# No savepoint when nested: it runs inside the settle and action transactions.
+@transaction.atomic(savepoint=False)
+def order_fulfillment_refresh(*, order_id: int, send_email_now: bool = False) -> Order:
     """Recompute the order's status from its deliveries (under a row lock, so two
     deliveries finishing at once cannot both miss the last one). The first time
-    every delivery has succeeded, the customer's email is scheduled."""
+    every delivery has succeeded, the customer's email is scheduled: sent by this
+    thread after the commit with `send_email_now` (a fulfillment worker), else
+    enqueued (a web request must not wait for the email provider)."""
     order = Order.objects.select_for_update().select_related("product").get(pk=order_id)
     if order.fulfillment_status == FulfillmentStatus.MANUAL:
         return order
@@ -39,5 +42,5 @@ def order_fulfillment_refresh(*, order_id: int) -> Order:
         order.fulfilled_at = timezone.now()
     order.save(update_fields=["fulfillment_status", "fulfilled_at"])
     if new_status == FulfillmentStatus.FULFILLED and not was_fulfilled:
-        order_email_schedule(order=order)
+        order_email_schedule(order=order, send_now=send_email_now)
     return order

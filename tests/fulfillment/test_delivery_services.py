@@ -335,6 +335,74 @@ def test_failed_email_send_releases_the_claim_for_a_retry(
     assert Order.objects.get(pk=order.pk).email_status == "not_sent"
 
 
+@pytest.fixture
+def email_tasks(monkeypatch):
+    """Order pks of every email task enqueued, instead of enqueuing it."""
+    queued: list[int] = []
+    monkeypatch.setattr("fulfillment.services.emails._enqueue_email", queued.append)
+    return queued
+
+
+@pytest.fixture
+def worker_sends_email(live, settings):
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "EMAIL_FROM_FULFILLMENT_WORKER": True,
+    }
+
+
+def test_by_default_every_email_goes_through_the_email_queue(
+    live, seller_server, email_backend, email_tasks, django_capture_on_commit_callbacks
+):
+    order = place(live)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt_all(order)
+
+    assert mail.outbox == []
+    assert email_tasks == [order.pk]
+
+
+def test_the_worker_that_fulfils_the_order_can_send_its_email_without_a_queue_hop(
+    live, seller_server, email_backend, email_tasks, worker_sends_email,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    order = place(live)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt_all(order)
+
+    order.refresh_from_db()
+    assert order.email_status == "sent"
+    assert len(mail.outbox) == 1
+    assert "LICENSE-OK" in mail.outbox[0].body
+    assert email_tasks == []
+
+
+def test_an_email_the_worker_could_not_send_is_left_to_the_email_queue(
+    live, seller_server, settings, email_tasks, worker_sends_email,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    from fulfillment.tasks import order_email_send_task
+
+    settings.EMAIL_BACKEND = "tests.fulfillment.test_delivery_services.BrokenBackend"
+    order = place(live)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt_all(order)
+
+    order.refresh_from_db()
+    assert order.fulfillment_status == FulfillmentStatus.FULFILLED
+    assert order.email_status == "not_sent"
+    assert email_tasks == [order.pk]
+    # The ESP is back when the email queue's task runs: one email.
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    order_email_send_task(order.pk)
+    order_email_send_task(order.pk)
+    assert len(mail.outbox) == 1
+    assert Order.objects.get(pk=order.pk).email_status == "sent"
+
+
 class BrokenBackend:
     def __init__(self, *args, **kwargs):
         pass

@@ -264,6 +264,32 @@ def test_open_circuit_holds_deliveries_without_requests_while_others_go_out(
     assert len(server_b.requests) == 1
 
 
+@pytest.mark.parametrize(("status", "attempts"), [("pending", 0), ("retrying", 1)])
+def test_a_delivery_moved_to_an_endpoint_whose_circuit_is_open_waits_for_it(
+    shop_a, shop_b, seller_server, status, attempts
+):
+    """Planned for one server, sent after the seller moved the Webhook URL to
+    another whose circuit is open: it waits, without a request or an attempt."""
+    product_b, server_b = shop_b
+    health = open_circuit(shop_a, seller_server)
+    moved = new_delivery(product_b)
+    Delivery.objects.filter(pk=moved.pk).update(status=status, attempt_count=attempts)
+    config = product_b.webhook_config
+    config.url = seller_server.url("/license")
+    config.save()
+    requests_before = len(seller_server.requests)
+
+    assert attempt(moved) is None
+
+    moved.refresh_from_db()
+    assert (moved.status, moved.attempt_count) == (status, attempts)
+    assert moved.lease_expires_at is None
+    assert moved.endpoint_key == health.key
+    assert moved.next_attempt_at == health.open_until
+    assert len(seller_server.requests) == requests_before
+    assert server_b.requests == []
+
+
 def test_a_short_hold_is_enqueued_with_a_countdown(
     shop_a, seller_server, enqueued, django_capture_on_commit_callbacks
 ):

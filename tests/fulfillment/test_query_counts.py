@@ -18,13 +18,14 @@ from tests.httpserver import Route
 
 pytestmark = pytest.mark.django_db
 
-# Admission (2) + claim (1) + delivery with its product and config (1) + custom
-# fields (1) + attempt row (1) + settle (1) + order refresh (3) + circuit (1),
-# and two savepoints with their releases.
-ATTEMPT_QUERIES = 15
-# Claim (1) + order with product (1) + its deliveries (1) + sent (1) + tracking
-# record (lock, event row, early reports, update: 4) and a savepoint pair.
-EMAIL_QUERIES = 10
+# Claim, with the circuit check folded in (1) + delivery with its product and
+# config (1) + custom fields (1) + attempt row (1) + settle (1) + order refresh
+# (3, no savepoint of its own) + circuit (1), and the settle transaction's
+# savepoint pair (a BEGIN and COMMIT outside the test's transaction).
+ATTEMPT_QUERIES = 11
+# Claim (1) + order with product (1) + its deliveries (1) + sent, with the ESP's
+# message id (1) + its log entry (1) + any report of it that came first (1).
+EMAIL_QUERIES = 6
 
 
 @pytest.fixture

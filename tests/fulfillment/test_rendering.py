@@ -164,3 +164,17 @@ def test_markdown_image_keeps_no_element_and_no_url(template):
 
     assert "<img" not in html
     assert "javascript:" not in html
+
+
+def test_shared_rendering_matches_and_follows_an_edited_text():
+    from fulfillment.rendering import CACHED_TEXT_CHARS, render_markdown_shared
+
+    first = "Open **Settings** <script>x</script>"
+    edited = "Open **Preferences**"
+    long_text = "*a* " * (CACHED_TEXT_CHARS // 4 + 1)
+
+    assert render_markdown_shared(first) == render_markdown(first)
+    assert render_markdown_shared(first) == render_markdown(first)  # kept
+    assert "<strong>Preferences</strong>" in render_markdown_shared(edited)
+    assert "<script" not in render_markdown_shared(first)
+    assert render_markdown_shared(long_text) == render_markdown(long_text)

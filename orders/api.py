@@ -149,7 +149,6 @@ def orders_create(request: HttpRequest) -> JsonResponse:
     except (ValueError, UnicodeDecodeError):
         return error_response("invalid_json", "The body is not valid JSON.", status=400)
     order, created = order_create_from_api(data=data)
-    order = order_get_by_transaction_id(transaction_id=order.transaction_id)
     return JsonResponse(order_json(order), status=201 if created else 200)
 
 

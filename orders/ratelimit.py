@@ -48,14 +48,21 @@ def rate_parse(rate: str) -> tuple[int, int]:
 
 
 def _count(key: str, *, window: int) -> int:
-    # The key outlives its window by a little, so it cannot expire between the
-    # add and the incr of a request at the very end of the window.
-    cache.add(key, 0, timeout=window + 5)
+    # Every request but a window's first finds the counter: incr first, which
+    # saves the shared cache a round trip per request. The key outlives its
+    # window by a little, so it cannot expire just after a late request found it.
     try:
         return cache.incr(key)
     except ValueError:
-        # Evicted between add and incr (a full cache): start the window again.
-        cache.add(key, 1, timeout=window + 5)
+        pass  # the window's first request, or its counter was evicted
+    if cache.add(key, 1, timeout=window + 5):
+        return 1
+    try:
+        # Another request created it in between.
+        return cache.incr(key)
+    except ValueError:
+        # ...and it was evicted again at once (a full cache): count this one.
+        cache.set(key, 1, timeout=window + 5)
         return 1
 
 

@@ -111,16 +111,22 @@ def order_complete(
             raise OrderError(
                 "checkout_completed", "This checkout is already paid.", status=409
             )
-        order = _order_create(
+        return _order_complete_locked(
             checkout=checkout,
             transaction_id=transaction_id,
             source=source,
             fingerprint=fingerprint,
             is_test=is_test,
         )
-        checkout.status = CheckoutStatus.COMPLETED
-        checkout.save(update_fields=["status"])
-        order_fulfillment_start(order=order)
+
+
+def _order_complete_locked(*, checkout: Checkout, **fields: Any) -> Order:
+    """The order of an open checkout that this transaction holds: locked by
+    `order_complete`, or inserted by this very transaction (the orders API)."""
+    order = _order_create(checkout=checkout, **fields)
+    checkout.status = CheckoutStatus.COMPLETED
+    checkout.save(update_fields=["status"])
+    order_fulfillment_start(order=order)
     return order
 
 
@@ -333,7 +339,7 @@ def _api_replay(*, transaction_id: str, fingerprint: str) -> Order | None:
 
 
 def _api_product(*, slug: str) -> Product:
-    product = Product.objects.filter(slug=slug).first()
+    product = Product.objects.filter(slug=slug).select_related("webhook_config").first()
     if product is None:
         raise OrderError(
             "product_not_found", f"No product with slug {slug!r}.", status=404
@@ -350,17 +356,23 @@ def order_create_from_api(*, data: dict) -> tuple[Order, bool]:
 
     Idempotent on `transaction_id`: the same contents again return the existing
     order (created=False) and plan nothing; different contents are a
-    `transaction_conflict`. Two identical calls racing each other both reach the
-    insert; the unique transaction_id lets only one win, and the loser re-reads
-    the winner's order after rolling back its savepoint.
+    `transaction_conflict`. The insert comes first (a replay is the rare case):
+    the unique transaction_id refuses a second order, and the caller then reads
+    the existing one after rolling back. Two identical calls racing each other
+    end the same way: one wins, the other returns the winner's order.
     """
     cleaned = _api_fields_clean(data)
     fingerprint = order_fingerprint(cleaned=cleaned)
     transaction_id = cleaned["transaction_id"]
-    existing = _api_replay(transaction_id=transaction_id, fingerprint=fingerprint)
-    if existing is not None:
-        return existing, False
-    product = _api_product(slug=cleaned["product"])
+    try:
+        product = _api_product(slug=cleaned["product"])
+    except OrderError:
+        # A retry of an order made while the product was live still gets it.
+        existing = _api_replay(transaction_id=transaction_id, fingerprint=fingerprint)
+        if existing is not None:
+            return existing, False
+        raise
+    # Insert first: a replay is rare, and the unique transaction_id finds it.
     try:
         with transaction.atomic():
             order = _api_order_insert(
@@ -390,11 +402,13 @@ def _api_order_insert(
         customer_name=cleaned.get("customer_name") or "",
         checkout_hash=cleaned.get("checkout_hash") or None,
     )
-    return order_complete(
+    # Inserted by this transaction: nobody else can see it, let alone pay it.
+    return _order_complete_locked(
         checkout=checkout,
         transaction_id=cleaned["transaction_id"],
         source=OrderSource.API,
         fingerprint=fingerprint,
+        is_test=False,
     )
 
 
@@ -423,10 +437,17 @@ def api_token_create(
     return token, new.raw
 
 
+# "Last used" is kept to this precision: a busy token is not written per request.
+API_TOKEN_TOUCH_SECONDS = 60
+
+
 def api_token_touch(*, token: ApiToken) -> None:
+    now = timezone.now()
+    last = token.last_used_at
+    if last is not None and (now - last).total_seconds() < API_TOKEN_TOUCH_SECONDS:
+        return
     # An UPDATE rather than save(): concurrent requests with the same token must
     # not overwrite each other's other fields (e.g. a revocation by staff).
-    now = timezone.now()
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
 

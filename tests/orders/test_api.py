@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from fulfillment.models import Delivery
 from orders import ratelimit
@@ -211,6 +215,18 @@ def test_valid_token_records_last_use(live_product, api_post, order_body):
     assert ApiToken.objects.get().last_used_at is not None
 
 
+def test_last_use_is_written_at_most_once_a_minute(live_product, api_post, order_body):
+    recently = timezone.now() - timedelta(seconds=30)
+    ApiToken.objects.update(last_used_at=recently)
+    api_post({**order_body, "transaction_id": "t-1"})
+    assert ApiToken.objects.get().last_used_at == recently
+
+    long_ago = timezone.now() - timedelta(seconds=90)
+    ApiToken.objects.update(last_used_at=long_ago)
+    api_post({**order_body, "transaction_id": "t-2"})
+    assert ApiToken.objects.get().last_used_at > long_ago + timedelta(seconds=60)
+
+
 def test_unknown_product_is_404(live_product, api_post, order_body):
     response = api_post({**order_body, "product": "nope"})
     assert response.status_code == 404
@@ -391,3 +407,57 @@ def test_default_limit_is_120_a_minute(settings):
 def test_malformed_rate_setting_fails_loudly(rate):
     with pytest.raises(ValueError, match="API_RATE_LIMIT"):
         ratelimit.rate_parse(rate)
+
+
+# The limiter's counter, on the local cache and on Redis as production runs it.
+@pytest.fixture(params=["locmem", "redis"])
+def limiter_cache(request, settings):
+    from tests.services import SERVICES_HINT, on_redis
+
+    settings.API_RATE_LIMIT = "3/60"
+    if request.param == "redis":
+        if not on_redis():
+            pytest.skip(f"Redis not configured: {SERVICES_HINT}")
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": settings.CELERY_BROKER_URL,
+                # Its own keys: clearing would empty the broker's database.
+                "KEY_PREFIX": f"test-ratelimit-{uuid.uuid4().hex}",
+            }
+        }
+    return request.param
+
+
+def test_the_counter_counts_every_request_of_the_window(limiter_cache):
+    decisions = [ratelimit.api_rate_limit_hit(token_pk=7) for _ in range(5)]
+
+    assert [d.allowed for d in decisions] == [True, True, True, False, False]
+    assert [d.remaining for d in decisions] == [2, 1, 0, 0, 0]
+
+
+class _RivalCreatesTheCounterFirst:
+    """The cache as a request sees it that loses the race to start the window."""
+
+    def __init__(self, real):
+        self.real, self.raced = real, False
+
+    def incr(self, key):
+        return self.real.incr(key)
+
+    def add(self, key, value, timeout):
+        if not self.raced:
+            self.raced = True
+            self.real.add(key, 1, timeout=timeout)  # the rival request's count
+        return self.real.add(key, value, timeout=timeout)
+
+    def set(self, key, value, timeout):
+        return self.real.set(key, value, timeout=timeout)
+
+
+def test_a_counter_started_by_a_racing_request_counts_both(limiter_cache, monkeypatch):
+    monkeypatch.setattr(ratelimit, "cache", _RivalCreatesTheCounterFirst(cache))
+
+    decision = ratelimit.api_rate_limit_hit(token_pk=8)
+
+    assert (decision.allowed, decision.remaining) == (True, 1)

@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import IntegrityError
 
+from fulfillment.models import Delivery
 from orders import services
 from orders.errors import OrderError
 from orders.models import ApiToken, Checkout, Order
@@ -90,9 +91,12 @@ def test_declined_payment_leaves_an_open_checkout_and_no_order(
     assert Order.objects.count() == 0
 
 
-def test_racing_identical_api_call_returns_the_winners_order(monkeypatch, live_product):
-    """The loser of a race passes the replay check, then hits the unique
-    transaction_id on insert; it must answer with the winner's order."""
+def test_a_repeated_api_call_returns_the_first_order_and_leaves_no_checkout(
+    live_product,
+):
+    """The insert comes first: the repeat (or the loser of two identical calls
+    racing) hits the unique transaction_id, its checkout is rolled back with it,
+    and it answers with the first order."""
     data = {
         "product": "pixel-editor",
         "quantity": 1,
@@ -100,19 +104,32 @@ def test_racing_identical_api_call_returns_the_winners_order(monkeypatch, live_p
         "transaction_id": "race-1",
     }
     winner, _ = order_create_from_api(data=data)
-    real_replay = services._api_replay
-    calls = []
 
-    def replay_blind_the_first_time(**kwargs):
-        # The first check runs before the winner committed: it sees nothing.
-        calls.append(kwargs)
-        return None if len(calls) == 1 else real_replay(**kwargs)
-
-    monkeypatch.setattr(services, "_api_replay", replay_blind_the_first_time)
     order, created = order_create_from_api(data=data)
+
     assert (order, created) == (winner, False)
     assert Order.objects.count() == 1
     assert Checkout.objects.count() == 1
+    assert Delivery.objects.count() == 1
+
+
+def test_a_repeat_after_the_product_left_live_still_gets_its_order(live_product):
+    data = {
+        "product": "pixel-editor",
+        "quantity": 1,
+        "customer_email": "a@example.com",
+        "transaction_id": "retry-1",
+    }
+    first, _ = order_create_from_api(data=data)
+    live_product.status = "draft"
+    live_product.save()
+
+    order, created = order_create_from_api(data=data)
+
+    assert (order, created) == (first, False)
+    with pytest.raises(OrderError) as refused:
+        order_create_from_api(data={**data, "transaction_id": "retry-2"})
+    assert refused.value.code == "product_not_live"
 
 
 def test_race_insert_failure_really_is_an_integrity_error(live_product):

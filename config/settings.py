@@ -267,6 +267,11 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Orders <orders@fulfillment.localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds an SMTP conversation may hang (Django's default is forever). Anymail's
+# HTTP backends have their own, ANYMAIL_REQUESTS_TIMEOUT (30 s by default). Both
+# stay far below FULFILLMENT_EMAIL_CLAIM_TIMEOUT_SECONDS, after which a claim on
+# an unsent email is taken over.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # The domain of our deterministic Message-IDs (<order-…@domain>).
 EMAIL_MESSAGE_ID_DOMAIN = env.str(
     "EMAIL_MESSAGE_ID_DOMAIN", default="fulfillment.localhost"

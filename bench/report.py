@@ -172,11 +172,17 @@ def _figures(s: dict) -> list[tuple[str, object]]:
         ("B1 naive, tasks/s", b1["naive_per_second"]),
         ("B1 ours / raw", b1["ours_over_raw"]["value"]),
         ("B1 ours / naive", b1["ours_over_naive"]["value"]),
+        (
+            "CPU ms per delivery, all our processes",
+            round(sum(v for k, v in cpu.items() if k != "others"), 2),
+        ),
         ("CPU ms per delivery: PostgreSQL", cpu.get("postgresql")),
+        ("CPU ms per delivery: placing orders (driver)", cpu.get("driver")),
         ("CPU ms per delivery: fulfillment workers", cpu.get("fulfillment_workers")),
         ("CPU ms per delivery: email worker", cpu.get("email_worker")),
         ("B2 healthy p95 ratio", s["b2"]["p95_ratio"]["value"]),
         ("B3 p99 ratio", s["b3"]["p99_ratio"]["value"]),
+        ("B3 orders/s", r.get("b3", {}).get("orders", {}).get("per_second")),
         # before.json predates --workers: its B1 ran one worker, its B5 two.
         (
             "B5 two workers / one",
@@ -199,10 +205,24 @@ def _before_after(s: dict) -> str:
     ]
     commit = before.get("code", {}).get("commit", "?")
     return (
-        f"`before.json` was measured on commit {commit}, before the performance"
-        " work of issue 6, on the same kind of machine. Ratios compare within each"
+        f"`before.json` is the code of commit {commit}, before the performance"
+        " work of issue 6, measured with this benchmark on this machine (run"
+        f" finished {before.get('finished_at', '?')}). Ratios compare within each"
         " run; absolute figures drift between runs.\n\n"
         + _table(("figure", "before", "this run"), rows)
+    )
+
+
+def _email_path(s: dict) -> str:
+    if s.get("email_from_fulfillment_worker"):
+        return (
+            "With `FULFILLMENT_EMAIL_FROM_FULFILLMENT_WORKER` on, the fulfillment"
+            " worker that settles an order's last delivery sends its email itself;"
+            " the email worker only takes over failed sends."
+        )
+    return (
+        "Every email goes through the email queue and worker (the default;"
+        " `FULFILLMENT_EMAIL_FROM_FULFILLMENT_WORKER` is off)."
     )
 
 
@@ -393,9 +413,7 @@ is one thread posting signed requests in a row through a `requests.Session` to o
 port of the same seller server; the naive peer (`bench/naive.py`) is one Celery
 task per webhook that signs, posts with `requests` and stores nothing, in the same
 kind and number of workers with the same concurrency, timed to the seller's last
-verified request. The fulfillment worker that settles an order's last delivery
-sends its email itself (`FULFILLMENT_EMAIL_FROM_FULFILLMENT_WORKER`), so the email
-worker is idle here: it only takes over failed sends.
+verified request. {_email_path(s)}
 
 {_b1(s)}
 

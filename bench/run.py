@@ -144,9 +144,16 @@ def _summary(args, argv, versions, results, seconds) -> dict:
                 "timeout",
             )
         },  # fmt: skip
+        "email_from_fulfillment_worker": _email_from_fulfillment_worker(),
         **results,
         "total_seconds": round(seconds, 1),
     }
+
+
+def _email_from_fulfillment_worker() -> bool:
+    from django.conf import settings
+
+    return settings.FULFILLMENT["EMAIL_FROM_FULFILLMENT_WORKER"]
 
 
 def _write(summary: dict, args: argparse.Namespace) -> None:

@@ -84,7 +84,7 @@ def order_message_id(order) -> str:
 
 def order_licenses(order) -> list[str]:
     deliveries = order.deliveries.filter(is_test=False).order_by("item_index")
-    return [delivery.response_text for delivery in deliveries]
+    return list(deliveries.values_list("response_text", flat=True))
 
 
 def order_email_build(*, order, to: str | None = None) -> EmailMultiAlternatives:

@@ -115,9 +115,16 @@ def order_email_send(*, order_id: int) -> bool:
 
 
 def _send(order_id: int, *, to: str | None = None) -> EmailMessage:
-    order = Order.objects.select_related(
-        "product__webhook_config", "product__seller"
-    ).get(pk=order_id)
+    order = (
+        Order.objects.select_related("product__webhook_config", "product__seller")
+        # The email needs the Instructions, not the signing secrets (each one a
+        # decryption).
+        .defer(
+            "product__webhook_config__signing_secret",
+            "product__webhook_config__previous_signing_secret",
+        )
+        .get(pk=order_id)
+    )
     message = order_email_build(order=order, to=to)
     get_connection().send_messages([message])
     return message

@@ -17,7 +17,7 @@ from .services.actions import (
     delivery_cancel,
     delivery_fulfill_manually,
 )
-from .services.deliveries import delivery_retry_now
+from .services.wakeups import delivery_retry_now
 
 # The marker the intermediate page of a bulk action posts back; without it the
 # action shows the page, with it the action applies (as Django's own

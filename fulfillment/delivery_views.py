@@ -23,7 +23,7 @@ from .forms import DeliveryFilterForm, DeliveryFulfillForm
 from .models import DUE_STATUSES, Delivery, DeliveryAttempt
 from .selectors import deliveries_for_product
 from .services import actions
-from .services.deliveries import delivery_retry_now
+from .services.wakeups import delivery_retry_now
 from .views import get_product_for_seller
 
 DELIVERIES_PER_PAGE = 50

@@ -5,10 +5,11 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from .services.deliveries import deliveries_dispatch_due, delivery_attempt
+from .services.deliveries import delivery_attempt
 from .services.emails import order_email_send, order_emails_dispatch_due
 from .services.housekeeping import attempts_purge
 from .services.notifications import order_delay_notices_send, seller_alerts_send
+from .services.wakeups import deliveries_dispatch_due
 
 
 @shared_task(

@@ -15,7 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fulfillment.models import Delivery
-from fulfillment.services.deliveries import delivery_retry_now, order_fulfillment_start
+from fulfillment.services.deliveries import order_fulfillment_start
+from fulfillment.services.wakeups import delivery_retry_now
 from orders.checkout_tokens import CheckoutTokenInvalid, checkout_token_nonce
 from orders.errors import OrderError
 from orders.forms import QUANTITY_MESSAGE, ApiOrderForm

@@ -1,10 +1,10 @@
-"""Deliveries: planned with the order, attempted by workers, retried from the database.
+"""Deliveries: planned with the order, attempted by workers, settled after each
+attempt.
 
-The database is the source of truth; a broker message only wakes a worker up.
-Claiming a delivery is a compare-and-set on its row, so the same task delivered
-twice (a re-queued message, the dispatcher and the original enqueue racing) makes
-one HTTP call. Short waits go back to the broker with a countdown; long ones stay
-in the database and `deliveries_dispatch_due` picks them up when they are due.
+A worker claims the delivery (`claims`), builds, signs and sends the request,
+records the attempt, and moves the delivery and its order on: succeeded, retrying
+after a wait, or failed. Waking deliveries up, by broker message or from the
+database, is in `wakeups`.
 """
 
 from __future__ import annotations
@@ -16,56 +16,38 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from .. import outcome, payload, transport
 from ..ids import new_delivery_id
 from ..models import (
-    DUE_STATUSES,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
-    EndpointHealth,
     ErrorKind,
 )
 from ..signing import redact_headers
+from .claims import delivery_claim, delivery_endpoint_current
 from .endpoints import (
-    endpoint_admits,
     endpoint_failure_counts,
     endpoint_key_for,
-    endpoint_probe_now,
     endpoint_record_failure,
     endpoint_record_success,
+)
+from .wakeups import (
+    MAX_BROKER_COUNTDOWN,
+    deliveries_enqueue_on_commit,
+    deliveries_release_held,
 )
 
 logger = logging.getLogger(__name__)
 
-# Broker countdowns up to this long; longer waits are left to the dispatcher so no
-# message outlives the broker's visibility timeout (kombu #337, celery #2599).
-MAX_BROKER_COUNTDOWN = 300
 # Stored request and response bodies are cut to this many characters.
 STORED_BODY_CHARS = 20_000
 
 
 def _conf(key: str):
     return settings.FULFILLMENT[key]
-
-
-def _enqueue(delivery_pk: int, countdown: float = 0) -> None:
-    """Wake a worker. A failure here loses nothing: the dispatcher finds the row."""
-    from ..tasks import delivery_attempt_task
-
-    try:
-        delivery_attempt_task.apply_async(args=[delivery_pk], countdown=countdown)
-    except Exception:
-        logger.exception(
-            "Could not enqueue delivery %s; the dispatcher will", delivery_pk
-        )
-
-
-def _enqueue_on_commit(delivery_pks: list[int], countdown: float = 0) -> None:
-    transaction.on_commit(lambda: [_enqueue(pk, countdown) for pk in delivery_pks])
 
 
 def order_fulfillment_start(*, order) -> list[Delivery]:
@@ -109,7 +91,7 @@ def order_fulfillment_start(*, order) -> list[Delivery]:
             .order_by("item_index")
             .values_list("pk", flat=True)
         )
-    _enqueue_on_commit(pks)
+    deliveries_enqueue_on_commit(pks)
     return deliveries
 
 
@@ -157,167 +139,6 @@ def delivery_test_send(
     delivery_attempt(delivery_pk=delivery.pk)
     delivery.refresh_from_db()
     return delivery
-
-
-def _claimable(now) -> Q:
-    """Due and nobody holds its lease (or its worker died mid-attempt)."""
-    lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-    due = Q(status__in=DUE_STATUSES) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
-    abandoned = Q(status=DeliveryStatus.IN_FLIGHT)  # its worker died mid-attempt
-    return (due | abandoned) & lease_free
-
-
-def _endpoint_busy(now) -> Exists:
-    """The delivery's endpoint already has ENDPOINT_MAX_IN_FLIGHT requests on the
-    wire (leases not expired). Test deliveries and rows without a key are exempt.
-
-    The limit is soft: on PostgreSQL two claims running at the same moment may
-    both see one free slot and exceed it by one. SQLite serialises writers, so
-    there it is exact. Good enough to keep one server from taking every worker.
-    """
-    limit = _conf("ENDPOINT_MAX_IN_FLIGHT")
-    in_flight = Delivery.objects.filter(
-        endpoint_key=OuterRef("endpoint_key"),
-        status=DeliveryStatus.IN_FLIGHT,
-        lease_expires_at__gt=now,
-    ).exclude(endpoint_key="")
-    # Exists over the limit-th row: "at least `limit` of them".
-    return Exists(in_flight.order_by().values("pk")[limit - 1 : limit])
-
-
-def _circuit_closed() -> Q:
-    """The delivery's endpoint has no open (or due-for-a-probe) circuit."""
-    tripped = EndpointHealth.objects.filter(
-        key=OuterRef("endpoint_key"), open_until__isnull=False
-    )
-    return ~Exists(tripped)
-
-
-def _claim(delivery_pk: int, now, *, circuit_closed: bool = False) -> bool:
-    """Compare-and-set: take the delivery if it is due, nobody holds its lease and
-    its endpoint has a free slot. One UPDATE; only its winner sends.
-
-    With `circuit_closed`, also only while its endpoint's circuit is closed (test
-    deliveries bypass the breaker): the common case, claimed in one statement
-    without the admission reads."""
-    claimable = Delivery.objects.filter(pk=delivery_pk).filter(_claimable(now))
-    if circuit_closed:
-        claimable = claimable.filter(Q(is_test=True) | _circuit_closed())
-    claimed = claimable.filter(Q(is_test=True) | ~_endpoint_busy(now)).update(
-        status=DeliveryStatus.IN_FLIGHT,
-        lease_expires_at=now + timedelta(seconds=_conf("LEASE_SECONDS")),
-        attempt_count=F("attempt_count") + 1,
-    )
-    return claimed == 1
-
-
-def _defer_if_busy(delivery_pk: int, now) -> None:
-    """A delivery not claimed because its endpoint is full waits 1-3 s (random, so
-    the waiting ones do not all come back at once), without spending an attempt."""
-    delay = random.uniform(1, 3)  # noqa: S311 - spreading load, not a secret
-    deferred = (
-        Delivery.objects.filter(pk=delivery_pk, is_test=False)
-        .filter(_claimable(now))
-        .filter(_endpoint_busy(now))
-        .update(next_attempt_at=now + timedelta(seconds=delay))
-    )
-    if deferred:
-        # A little late rather than early: an early message finds it not due.
-        _enqueue_on_commit([delivery_pk], countdown=delay + 0.5)
-
-
-def _hold(delivery_pk: int, now, until) -> None:
-    """The endpoint's circuit is open: wait until `until` without a request and
-    without spending an attempt. Long waits stay in the database."""
-    held = (
-        Delivery.objects.filter(pk=delivery_pk)
-        .filter(_claimable(now))
-        .update(next_attempt_at=until)
-    )
-    wait = (until - now).total_seconds()
-    if held and wait <= MAX_BROKER_COUNTDOWN:
-        _enqueue_on_commit([delivery_pk], countdown=wait + 0.5)
-
-
-def _admit(delivery_pk: int, now) -> bool:
-    """May we try to claim this delivery? Refreshes its endpoint key if the
-    seller changed the URL since it was planned, and holds it while its
-    endpoint's circuit is open (test deliveries bypass the breaker: the seller is
-    debugging right now)."""
-    row = (
-        Delivery.objects.filter(pk=delivery_pk)
-        .filter(_claimable(now))
-        .values_list("endpoint_key", "is_test", "product__webhook_config__url")
-        .first()
-    )
-    if row is None:
-        return False  # not due, finished, or another worker holds it
-    key, is_test, url = row
-    current = endpoint_key_for(url or "")
-    if current != key:
-        Delivery.objects.filter(pk=delivery_pk).update(endpoint_key=current)
-    if is_test or not current:
-        return True
-    admitted = endpoint_admits(key=current, now=now)
-    if admitted is True:
-        return True
-    _hold(delivery_pk, now, admitted)
-    return False
-
-
-def _admit_and_claim(delivery_pk: int, now) -> bool:
-    """The claim's slow path: the delivery was not claimable in one statement
-    because its endpoint's circuit is open or due for a probe, its endpoint is
-    full, or it is simply not due (a duplicate message)."""
-    if not _admit(delivery_pk, now):
-        return False
-    if not _claim(delivery_pk, now):
-        _defer_if_busy(delivery_pk, now)
-        return False
-    return True
-
-
-def _endpoint_current(delivery: Delivery, now) -> bool:
-    """After a claim: if the seller changed the Webhook URL since the delivery
-    was planned, move it to the new endpoint, and give the claim back (without
-    spending an attempt) while that endpoint's circuit holds it."""
-    config = getattr(delivery.product, "webhook_config", None)
-    current = endpoint_key_for(config.url if config is not None else "")
-    if current == delivery.endpoint_key:
-        return True
-    Delivery.objects.filter(pk=delivery.pk).update(endpoint_key=current)
-    delivery.endpoint_key = current
-    if delivery.is_test or not current:
-        return True
-    admitted = endpoint_admits(key=current, now=now)
-    if admitted is True:
-        return True
-    _unclaim(delivery, admitted)
-    return False
-
-
-def _unclaim(delivery: Delivery, until) -> None:
-    """Give back a claim made before we learned the endpoint holds the delivery:
-    it waits until `until`, its attempt not spent."""
-    released = Delivery.objects.filter(
-        pk=delivery.pk,
-        status=DeliveryStatus.IN_FLIGHT,
-        attempt_count=delivery.attempt_count,
-    ).update(
-        status=(
-            DeliveryStatus.RETRYING
-            if delivery.attempt_count > 1
-            else DeliveryStatus.PENDING
-        ),
-        attempt_count=F("attempt_count") - 1,
-        lease_expires_at=None,
-        next_attempt_at=until,
-    )
-    wait = (until - timezone.now()).total_seconds()
-    if released and wait <= MAX_BROKER_COUNTDOWN:
-        _enqueue_on_commit([delivery.pk], countdown=max(wait, 0) + 0.5)
 
 
 def _facts_for(delivery: Delivery) -> payload.OrderFacts:
@@ -446,14 +267,12 @@ def delivery_attempt(*, delivery_pk: int) -> Delivery | None:
     without spending an attempt.
     """
     now = timezone.now()
-    if not _claim(delivery_pk, now, circuit_closed=True) and not _admit_and_claim(
-        delivery_pk, now
-    ):
+    if not delivery_claim(delivery_pk, now):
         return None
     delivery = Delivery.objects.select_related(
         "product__webhook_config", "order__checkout", "order__product"
     ).get(pk=delivery_pk)
-    if not _endpoint_current(delivery, now):
+    if not delivery_endpoint_current(delivery, now):
         return None
     request, result, verdict = _safe_exchange(delivery)
     delay, note = _next_attempt(delivery, verdict)
@@ -527,28 +346,6 @@ def _endpoint_learn(delivery: Delivery, result, verdict, *, started_at) -> None:
         endpoint_record_failure(key=key, message=verdict.message, started_at=started_at)
 
 
-def deliveries_release_held(*, endpoint_key: str, until, limit: int = 500) -> int:
-    """The endpoint's circuit closed: deliveries it held (waiting until `until` at
-    the latest) go now instead of an open window or a probe's lease later. The
-    in-flight limit still paces them; scheduled retries due before `until` go a
-    little early, which is harmless against a server that works again."""
-    now = timezone.now()
-    pks = list(
-        Delivery.objects.filter(
-            endpoint_key=endpoint_key,
-            status__in=DUE_STATUSES,
-            next_attempt_at__gt=now,
-            next_attempt_at__lte=until,
-        ).values_list("pk", flat=True)[:limit]
-    )
-    if pks:
-        Delivery.objects.filter(pk__in=pks, status__in=DUE_STATUSES).update(
-            next_attempt_at=now
-        )
-        _enqueue_on_commit(pks)
-    return len(pks)
-
-
 def _settle_target(delivery: Delivery, verdict):
     """The row this attempt may update.
 
@@ -605,7 +402,7 @@ def _settle(delivery: Delivery, verdict, delay: float | None) -> None:
         order_fulfillment_refresh(order_id=delivery.order_id, send_email_now=True)
     if delivery.status == DeliveryStatus.RETRYING and delay <= MAX_BROKER_COUNTDOWN:
         # A little late rather than early: an early message finds it not due.
-        _enqueue_on_commit([delivery.pk], countdown=delay + 0.5)
+        deliveries_enqueue_on_commit([delivery.pk], countdown=delay + 0.5)
 
 
 def _settle_changes(verdict, delay: float | None, now) -> dict:
@@ -622,59 +419,3 @@ def _settle_changes(verdict, delay: float | None, now) -> dict:
         "last_error": verdict.message,
         "next_attempt_at": None if delay is None else now + timedelta(seconds=delay),
     }
-
-
-def delivery_retry_now(*, delivery: Delivery) -> bool:
-    """Seller or staff: attempt a failed, retrying or cancelled delivery now."""
-    from .orders import order_fulfillment_refresh
-
-    with transaction.atomic():
-        updated = Delivery.objects.filter(
-            pk=delivery.pk,
-            status__in=[
-                DeliveryStatus.FAILED,
-                DeliveryStatus.RETRYING,
-                DeliveryStatus.CANCELLED,
-                DeliveryStatus.PENDING,
-            ],
-            is_test=False,
-        ).update(
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=timezone.now(),
-            lease_expires_at=None,
-            # If it fails again, the seller hears about it again.
-            alerted_at=None,
-        )
-        if updated and delivery.order_id:
-            order_fulfillment_refresh(order_id=delivery.order_id)
-        if updated and delivery.endpoint_key:
-            # Somebody believes the server works again: find out now, not at the
-            # end of the circuit's window.
-            endpoint_probe_now(key=delivery.endpoint_key)
-        if updated:
-            _enqueue_on_commit([delivery.pk])
-    return bool(updated)
-
-
-def deliveries_dispatch_due(*, limit: int = 500) -> int:
-    """Re-enqueue deliveries that are due but whose message seems lost.
-
-    A delivery counts as lost when it has been due for longer than the grace
-    period (its own message would have been picked up by then), or when it is in
-    flight with an expired lease (its worker died). Duplicates are harmless: the
-    claim lets only one through.
-    """
-    now = timezone.now()
-    grace = timedelta(seconds=_conf("DISPATCH_GRACE_SECONDS"))
-    lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-    stale_due = Q(status__in=DUE_STATUSES, next_attempt_at__lte=now - grace)
-    abandoned = Q(status=DeliveryStatus.IN_FLIGHT, lease_expires_at__lte=now)
-    pks = list(
-        Delivery.objects.filter(stale_due | abandoned)
-        .filter(lease_free)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in pks:
-        _enqueue(pk)
-    return len(pks)

@@ -61,10 +61,12 @@ def test_delivery_page_shows_its_attempts_read_only(charlie_client, orders):
 def test_retry_now_action_requeues_failed_deliveries(
     charlie_client, orders, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from fulfillment.services import deliveries
+    from fulfillment.services import wakeups
 
     sent = []
-    monkeypatch.setattr(deliveries, "_enqueue", lambda pk, countdown=0: sent.append(pk))
+    monkeypatch.setattr(
+        wakeups, "delivery_enqueue", lambda pk, countdown=0: sent.append(pk)
+    )
     failed = orders[0].deliveries.get()
     Delivery.objects.filter(pk=failed.pk).update(status="failed", next_attempt_at=None)
     succeeded = orders[1].deliveries.get()

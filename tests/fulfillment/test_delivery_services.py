@@ -10,6 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from fulfillment.models import Delivery, DeliveryStatus
+from fulfillment.services import claims, wakeups
 from fulfillment.services import deliveries as services
 from orders.models import FulfillmentStatus, Order
 from orders.services import order_place
@@ -151,8 +152,8 @@ def test_a_delivery_cannot_be_claimed_twice(live, seller_server):
     delivery = order.deliveries.get()
     now = timezone.now()
 
-    assert services._claim(delivery.pk, now) is True
-    assert services._claim(delivery.pk, now) is False
+    assert claims._claim(delivery.pk, now) is True
+    assert claims._claim(delivery.pk, now) is False
 
 
 def test_an_attempt_on_a_delivery_not_yet_due_sends_nothing(live, seller_server):
@@ -236,7 +237,7 @@ def test_retry_now_sends_a_failed_delivery_again_and_fulfills_the_order(
     )
     Order.objects.filter(pk=order.pk).update(fulfillment_status="failed")
 
-    assert services.delivery_retry_now(delivery=delivery) is True
+    assert wakeups.delivery_retry_now(delivery=delivery) is True
     assert Order.objects.get(pk=order.pk).fulfillment_status == "pending"
 
     services.delivery_attempt(delivery_pk=delivery.pk)
@@ -249,7 +250,7 @@ def test_retry_now_leaves_a_succeeded_delivery_alone(live, seller_server):
     order = place(live)
     attempt_all(order)
 
-    assert services.delivery_retry_now(delivery=order.deliveries.get()) is False
+    assert wakeups.delivery_retry_now(delivery=order.deliveries.get()) is False
     assert len(seller_server.requests_to("/license")) == 1
 
 
@@ -257,15 +258,17 @@ def test_dispatcher_picks_up_deliveries_past_the_grace_period_only(
     live, settings, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr(services, "_enqueue", lambda pk, countdown=0: sent.append(pk))
+    monkeypatch.setattr(
+        wakeups, "delivery_enqueue", lambda pk, countdown=0: sent.append(pk)
+    )
     order = place(live)
     delivery = order.deliveries.get()
 
-    assert services.deliveries_dispatch_due() == 0
+    assert wakeups.deliveries_dispatch_due() == 0
     Delivery.objects.filter(pk=delivery.pk).update(
         next_attempt_at=timezone.now() - timedelta(minutes=1)
     )
-    assert services.deliveries_dispatch_due() == 1
+    assert wakeups.deliveries_dispatch_due() == 1
     assert sent == [delivery.pk]
 
 
@@ -666,6 +669,6 @@ def test_a_retried_delivery_that_fails_again_is_alerted_again(live, seller_serve
         status="failed", next_attempt_at=None, alerted_at=timezone.now()
     )
 
-    services.delivery_retry_now(delivery=delivery)
+    wakeups.delivery_retry_now(delivery=delivery)
 
     assert Delivery.objects.get(pk=delivery.pk).alerted_at is None

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from fulfillment.models import Delivery, DeliveryStatus, EndpointHealth
 from fulfillment.services import deliveries as services
+from fulfillment.services import wakeups
 from fulfillment.services.endpoints import (
     CIRCUIT_MAX_OPEN_SECONDS,
     endpoint_admits,
@@ -43,7 +44,9 @@ def enqueued(monkeypatch):
     """(delivery pk, countdown) of every broker message, instead of sending it."""
     sent: list[tuple[int, float]] = []
     monkeypatch.setattr(
-        services, "_enqueue", lambda pk, countdown=0: sent.append((pk, countdown))
+        wakeups,
+        "delivery_enqueue",
+        lambda pk, countdown=0: sent.append((pk, countdown)),
     )
     return sent
 
@@ -363,9 +366,7 @@ def test_while_the_probe_is_out_others_wait_for_it_and_go_when_it_succeeds(
     seller_server.set_route("/license", Route(body="KEY-BACK"))
     until = endpoint_record_success(key=health.key)
     with django_capture_on_commit_callbacks(execute=True):
-        released = services.deliveries_release_held(
-            endpoint_key=health.key, until=until
-        )
+        released = wakeups.deliveries_release_held(endpoint_key=health.key, until=until)
 
     assert released == 1
     assert enqueued == [(held.pk, 0)]
@@ -448,7 +449,7 @@ def test_retry_now_lets_a_held_delivery_through_as_the_probe(shop_a, seller_serv
     attempt(held)
     seller_server.set_route("/license", Route(body="FIXED"))
 
-    services.delivery_retry_now(delivery=Delivery.objects.get(pk=held.pk))
+    wakeups.delivery_retry_now(delivery=Delivery.objects.get(pk=held.pk))
     attempt(held)
 
     held.refresh_from_db()

@@ -16,15 +16,12 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 
 from fulfillment.models import Delivery, DeliveryStatus
-from fulfillment.services.deliveries import (
-    delivery_attempt,
-    delivery_retry_now,
-    delivery_test_send,
-)
+from fulfillment.services.deliveries import delivery_attempt, delivery_test_send
 from fulfillment.services.notifications import (
     order_delay_notices_send,
     seller_alerts_send,
 )
+from fulfillment.services.wakeups import delivery_retry_now
 from fulfillment.tasks import order_delay_notices_send_task, seller_alerts_send_task
 from orders.models import FulfillmentStatus
 from orders.services import order_place

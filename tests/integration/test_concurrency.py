@@ -9,6 +9,7 @@ from django.db import connection
 
 from fulfillment.models import Delivery
 from fulfillment.services import deliveries as delivery_services
+from fulfillment.services import wakeups
 from fulfillment.tasks import delivery_attempt_task
 from orders.services import order_create_from_api
 from tests.factories import ProductFactory, WebhookConfigFactory
@@ -22,7 +23,7 @@ def unsent_delivery(seller_server, monkeypatch) -> Delivery:
     """A planned delivery whose broker message was never sent."""
     product = ProductFactory(status="live")
     WebhookConfigFactory(product=product, url=seller_server.url("/license"))
-    monkeypatch.setattr(delivery_services, "_enqueue", lambda *a, **k: None)
+    monkeypatch.setattr(wakeups, "delivery_enqueue", lambda *a, **k: None)
     order, _ = order_create_from_api(
         data={
             "product": product.slug,

@@ -22,8 +22,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from fulfillment.models import Delivery
-from fulfillment.services.deliveries import deliveries_dispatch_due
 from fulfillment.services.emails import order_emails_dispatch_due
+from fulfillment.services.wakeups import deliveries_dispatch_due
 from orders.models import Order
 from orders.services import order_create_from_api
 from tests.factories import ProductFactory, WebhookConfigFactory

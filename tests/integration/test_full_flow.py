@@ -15,7 +15,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from fulfillment.models import Delivery
-from fulfillment.services import deliveries as delivery_services
+from fulfillment.services import wakeups
 from orders.models import Order
 from orders.services import api_token_create
 from tests.factories import ProductFactory, WebhookConfigFactory
@@ -157,7 +157,7 @@ def test_delivery_whose_message_was_lost_is_sent_by_the_dispatcher(
     product, _ = live_product(seller_server.url("/license"), separate_multibuy=False)
     _, token = api_token_create(name="provider")
     # The broker "loses" the message: enqueueing after commit does nothing.
-    monkeypatch.setattr(delivery_services, "_enqueue", lambda *a, **k: None)
+    monkeypatch.setattr(wakeups, "delivery_enqueue", lambda *a, **k: None)
     post_order(
         client, token, product=product.slug, quantity=1,
         customer_email="lost@example.com", transaction_id="txn-int-3",
@@ -165,7 +165,7 @@ def test_delivery_whose_message_was_lost_is_sent_by_the_dispatcher(
     monkeypatch.undo()
     settings.FULFILLMENT = {**settings.FULFILLMENT, "DISPATCH_GRACE_SECONDS": 0}
 
-    assert delivery_services.deliveries_dispatch_due() == 1
+    assert wakeups.deliveries_dispatch_due() == 1
 
     wait_for(
         lambda: Order.objects.get(transaction_id="txn-int-3").email_status == "sent",

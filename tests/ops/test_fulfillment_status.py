@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from fulfillment.models import Delivery, DeliveryStatus
 from fulfillment.ops import format_age, ops_status
+from fulfillment.services import claims
 from fulfillment.services import deliveries as services
 from fulfillment.services.endpoints import endpoint_key_for
 from tests.factories import UserFactory
@@ -95,7 +96,7 @@ def test_a_retry_is_due_since_its_next_attempt_time(live, seller_server):
 def test_a_delivery_in_flight_counts_as_waiting(live):
     delivery = place(live).deliveries.get()
     # What a claim does: the worker holds it, its due time is unchanged.
-    services._claim(delivery.pk, timezone.now())
+    claims._claim(delivery.pk, timezone.now())
 
     status = ops_status(now=timezone.now() + timedelta(minutes=2))
 

@@ -1,0 +1,196 @@
+"""Claiming a delivery: only one worker sends it, and only when its endpoint may
+take it.
+
+A claim is a compare-and-set on the delivery's row (due, lease free, a free
+in-flight slot at its endpoint): the same task delivered twice makes one HTTP
+call. The common case, a closed circuit, is one UPDATE; only when it claims
+nothing does the admission run (the circuit breaker's state, the probe, holding
+or deferring the delivery without spending an attempt).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from ..models import DUE_STATUSES, Delivery, DeliveryStatus, EndpointHealth
+from .endpoints import endpoint_admits, endpoint_key_for
+from .wakeups import MAX_BROKER_COUNTDOWN, deliveries_enqueue_on_commit
+
+
+def _conf(key: str):
+    return settings.FULFILLMENT[key]
+
+
+def delivery_claim(delivery_pk: int, now) -> bool:
+    """Take the delivery for one attempt (its attempt count goes up by one), or
+    say no: not due, held by another worker, or put back to wait for its
+    endpoint (circuit open, too many requests in flight) without an attempt."""
+    return _claim(delivery_pk, now, circuit_closed=True) or _admit_and_claim(
+        delivery_pk, now
+    )
+
+
+def _claimable(now) -> Q:
+    """Due and nobody holds its lease (or its worker died mid-attempt)."""
+    lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    due = Q(status__in=DUE_STATUSES) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    abandoned = Q(status=DeliveryStatus.IN_FLIGHT)  # its worker died mid-attempt
+    return (due | abandoned) & lease_free
+
+
+def _endpoint_busy(now) -> Exists:
+    """The delivery's endpoint already has ENDPOINT_MAX_IN_FLIGHT requests on the
+    wire (leases not expired). Test deliveries and rows without a key are exempt.
+
+    The limit is soft: on PostgreSQL two claims running at the same moment may
+    both see one free slot and exceed it by one. SQLite serialises writers, so
+    there it is exact. Good enough to keep one server from taking every worker.
+    """
+    limit = _conf("ENDPOINT_MAX_IN_FLIGHT")
+    in_flight = Delivery.objects.filter(
+        endpoint_key=OuterRef("endpoint_key"),
+        status=DeliveryStatus.IN_FLIGHT,
+        lease_expires_at__gt=now,
+    ).exclude(endpoint_key="")
+    # Exists over the limit-th row: "at least `limit` of them".
+    return Exists(in_flight.order_by().values("pk")[limit - 1 : limit])
+
+
+def _circuit_closed() -> Q:
+    """The delivery's endpoint has no open (or due-for-a-probe) circuit."""
+    tripped = EndpointHealth.objects.filter(
+        key=OuterRef("endpoint_key"), open_until__isnull=False
+    )
+    return ~Exists(tripped)
+
+
+def _claim(delivery_pk: int, now, *, circuit_closed: bool = False) -> bool:
+    """Compare-and-set: take the delivery if it is due, nobody holds its lease and
+    its endpoint has a free slot. One UPDATE; only its winner sends.
+
+    With `circuit_closed`, also only while its endpoint's circuit is closed (test
+    deliveries bypass the breaker): the common case, claimed in one statement
+    without the admission reads."""
+    claimable = Delivery.objects.filter(pk=delivery_pk).filter(_claimable(now))
+    if circuit_closed:
+        claimable = claimable.filter(Q(is_test=True) | _circuit_closed())
+    claimed = claimable.filter(Q(is_test=True) | ~_endpoint_busy(now)).update(
+        status=DeliveryStatus.IN_FLIGHT,
+        lease_expires_at=now + timedelta(seconds=_conf("LEASE_SECONDS")),
+        attempt_count=F("attempt_count") + 1,
+    )
+    return claimed == 1
+
+
+def _admit_and_claim(delivery_pk: int, now) -> bool:
+    """The claim's slow path: the delivery was not claimable in one statement
+    because its endpoint's circuit is open or due for a probe, its endpoint is
+    full, or it is simply not due (a duplicate message)."""
+    if not _admit(delivery_pk, now):
+        return False
+    if not _claim(delivery_pk, now):
+        _defer_if_busy(delivery_pk, now)
+        return False
+    return True
+
+
+def _defer_if_busy(delivery_pk: int, now) -> None:
+    """A delivery not claimed because its endpoint is full waits 1-3 s (random, so
+    the waiting ones do not all come back at once), without spending an attempt."""
+    delay = random.uniform(1, 3)  # noqa: S311 - spreading load, not a secret
+    deferred = (
+        Delivery.objects.filter(pk=delivery_pk, is_test=False)
+        .filter(_claimable(now))
+        .filter(_endpoint_busy(now))
+        .update(next_attempt_at=now + timedelta(seconds=delay))
+    )
+    if deferred:
+        # A little late rather than early: an early message finds it not due.
+        deliveries_enqueue_on_commit([delivery_pk], countdown=delay + 0.5)
+
+
+def _hold(delivery_pk: int, now, until) -> None:
+    """The endpoint's circuit is open: wait until `until` without a request and
+    without spending an attempt. Long waits stay in the database."""
+    held = (
+        Delivery.objects.filter(pk=delivery_pk)
+        .filter(_claimable(now))
+        .update(next_attempt_at=until)
+    )
+    wait = (until - now).total_seconds()
+    if held and wait <= MAX_BROKER_COUNTDOWN:
+        deliveries_enqueue_on_commit([delivery_pk], countdown=wait + 0.5)
+
+
+def _admit(delivery_pk: int, now) -> bool:
+    """May we try to claim this delivery? Refreshes its endpoint key if the
+    seller changed the URL since it was planned, and holds it while its
+    endpoint's circuit is open (test deliveries bypass the breaker: the seller is
+    debugging right now)."""
+    row = (
+        Delivery.objects.filter(pk=delivery_pk)
+        .filter(_claimable(now))
+        .values_list("endpoint_key", "is_test", "product__webhook_config__url")
+        .first()
+    )
+    if row is None:
+        return False  # not due, finished, or another worker holds it
+    key, is_test, url = row
+    current = endpoint_key_for(url or "")
+    if current != key:
+        Delivery.objects.filter(pk=delivery_pk).update(endpoint_key=current)
+    if is_test or not current:
+        return True
+    admitted = endpoint_admits(key=current, now=now)
+    if admitted is True:
+        return True
+    _hold(delivery_pk, now, admitted)
+    return False
+
+
+def delivery_endpoint_current(delivery: Delivery, now) -> bool:
+    """After a claim: if the seller changed the Webhook URL since the delivery
+    was planned, move it to the new endpoint, and give the claim back (without
+    spending an attempt) while that endpoint's circuit holds it."""
+    config = getattr(delivery.product, "webhook_config", None)
+    current = endpoint_key_for(config.url if config is not None else "")
+    if current == delivery.endpoint_key:
+        return True
+    Delivery.objects.filter(pk=delivery.pk).update(endpoint_key=current)
+    delivery.endpoint_key = current
+    if delivery.is_test or not current:
+        return True
+    admitted = endpoint_admits(key=current, now=now)
+    if admitted is True:
+        return True
+    _unclaim(delivery, admitted)
+    return False
+
+
+def _unclaim(delivery: Delivery, until) -> None:
+    """Give back a claim made before we learned the endpoint holds the delivery:
+    it waits until `until`, its attempt not spent."""
+    released = Delivery.objects.filter(
+        pk=delivery.pk,
+        status=DeliveryStatus.IN_FLIGHT,
+        attempt_count=delivery.attempt_count,
+    ).update(
+        status=(
+            DeliveryStatus.RETRYING
+            if delivery.attempt_count > 1
+            else DeliveryStatus.PENDING
+        ),
+        attempt_count=F("attempt_count") - 1,
+        lease_expires_at=None,
+        next_attempt_at=until,
+    )
+    wait = (until - timezone.now()).total_seconds()
+    if released and wait <= MAX_BROKER_COUNTDOWN:
+        deliveries_enqueue_on_commit([delivery.pk], countdown=max(wait, 0) + 0.5)

@@ -1,0 +1,124 @@
+"""Waking deliveries up: a broker message per due delivery, and the sweeps that
+make up for lost ones.
+
+The database is the source of truth; a broker message only wakes a worker up, and
+a duplicate is harmless (the claim lets one through, see `claims`). Short waits go
+back to the broker with a countdown; long ones stay in the database, and
+`deliveries_dispatch_due` (run by beat) picks them up when they are due.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import DUE_STATUSES, Delivery, DeliveryStatus
+from .endpoints import endpoint_probe_now
+
+logger = logging.getLogger(__name__)
+
+# Broker countdowns up to this long; longer waits are left to the dispatcher so no
+# message outlives the broker's visibility timeout (kombu #337, celery #2599).
+MAX_BROKER_COUNTDOWN = 300
+
+
+def delivery_enqueue(delivery_pk: int, countdown: float = 0) -> None:
+    """Wake a worker. A failure here loses nothing: the dispatcher finds the row."""
+    from ..tasks import delivery_attempt_task
+
+    try:
+        delivery_attempt_task.apply_async(args=[delivery_pk], countdown=countdown)
+    except Exception:
+        logger.exception(
+            "Could not enqueue delivery %s; the dispatcher will", delivery_pk
+        )
+
+
+def deliveries_enqueue_on_commit(delivery_pks: list[int], countdown: float = 0) -> None:
+    """Wake workers for these deliveries once the current transaction commits."""
+    transaction.on_commit(
+        lambda: [delivery_enqueue(pk, countdown) for pk in delivery_pks]
+    )
+
+
+def deliveries_release_held(*, endpoint_key: str, until, limit: int = 500) -> int:
+    """The endpoint's circuit closed: deliveries it held (waiting until `until` at
+    the latest) go now instead of an open window or a probe's lease later. The
+    in-flight limit still paces them; scheduled retries due before `until` go a
+    little early, which is harmless against a server that works again."""
+    now = timezone.now()
+    pks = list(
+        Delivery.objects.filter(
+            endpoint_key=endpoint_key,
+            status__in=DUE_STATUSES,
+            next_attempt_at__gt=now,
+            next_attempt_at__lte=until,
+        ).values_list("pk", flat=True)[:limit]
+    )
+    if pks:
+        Delivery.objects.filter(pk__in=pks, status__in=DUE_STATUSES).update(
+            next_attempt_at=now
+        )
+        deliveries_enqueue_on_commit(pks)
+    return len(pks)
+
+
+def delivery_retry_now(*, delivery: Delivery) -> bool:
+    """Seller or staff: attempt a failed, retrying or cancelled delivery now."""
+    from .orders import order_fulfillment_refresh
+
+    with transaction.atomic():
+        updated = Delivery.objects.filter(
+            pk=delivery.pk,
+            status__in=[
+                DeliveryStatus.FAILED,
+                DeliveryStatus.RETRYING,
+                DeliveryStatus.CANCELLED,
+                DeliveryStatus.PENDING,
+            ],
+            is_test=False,
+        ).update(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=timezone.now(),
+            lease_expires_at=None,
+            # If it fails again, the seller hears about it again.
+            alerted_at=None,
+        )
+        if updated and delivery.order_id:
+            order_fulfillment_refresh(order_id=delivery.order_id)
+        if updated and delivery.endpoint_key:
+            # Somebody believes the server works again: find out now, not at the
+            # end of the circuit's window.
+            endpoint_probe_now(key=delivery.endpoint_key)
+        if updated:
+            deliveries_enqueue_on_commit([delivery.pk])
+    return bool(updated)
+
+
+def deliveries_dispatch_due(*, limit: int = 500) -> int:
+    """Re-enqueue deliveries that are due but whose message seems lost.
+
+    A delivery counts as lost when it has been due for longer than the grace
+    period (its own message would have been picked up by then), or when it is in
+    flight with an expired lease (its worker died). Duplicates are harmless: the
+    claim lets only one through.
+    """
+    now = timezone.now()
+    grace = timedelta(seconds=settings.FULFILLMENT["DISPATCH_GRACE_SECONDS"])
+    lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    stale_due = Q(status__in=DUE_STATUSES, next_attempt_at__lte=now - grace)
+    abandoned = Q(status=DeliveryStatus.IN_FLIGHT, lease_expires_at__lte=now)
+    pks = list(
+        Delivery.objects.filter(stale_due | abandoned)
+        .filter(lease_free)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in pks:
+        delivery_enqueue(pk)
+    return len(pks)

@@ -10,7 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from products.checklist import checklist_missing, product_checklist
+from products.checklist import (
+    checklist_item_done,
+    checklist_missing,
+    product_checklist,
+)
 from products.models import Product
 
 from .forms import EXTRA_ROWS, CustomFieldFormSet, WebhookConfigForm
@@ -116,9 +120,7 @@ def _test_result_context(product: Product, run) -> dict:
         "product": product,
         "run": run,
         "emails": webhook_test_run_emails(product=product, run=run),
-        "checklist_test_done": any(
-            item.key == "test_delivery" and item.done for item in items
-        ),
+        "checklist_test_done": checklist_item_done(items, "test_delivery"),
         "missing": checklist_missing(items),
     }
 

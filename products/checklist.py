@@ -111,5 +111,10 @@ def product_checklist(product: Product) -> list[ChecklistItem]:
     return items
 
 
+def checklist_item_done(items: list[ChecklistItem], key: str) -> bool:
+    """Is the item `key` (e.g. "test_delivery") ticked?"""
+    return any(item.key == key and item.done for item in items)
+
+
 def checklist_missing(items: list[ChecklistItem]) -> list[str]:
     return [item.label for item in items if item.required and not item.done]

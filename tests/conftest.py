@@ -95,6 +95,35 @@ def product(alice):
 
 
 @pytest.fixture
+def live_product(product):
+    """alice's product, live: buyers may order it."""
+    product.status = "live"
+    product.save(update_fields=["status"])
+    return product
+
+
+@pytest.fixture
+def loopback(settings):
+    """Webhooks may reach the test seller servers on 127.0.0.1 (production allows
+    no private network), and give up after 2 s instead of 15."""
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+        "TOTAL_TIMEOUT": 2.0,
+    }
+
+
+@pytest.fixture
+def wired_product(live_product, seller_server, loopback):
+    """The live product's Webhook URL points at the test seller server's /license
+    (each test sets how it answers)."""
+    config = live_product.webhook_config
+    config.url = seller_server.url("/license")
+    config.save()
+    return live_product
+
+
+@pytest.fixture
 def email_backend(settings):
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
 

@@ -13,9 +13,9 @@ from django.urls import reverse
 
 from config.logs import JsonFormatter, RedactPathsFilter, logging_config, redact_path
 from fulfillment.services import deliveries as services
-from tests.fulfillment.test_delivery_services import live, loopback, place
+from tests.fulfillment.test_delivery_services import live, place
 
-__all__ = ["live", "loopback"]  # fixtures, used by name below
+__all__ = ["live"]  # a fixture, used by name below
 
 
 def _json_lines(caplog) -> list[dict]:

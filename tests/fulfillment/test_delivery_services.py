@@ -21,23 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def loopback(settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
-    }
-
-
-@pytest.fixture
-def live(product, seller_server, loopback):
-    config = product.webhook_config
-    config.url = seller_server.url("/license")
-    config.save()
+def live(wired_product, seller_server):
     seller_server.set_route("/license", Route(body="LICENSE-OK"))
-    product.status = "live"
-    product.save()
-    return product
+    return wired_product
 
 
 def place(product, quantity=1, **kwargs):

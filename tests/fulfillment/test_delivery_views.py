@@ -25,13 +25,6 @@ from tests.httpserver import Route
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def live_product(product):
-    product.status = "live"
-    product.save(update_fields=["status"])
-    return product
-
-
 def _place(product, email: str = "buyer@example.com", quantity: int = 1) -> Order:
     return order_place(product=product, quantity=quantity, customer_email=email)
 
@@ -258,15 +251,7 @@ def test_log_is_paginated_fifty_a_page_and_keeps_the_filters(
 
 
 @pytest.fixture
-def failing_seller(live_product, seller_server, settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
-    }
-    config = live_product.webhook_config
-    config.url = seller_server.url("/license")
-    config.save()
+def failing_seller(wired_product, seller_server):
     seller_server.set_route(
         "/license",
         Route(
@@ -275,7 +260,7 @@ def failing_seller(live_product, seller_server, settings):
             headers={"X-Trace": "abc-123"},
         ),
     )
-    return live_product
+    return wired_product
 
 
 def test_delivery_page_shows_every_attempt_as_sent_and_as_answered(

@@ -49,13 +49,6 @@ def circuit_settings(settings):
     }
 
 
-@pytest.fixture
-def live_product(product):
-    product.status = "live"
-    product.save(update_fields=["status"])
-    return product
-
-
 def _delivery(product, status: str = DeliveryStatus.PENDING, **fields) -> Delivery:
     """A real order's delivery, moved to `status` as the retry engine would."""
     order = order_place(product=product, quantity=1, customer_email="b@example.com")

@@ -29,19 +29,12 @@ EMAIL_QUERIES = 6
 
 
 @pytest.fixture
-def live(product, seller_server, settings, email_backend):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-    }
-    config = product.webhook_config
-    config.url = seller_server.url("/license")
-    config.save()
-    CustomFieldFactory(config=config, kind="customer_email", name="buyer")
+def live(wired_product, seller_server, email_backend):
+    CustomFieldFactory(
+        config=wired_product.webhook_config, kind="customer_email", name="buyer"
+    )
     seller_server.set_route("/license", Route(body="LICENSE-OK"))
-    product.status = "live"
-    product.save()
-    return product
+    return wired_product
 
 
 def test_one_successful_attempt(live, django_assert_num_queries):

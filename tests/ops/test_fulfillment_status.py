@@ -23,10 +23,10 @@ from fulfillment.services import claims
 from fulfillment.services import deliveries as services
 from fulfillment.services.endpoints import endpoint_key_for
 from tests.factories import UserFactory
-from tests.fulfillment.test_delivery_services import live, loopback, place
+from tests.fulfillment.test_delivery_services import live, place
 from tests.httpserver import Route
 
-__all__ = ["live", "loopback"]  # fixtures, used by name below
+__all__ = ["live"]  # a fixture, used by name below
 
 pytestmark = pytest.mark.django_db
 

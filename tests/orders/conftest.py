@@ -1,4 +1,5 @@
-"""Orders fixtures: a live product, an API token and ways to reach states.
+"""Orders fixtures: an API token and ways to reach states (the live product is
+in tests/conftest.py).
 
 Who may see what: the public (no login) sees live products and an order page only
 through its secret token; payment providers reach the API with a Bearer token;
@@ -14,13 +15,6 @@ import pytest
 from fulfillment.models import Delivery, DeliveryStatus
 from fulfillment.services.orders import order_fulfillment_refresh
 from orders.services import api_token_create
-
-
-@pytest.fixture
-def live_product(product):
-    product.status = "live"
-    product.save(update_fields=["status"])
-    return product
 
 
 @pytest.fixture

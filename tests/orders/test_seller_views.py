@@ -201,19 +201,11 @@ def test_header_has_no_orders_link_when_logged_out(client, live_product):
 
 
 @pytest.fixture
-def failing_seller(live_product, seller_server, settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
-    }
-    config = live_product.webhook_config
-    config.url = seller_server.url("/license")
-    config.save()
+def failing_seller(wired_product, seller_server):
     seller_server.set_route(
         "/license", Route(status=500, body="<script>alert(1)</script> broken")
     )
-    return live_product
+    return wired_product
 
 
 def test_order_page_shows_deliveries_and_their_attempts(alice_client, failing_seller):

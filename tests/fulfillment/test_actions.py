@@ -27,13 +27,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def live_product(product):
-    product.status = "live"
-    product.save(update_fields=["status"])
-    return product
-
-
-@pytest.fixture
 def multibuy_product(live_product):
     config = live_product.webhook_config
     config.separate_multibuy = True

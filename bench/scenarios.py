@@ -171,10 +171,14 @@ def _problems(r: dict, args: argparse.Namespace) -> list[str]:
             found.append(f"b2 {run}: {part['placing']['first_error']}")
     if r.get("b2", {}).get("processes_died"):
         found.append(f"b2: exited during the run: {r['b2']['processes_died']}")
-    for target in ("trivial", "orders"):
-        part = r.get("b3", {}).get(target)
-        if part and part["unexpected"]:
-            found.append(f"b3 {target}: unexpected answers {part['statuses']}")
+    b3 = r.get("b3", {})
+    for n, one in enumerate(b3.get("rounds", [b3] if b3 else []), start=1):
+        for target in ("trivial", "orders"):
+            part = one.get(target)
+            if part and part["unexpected"]:
+                found.append(
+                    f"b3 round {n} {target}: unexpected answers {part['statuses']}"
+                )
     return found
 
 

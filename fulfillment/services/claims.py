@@ -11,7 +11,7 @@ or deferring the delivery without spending an attempt).
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
@@ -130,10 +130,8 @@ def _hold(delivery_pk: int, now, until) -> None:
 
 
 def _admit(delivery_pk: int, now) -> bool:
-    """May we try to claim this delivery? Refreshes its endpoint key if the
-    seller changed the URL since it was planned, and holds it while its
-    endpoint's circuit is open (test deliveries bypass the breaker: the seller is
-    debugging right now)."""
+    """May we try to claim this delivery? Holds it while its endpoint's circuit
+    is open (test deliveries bypass the breaker: the seller is debugging)."""
     row = (
         Delivery.objects.filter(pk=delivery_pk)
         .filter(_claimable(now))
@@ -143,12 +141,9 @@ def _admit(delivery_pk: int, now) -> bool:
     if row is None:
         return False  # not due, finished, or another worker holds it
     key, is_test, url = row
-    current = endpoint_key_for(url or "")
-    if current != key:
-        Delivery.objects.filter(pk=delivery_pk).update(endpoint_key=current)
-    if is_test or not current:
-        return True
-    admitted = endpoint_admits(key=current, now=now)
+    admitted = _endpoint_admission(
+        delivery_pk, planned_key=key, url=url or "", is_test=is_test, now=now
+    )
     if admitted is True:
         return True
     _hold(delivery_pk, now, admitted)
@@ -160,18 +155,35 @@ def delivery_endpoint_current(delivery: Delivery, now) -> bool:
     was planned, move it to the new endpoint, and give the claim back (without
     spending an attempt) while that endpoint's circuit holds it."""
     config = getattr(delivery.product, "webhook_config", None)
-    current = endpoint_key_for(config.url if config is not None else "")
-    if current == delivery.endpoint_key:
+    url = config.url if config is not None else ""
+    if endpoint_key_for(url) == delivery.endpoint_key:
         return True
-    Delivery.objects.filter(pk=delivery.pk).update(endpoint_key=current)
-    delivery.endpoint_key = current
-    if delivery.is_test or not current:
-        return True
-    admitted = endpoint_admits(key=current, now=now)
+    admitted = _endpoint_admission(
+        delivery.pk,
+        planned_key=delivery.endpoint_key,
+        url=url,
+        is_test=delivery.is_test,
+        now=now,
+    )
+    delivery.endpoint_key = endpoint_key_for(url)
     if admitted is True:
         return True
     _unclaim(delivery, admitted)
     return False
+
+
+def _endpoint_admission(
+    delivery_pk: int, *, planned_key: str, url: str, is_test: bool, now
+) -> bool | datetime:
+    """Move the delivery to its Webhook URL's endpoint if the seller changed the
+    URL since it was planned; then True if that endpoint takes it now, else when
+    to try again (see `endpoint_admits`)."""
+    current = endpoint_key_for(url)
+    if current != planned_key:
+        Delivery.objects.filter(pk=delivery_pk).update(endpoint_key=current)
+    if is_test or not current:
+        return True
+    return endpoint_admits(key=current, now=now)
 
 
 def _unclaim(delivery: Delivery, until) -> None:

@@ -25,7 +25,12 @@ def test_a_message_appears_under_its_queue_name_only_when_complete(
         real_replace(partial, final)
 
     monkeypatch.setattr(config.broker.os, "replace", checking_replace)
-    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
+    # Every folder under tmp_path: kombu's default control folder is ./control.
+    options = {
+        "data_folder_in": str(tmp_path),
+        "data_folder_out": str(tmp_path),
+        "control_folder": str(tmp_path / "control"),
+    }
     with Connection(
         "filesystem://localhost//",
         transport=config.broker.Transport,

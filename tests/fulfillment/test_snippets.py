@@ -23,6 +23,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -94,6 +95,14 @@ def _php() -> str:
     return _tool("php", "apt-get install php-cli")
 
 
+def _require_tool(language: str) -> None:
+    """Skip (or, in CI, fail) before anything is written for a missing tool."""
+    if language == "node":
+        _node()
+    elif language == "php":
+        _php()
+
+
 def _command(snippet: Snippet, workdir: Path, port: int) -> list[str]:
     """How the editor tells the seller to run it, with the library in place."""
     if snippet.language == "python":
@@ -138,8 +147,10 @@ class SnippetServers:
         return self.urls[key]
 
     def _start(self, snippet: Snippet) -> str:
-        workdir = self.root / f"{snippet.language}-{len(self.urls)}"
-        workdir.mkdir()
+        # The tool check comes first: a skipped language must leave nothing
+        # behind, and each folder gets a name of its own whatever was skipped.
+        _require_tool(snippet.language)
+        workdir = Path(tempfile.mkdtemp(prefix=f"{snippet.language}-", dir=self.root))
         (workdir / snippet.filename).write_text(snippet.code)
         port = free_port()
         command = _command(snippet, workdir, port)

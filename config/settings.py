@@ -267,11 +267,11 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Orders <orders@fulfillment.localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Seconds an SMTP conversation may hang (Django's default is forever). Anymail's
-# HTTP backends have their own, ANYMAIL_REQUESTS_TIMEOUT (30 s by default). Both
-# stay far below FULFILLMENT_EMAIL_CLAIM_TIMEOUT_SECONDS, after which a claim on
-# an unsent email is taken over.
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Seconds an SMTP socket operation may hang (Django's default is forever).
+# Anymail's HTTP backends have their own, ANYMAIL_REQUESTS_TIMEOUT (30 s by
+# default). Both stay below FULFILLMENT_EMAIL_CLAIM_TIMEOUT_SECONDS, after which a
+# claim on an unsent email is taken over.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 # The domain of our deterministic Message-IDs (<order-…@domain>).
 EMAIL_MESSAGE_ID_DOMAIN = env.str(
     "EMAIL_MESSAGE_ID_DOMAIN", default="fulfillment.localhost"
@@ -355,12 +355,12 @@ CELERY_BEAT_SCHEDULE = {
     # The database is the truth; this wakes up deliveries whose message was lost.
     "dispatch-due-deliveries": {
         "task": "fulfillment.tasks.deliveries_dispatch_due_task",
-        "schedule": env.float("FULFILLMENT_DISPATCH_INTERVAL", default=10.0),
+        "schedule": env.float("FULFILLMENT_DISPATCH_INTERVAL", default=5.0),
     },
     # The same for order emails owed but never sent.
     "dispatch-due-order-emails": {
         "task": "fulfillment.tasks.order_emails_dispatch_due_task",
-        "schedule": 60.0,
+        "schedule": env.float("FULFILLMENT_EMAIL_DISPATCH_INTERVAL", default=10.0),
     },
     # One grouped email per seller about deliveries that failed for good.
     "send-seller-alerts": {
@@ -380,10 +380,13 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Fulfillment ----------------------------------------------------------------
+# The deadline of one webhook exchange, DNS lookup and connection included; the
+# lease and the attempt's time limit are sized from it.
+_TOTAL_TIMEOUT = env.float("FULFILLMENT_TOTAL_TIMEOUT", default=15.0)
 FULFILLMENT = {
     # Seconds to open a connection, and for the whole response once connected.
     "CONNECT_TIMEOUT": env.float("FULFILLMENT_CONNECT_TIMEOUT", default=5.0),
-    "TOTAL_TIMEOUT": env.float("FULFILLMENT_TOTAL_TIMEOUT", default=15.0),
+    "TOTAL_TIMEOUT": _TOTAL_TIMEOUT,
     "MAX_RESPONSE_BYTES": env.int("FULFILLMENT_MAX_RESPONSE_BYTES", default=64 * 1024),
     # Seconds after each failed attempt (index = attempts so far - 1). The first
     # steps are short because the customer is waiting; the whole lasts about two days.
@@ -392,20 +395,33 @@ FULFILLMENT = {
         cast=int,
         default=[10, 60, 300, 1800, 7200, 21600, 43200, 86400],
     ),
-    # How long a worker owns a claimed delivery before the dispatcher may retry it.
-    # Longer than the attempt task's hard time limit (checked at startup), so a
-    # running attempt is killed before anybody else may take its delivery.
-    "LEASE_SECONDS": env.int("FULFILLMENT_LEASE_SECONDS", default=90),
-    # Hard time limit of one attempt task: connect + whole response (20 s by
-    # default) and a few queries.
-    "ATTEMPT_TIME_LIMIT": env.int("FULFILLMENT_ATTEMPT_TIME_LIMIT", default=60),
-    # A due delivery untouched for this long has lost its broker message; the
-    # dispatcher enqueues it again.
-    "DISPATCH_GRACE_SECONDS": env.int("FULFILLMENT_DISPATCH_GRACE_SECONDS", default=30),
+    # Hard time limit of one attempt task (enforced under prefork only; the
+    # thread pool relies on the transport's own deadline): the whole exchange,
+    # TOTAL_TIMEOUT (which includes the DNS lookup and the connection), and a few
+    # queries.
+    "ATTEMPT_TIME_LIMIT": env.int(
+        "FULFILLMENT_ATTEMPT_TIME_LIMIT", default=int(_TOTAL_TIMEOUT) + 5
+    ),
+    # How long a worker owns a claimed delivery. Past it, a delivery still in
+    # flight belongs to a worker that stopped: it is due again at once, that try
+    # not counted. Sized from the attempt's deadline, not generously: a
+    # customer whose worker was killed waits this long (plus the dispatcher's
+    # interval). Longer than the attempt task's hard time limit (checked at
+    # startup), so a running attempt ends before anybody else may take it.
+    "LEASE_SECONDS": env.int(
+        "FULFILLMENT_LEASE_SECONDS", default=int(_TOTAL_TIMEOUT) + 10
+    ),
+    # A due delivery untouched for this long has lost its broker message (a
+    # flushed broker, a killed worker's prefetched or countdown messages); the
+    # dispatcher, every FULFILLMENT_DISPATCH_INTERVAL (5 s), enqueues it again.
+    "DISPATCH_GRACE_SECONDS": env.int("FULFILLMENT_DISPATCH_GRACE_SECONDS", default=15),
+    # Hard time limit of an email task (prefork only, as above).
+    "EMAIL_TASK_TIME_LIMIT": env.int("FULFILLMENT_EMAIL_TASK_TIME_LIMIT", default=45),
     # A worker's claim on an order email older than this belongs to a dead worker
-    # and is taken over (longer than the email task's hard time limit).
+    # and is taken over (longer than the email task's hard time limit and the
+    # email timeouts, checked at startup).
     "EMAIL_CLAIM_TIMEOUT_SECONDS": env.int(
-        "FULFILLMENT_EMAIL_CLAIM_TIMEOUT_SECONDS", default=300
+        "FULFILLMENT_EMAIL_CLAIM_TIMEOUT_SECONDS", default=60
     ),
     # True: the fulfillment worker that settles an order's last delivery sends
     # the customer's email itself, without the email queue's hop (about 12 %
@@ -415,9 +431,11 @@ FULFILLMENT = {
     "EMAIL_FROM_FULFILLMENT_WORKER": env.bool(
         "FULFILLMENT_EMAIL_FROM_FULFILLMENT_WORKER", default=False
     ),
-    # An owed order email still unsent this long after fulfillment is enqueued again.
+    # An owed order email still unsent this long after fulfillment is enqueued
+    # again (the email dispatcher runs every FULFILLMENT_EMAIL_DISPATCH_INTERVAL,
+    # 10 s).
     "EMAIL_DISPATCH_GRACE_SECONDS": env.int(
-        "FULFILLMENT_EMAIL_DISPATCH_GRACE_SECONDS", default=60
+        "FULFILLMENT_EMAIL_DISPATCH_GRACE_SECONDS", default=15
     ),
     # Networks a webhook may reach although they are private or loopback. Empty in
     # production; `make run` and the tests allow 127.0.0.0/8 explicitly.
@@ -427,12 +445,19 @@ FULFILLMENT = {
     "USER_AGENT": "FulfillmentWebhooks/1.0",
     # Requests in flight to one seller endpoint (scheme://host:port) at a time.
     "ENDPOINT_MAX_IN_FLIGHT": env.int("FULFILLMENT_ENDPOINT_MAX_IN_FLIGHT", default=4),
-    # Consecutive failures of one endpoint that open its circuit, and how long it
-    # stays open before one probe delivery is let through.
+    # Consecutive failures of one endpoint in which nobody answered (timeouts,
+    # refused connections, TLS failures; never an HTTP answer) that open its
+    # circuit; how long it then stays open before one probe delivery goes out;
+    # and the longest a failed probe may stretch that to (doubling each time).
+    # The probe interval stays short: the customer's wait after the server
+    # recovers is at most one window plus one attempt.
     "CIRCUIT_FAILURE_THRESHOLD": env.int(
         "FULFILLMENT_CIRCUIT_FAILURE_THRESHOLD", default=5
     ),
-    "CIRCUIT_OPEN_SECONDS": env.int("FULFILLMENT_CIRCUIT_OPEN_SECONDS", default=60),
+    "CIRCUIT_OPEN_SECONDS": env.int("FULFILLMENT_CIRCUIT_OPEN_SECONDS", default=30),
+    "CIRCUIT_MAX_OPEN_SECONDS": env.int(
+        "FULFILLMENT_CIRCUIT_MAX_OPEN_SECONDS", default=30
+    ),
     # A Retry-After (429, 503) is honoured up to this many seconds.
     "RETRY_AFTER_MAX_SECONDS": env.int(
         "FULFILLMENT_RETRY_AFTER_MAX_SECONDS", default=3600

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -36,6 +37,7 @@ from .models import (
     DeliveryAttempt,
     DeliveryStatus,
     EndpointHealth,
+    ErrorKind,
     WebhookConfig,
 )
 from .services.endpoints import endpoint_key_for
@@ -62,8 +64,16 @@ class ProductHealth:
     p50_ms: int | None = None
     p95_ms: int | None = None
     last_failure: LastFailure | None = None
-    # Set while the endpoint's circuit is open: requests wait until then.
+    # Set while the endpoint's circuit is open: requests wait until then (the
+    # next probe), and why it opened (the last failure that counted).
     circuit_open_until: datetime | None = None
+    circuit_reason: str = ""
+
+    @property
+    def probe_seconds(self) -> int:
+        """The longest wait between two tries while the server does not answer."""
+        conf = settings.FULFILLMENT
+        return max(conf["CIRCUIT_MAX_OPEN_SECONDS"], conf["CIRCUIT_OPEN_SECONDS"])
 
     @property
     def finished(self) -> int:
@@ -113,7 +123,8 @@ def products_health(
             p50_ms=percentiles[50].get(pk),
             p95_ms=percentiles[95].get(pk),
             last_failure=failures.get(pk),
-            circuit_open_until=circuits.get(pk),
+            circuit_open_until=circuits[pk][0] if pk in circuits else None,
+            circuit_reason=circuits[pk][1] if pk in circuits else "",
         )
         for pk in pks
     }
@@ -173,6 +184,8 @@ def _last_failures(pks: list[int], since: datetime) -> dict[int, LastFailure]:
     newest_first = (
         _real_attempts(pks, since)
         .filter(succeeded=False)
+        # A try lost with our own stopped worker says nothing about the server.
+        .exclude(error_kind=ErrorKind.INTERRUPTED)
         .annotate(
             recency=Window(
                 RowNumber(),
@@ -191,14 +204,17 @@ def _last_failures(pks: list[int], since: datetime) -> dict[int, LastFailure]:
     }
 
 
-def _open_circuits(products: list[Product], now: datetime) -> dict[int, datetime]:
-    """When each webhook product's endpoint circuit closes, if it is open now."""
+def _open_circuits(
+    products: list[Product], now: datetime
+) -> dict[int, tuple[datetime, str]]:
+    """Until when, and why, each webhook product's endpoint circuit is open now."""
     webhook_pks = [product.pk for product in products if product.uses_webhook]
     urls = WebhookConfig.objects.filter(product__in=webhook_pks).exclude(url="")
     keys = {pk: endpoint_key_for(url) for pk, url in urls.values_list("product", "url")}
-    open_until = dict(
-        EndpointHealth.objects.filter(
+    circuits = {
+        key: (open_until, reason)
+        for key, open_until, reason in EndpointHealth.objects.filter(
             key__in=set(keys.values()) - {""}, open_until__gt=now
-        ).values_list("key", "open_until")
-    )
-    return {pk: open_until[key] for pk, key in keys.items() if key in open_until}
+        ).values_list("key", "open_until", "last_error")
+    }
+    return {pk: circuits[key] for pk, key in keys.items() if key in circuits}

@@ -97,6 +97,12 @@ class DeliveryStatus(models.TextChoices):
 DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 
 
+def status_before_claim(*, attempts: int, lost: int) -> str:
+    """The due status of a delivery with `attempts` attempt rows, `lost` of them
+    lost with a stopped worker: pending until one that counts was made."""
+    return DeliveryStatus.RETRYING if attempts - lost > 0 else DeliveryStatus.PENDING
+
+
 class Delivery(models.Model):
     """One HTTP request unit: an order's item (separate multibuy) or the whole order.
 
@@ -127,7 +133,11 @@ class Delivery(models.Model):
     status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
+    # Attempt rows so far, including tries lost with a stopped worker.
     attempt_count = models.PositiveIntegerField(default=0)
+    # Of those, tries whose worker stopped before recording an answer: they do
+    # not count against the retry schedule (see wakeups.deliveries_recover_abandoned).
+    lost_claims = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # The seller's answer once it succeeded: the license text (Markdown).
@@ -179,6 +189,11 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return self.delivery_id
 
+    @property
+    def counted_attempts(self) -> int:
+        """Attempts that count against the retry schedule."""
+        return self.attempt_count - self.lost_claims
+
 
 class ErrorKind(models.TextChoices):
     NONE = "", "None"
@@ -192,6 +207,10 @@ class ErrorKind(models.TextChoices):
     NOT_TEXT = "not_text", "Not text"
     HTML = "html", "HTML response"
     CONFIG = "config", "Configuration missing"
+    DNS = "dns", "Host not found"
+    # The worker stopped mid-attempt; the try does not count (not a failure of
+    # the seller's server).
+    INTERRUPTED = "interrupted", "Worker stopped"
     ERROR = "error", "Other error"
 
 

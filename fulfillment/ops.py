@@ -34,6 +34,7 @@ from .models import (
     DeliveryAttempt,
     DeliveryStatus,
     EndpointHealth,
+    ErrorKind,
 )
 
 FAILURE_WINDOWS_MINUTES = (5, 15)
@@ -147,12 +148,17 @@ def oldest_due_delivery(*, now: datetime) -> OldestDue | None:
 
 def failure_rate(*, now: datetime, minutes: int) -> FailureRate:
     """Failed attempts of real deliveries started in the last `minutes`."""
-    failures = DeliveryAttempt.objects.filter(
-        succeeded=False,
-        delivery__is_test=False,
-        started_at__gt=now - timedelta(minutes=minutes),
-        started_at__lte=now,
-    ).count()
+    failures = (
+        DeliveryAttempt.objects.filter(
+            succeeded=False,
+            delivery__is_test=False,
+            started_at__gt=now - timedelta(minutes=minutes),
+            started_at__lte=now,
+        )
+        # Tries lost with a stopped worker of ours are logged, not seller failures.
+        .exclude(error_kind=ErrorKind.INTERRUPTED)
+        .count()
+    )
     return FailureRate(minutes=minutes, failures=failures)
 
 

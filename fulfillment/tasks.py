@@ -16,7 +16,7 @@ from .services.wakeups import deliveries_dispatch_due
     acks_late=True,
     # Killed before its lease ends, so no second worker sends while it runs.
     time_limit=settings.FULFILLMENT["ATTEMPT_TIME_LIMIT"],
-    soft_time_limit=settings.FULFILLMENT["ATTEMPT_TIME_LIMIT"] - 10,
+    soft_time_limit=settings.FULFILLMENT["ATTEMPT_TIME_LIMIT"] - 2,
 )
 def delivery_attempt_task(delivery_pk: int) -> None:
     delivery_attempt(delivery_pk=delivery_pk)
@@ -36,7 +36,13 @@ RETRYING = {
 }
 
 
-@shared_task(**RETRYING, max_retries=8)
+@shared_task(
+    **RETRYING,
+    max_retries=8,
+    # Ends before its claim may be taken over (checked at startup).
+    time_limit=settings.FULFILLMENT["EMAIL_TASK_TIME_LIMIT"],
+    soft_time_limit=settings.FULFILLMENT["EMAIL_TASK_TIME_LIMIT"] - 5,
+)
 def order_email_send_task(order_pk: int) -> None:
     order_email_send(order_id=order_pk)
 

@@ -45,7 +45,7 @@ from urllib.parse import SplitResult, urlsplit
 from . import connections
 from .endpoint_key import endpoint_key_for
 from .payload import OutboundRequest
-from .urlpolicy import IPAddress, LookupTimedOut, UrlRefused, check_url
+from .urlpolicy import IPAddress, LookupFailed, UrlRefused, check_url
 
 logger = logging.getLogger(__name__)
 
@@ -169,16 +169,14 @@ def send(
             allowed_networks=allowed_networks,
             timeout=deadline.remaining(),
         )
-    except LookupTimedOut as exc:
-        # A slow resolver is a passing problem, retried like a slow server.
-        return _log(request, _failed(deadline, "timeout", exc.reason))
+    except LookupFailed as exc:
+        # A name that does not resolve (or a resolver that fails or is slow) may
+        # be a passing problem: retried, never counted against the server. Only
+        # an address the policy refuses is permanent.
+        return _failed(deadline, "dns", _retried(exc.reason))
     except UrlRefused as exc:
-        return _log(
-            request, TransportResult(None, error_kind="refused_url", message=exc.reason)
-        )
-    return _log(
-        request, _exchange(request, addresses, deadline, connect_timeout, max_bytes)
-    )
+        return TransportResult(None, error_kind="refused_url", message=exc.reason)
+    return _exchange(request, addresses, deadline, connect_timeout, max_bytes)
 
 
 def _exchange(
@@ -281,6 +279,12 @@ _STALE_ERRORS = (
     BrokenPipeError,
     ConnectionAbortedError,
 )
+
+
+def _retried(reason: str) -> str:
+    if "try again" in reason:
+        return reason
+    return f"{reason.rstrip('.')}; we will try again."
 
 
 def _failed(deadline: _Deadline, kind: str, message: str) -> TransportResult:
@@ -556,21 +560,25 @@ def _body_error(
     )
 
 
-def _log(request: OutboundRequest, result: TransportResult) -> TransportResult:
-    # Scheme, host and path only: the query may hold customer data, and headers
-    # hold signatures, so neither is logged.
-    parts = urlsplit(request.url)
-    logger.info(
-        "webhook %s %s://%s%s -> %s %s in %d ms",
+def log_exchange(
+    request: OutboundRequest, result: TransportResult, *, verdict: str
+) -> None:
+    """One line per exchange: the URL without its query, the status (or that
+    nothing answered), the time, and `verdict`, the caller's judgement of the
+    answer ("succeeded", "failed (status)", ...).
+
+    The query may hold customer data and headers hold signatures, so neither is
+    logged. The delivery ID is the `webhook-id` header (not a secret: it is the
+    seller's idempotency key); the order is on the delivery's own lines.
+    """
+    logger.log(
+        logging.INFO if verdict == "succeeded" else logging.WARNING,
+        "webhook %s %s -> %s in %d ms: %s",
         request.method,
-        parts.scheme,
-        parts.hostname,
-        parts.path,
-        result.status,
-        result.error_kind or "ok",
+        loggable_url(request.url),
+        result.status if result.status is not None else "no answer",
         result.duration_ms,
-        # The delivery ID is the `webhook-id` header (not a secret: it is the
-        # seller's idempotency key); the order is on the delivery's own lines.
+        verdict,
         extra={
             "delivery_id": request.headers.get("webhook-id"),
             "endpoint": endpoint_key_for(request.url),
@@ -578,4 +586,16 @@ def _log(request: OutboundRequest, result: TransportResult) -> TransportResult:
             "duration_ms": result.duration_ms,
         },
     )
-    return result
+
+
+def loggable_url(url: str) -> str:
+    """scheme://host:port/path: the full address without query or fragment."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "(not a valid URL)"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}:{port}{parts.path or '/'}"

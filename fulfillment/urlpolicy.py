@@ -59,8 +59,16 @@ class UrlRefused(Exception):
         self.reason = reason
 
 
-class LookupTimedOut(UrlRefused):
-    """The resolver did not answer in time: worth trying again later."""
+class LookupFailed(UrlRefused):
+    """The host name did not resolve (no such name, or the resolver failed).
+
+    At save it refuses the URL like any other reason. At send it is a passing
+    problem as far as we can tell (a resolver outage, a DNS change in progress):
+    the delivery is retried, unlike a URL the policy refuses."""
+
+
+class LookupTimedOut(LookupFailed):
+    """The resolver did not answer in time."""
 
 
 def _host_of(url: str, *, require_https: bool) -> tuple[str, int]:
@@ -117,13 +125,13 @@ def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddress]:
             f"We could not look up the host in time ({host}); we will try again."
         ) from exc
     except (OSError, UnicodeError) as exc:
-        raise UrlRefused(
+        raise LookupFailed(
             f"We could not find the host {host}. Check the spelling of the Webhook URL."
         ) from exc
     # A scope id (fe80::1%eth0) is not part of the address we check.
     found = [ipaddress.ip_address(answer.split("%")[0]) for answer in answers]
     if not found:
-        raise UrlRefused(f"We could not find the host {host}.")
+        raise LookupFailed(f"We could not find the host {host}.")
     # getaddrinfo may return the same address once per protocol; keep the order.
     return list(dict.fromkeys(found))
 

@@ -17,7 +17,13 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from ..models import DUE_STATUSES, Delivery, DeliveryStatus, EndpointHealth
+from ..models import (
+    DUE_STATUSES,
+    Delivery,
+    DeliveryStatus,
+    EndpointHealth,
+    status_before_claim,
+)
 from .endpoints import endpoint_admits, endpoint_key_for
 from .wakeups import MAX_BROKER_COUNTDOWN, deliveries_enqueue_on_commit
 
@@ -29,20 +35,23 @@ def _conf(key: str):
 def delivery_claim(delivery_pk: int, now) -> bool:
     """Take the delivery for one attempt (its attempt count goes up by one), or
     say no: not due, held by another worker, or put back to wait for its
-    endpoint (circuit open, too many requests in flight) without an attempt."""
+    endpoint (circuit open, too many requests in flight) without an attempt.
+
+    A delivery whose worker stopped mid-attempt (in flight, lease expired) is not
+    claimed here: `wakeups.deliveries_recover_abandoned` first makes it due again
+    and records what happened."""
     return _claim(delivery_pk, now, circuit_closed=True) or _admit_and_claim(
         delivery_pk, now
     )
 
 
 def _claimable(now) -> Q:
-    """Due and nobody holds its lease (or its worker died mid-attempt)."""
+    """Due and nobody holds its lease."""
     lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
     due = Q(status__in=DUE_STATUSES) & (
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
-    abandoned = Q(status=DeliveryStatus.IN_FLIGHT)  # its worker died mid-attempt
-    return (due | abandoned) & lease_free
+    return due & lease_free
 
 
 def _endpoint_busy(now) -> Exists:
@@ -194,10 +203,8 @@ def _unclaim(delivery: Delivery, until) -> None:
         status=DeliveryStatus.IN_FLIGHT,
         attempt_count=delivery.attempt_count,
     ).update(
-        status=(
-            DeliveryStatus.RETRYING
-            if delivery.attempt_count > 1
-            else DeliveryStatus.PENDING
+        status=status_before_claim(
+            attempts=delivery.attempt_count - 1, lost=delivery.lost_claims
         ),
         attempt_count=F("attempt_count") - 1,
         lease_expires_at=None,

@@ -204,7 +204,16 @@ def _exchange(delivery: Delivery):
         allowed_networks=_conf("ALLOWED_PRIVATE_NETWORKS"),
         require_https=settings.PRODUCTION,
     )
-    return request, result, outcome.judge(result, received_at=timezone.now())
+    verdict = outcome.judge(result, received_at=timezone.now())
+    transport.log_exchange(request, result, verdict=_verdict_words(verdict))
+    return request, result, verdict
+
+
+def _verdict_words(verdict: outcome.Verdict) -> str:
+    if verdict.succeeded:
+        return "succeeded"
+    then = "will retry" if verdict.retryable else "will not retry"
+    return f"failed ({verdict.error_kind}; {then})"
 
 
 def _storable(body: bytes) -> str:
@@ -314,7 +323,7 @@ def _next_attempt(delivery: Delivery, verdict) -> tuple[float | None, str]:
     """
     if verdict.succeeded or not verdict.retryable or delivery.is_test:
         return None, ""
-    delay = retry_delay(delivery.attempt_count)
+    delay = retry_delay(delivery.counted_attempts)
     asked = verdict.retry_after
     if delay is None or asked is None or asked <= delay:
         return delay, ""
@@ -328,22 +337,26 @@ def _next_attempt(delivery: Delivery, verdict) -> tuple[float | None, str]:
 def _endpoint_learn(delivery: Delivery, result, verdict, *, started_at) -> None:
     """Feed the endpoint's circuit breaker.
 
-    Any success closes the circuit, a test delivery's too (the seller just fixed
-    the server), and releases the deliveries it held. A test delivery's failure
-    is not counted: a seller debugging must not hold back their live orders.
+    Any answer from the server closes the circuit, whatever its status (the
+    server is up; this delivery's verdict is its own business) and a test
+    delivery's too (the seller is fixing the server), and releases the
+    deliveries it held. Only no answer at all (timeout, connection or TLS
+    failure) counts against the endpoint, and a test delivery's never does: a
+    seller debugging must not hold back their live orders.
     """
     key = delivery.endpoint_key
-    if not key:
+    if not key or result is None:
         return
-    if verdict.succeeded:
+    if endpoint_failure_counts(error_kind=verdict.error_kind):
+        if not delivery.is_test:
+            endpoint_record_failure(
+                key=key, message=verdict.message, started_at=started_at
+            )
+        return
+    if result.status is not None:
         held_until = endpoint_record_success(key=key)
         if held_until is not None:
             deliveries_release_held(endpoint_key=key, until=held_until)
-        return
-    status = result.status if result is not None else None
-    counts = endpoint_failure_counts(error_kind=verdict.error_kind, status=status)
-    if counts and not delivery.is_test:
-        endpoint_record_failure(key=key, message=verdict.message, started_at=started_at)
 
 
 def _settle_target(delivery: Delivery, verdict):

@@ -192,19 +192,31 @@ def order_emails_resend(*, orders) -> tuple[int, list[tuple[Order, str]]]:
 
 
 def order_emails_dispatch_due(*, limit: int = 200) -> int:
-    """Re-enqueue owed emails that nobody is sending (see the module docstring)."""
+    """Re-enqueue owed emails that nobody is sending (see the module docstring).
+
+    A sweep that finds any logs one line with the orders, naming those whose
+    claim belonged to a worker that stopped (the send takes that claim over)."""
     cutoff = timezone.now() - timedelta(
         seconds=settings.FULFILLMENT["EMAIL_DISPATCH_GRACE_SECONDS"]
     )
     owed = Q(fulfillment_status=FulfillmentStatus.FULFILLED, fulfilled_at__lte=cutoff)
     owed |= Q(fulfillment_status=FulfillmentStatus.MANUAL, completed_at__lte=cutoff)
-    pks = list(
+    rows = list(
         Order.objects.filter(owed)
         .filter(_claimable(timezone.now()))
         .filter(product__send_order_emails=True)
         .order_by("completed_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "email_status")[:limit]
     )
-    for pk in pks:
+    for pk, _ in rows:
         _enqueue_email(pk)
-    return len(pks)
+    if rows:
+        stale = [pk for pk, status in rows if status == EmailStatus.SENDING]
+        logger.info(
+            "Email dispatcher re-enqueued %d owed order emails: orders %s; "
+            "claims of stopped workers taken over: %s",
+            len(rows),
+            " ".join(str(pk) for pk, _ in rows),
+            " ".join(str(pk) for pk in stale) or "none",
+        )
+    return len(rows)

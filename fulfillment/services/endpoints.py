@@ -4,14 +4,20 @@ An endpoint is `scheme://host:port` of a Webhook URL, so every product (and ever
 seller) behind one server shares its health: a dead server is dead for all of
 them.
 
-The circuit breaker keeps a dead or hanging server from occupying our workers.
-Only failures that say the server itself is down or overloaded count (see
-`endpoint_failure_counts`). After CIRCUIT_FAILURE_THRESHOLD consecutive ones the
-circuit opens for CIRCUIT_OPEN_SECONDS, doubled on every reopen up to
-CIRCUIT_MAX_OPEN_SECONDS. While it is open, deliveries to the endpoint wait in the
-database without a request and without spending an attempt. When it is due, one
-probe delivery is let through; its success closes the circuit, its failure
-reopens it for longer.
+The circuit breaker protects our workers, not the seller's error rate. Only
+failures that cost worker time and say nobody is answering count: timeouts,
+refused or broken connections, TLS failures (`endpoint_failure_counts`). A fast
+wrong answer (a 500 in milliseconds, a 404) is one delivery's business: it is
+retried on that delivery's own schedule and never holds another delivery back,
+so one flaky product cannot stall its neighbours on a shared host.
+
+After CIRCUIT_FAILURE_THRESHOLD consecutive counted failures the circuit opens
+for CIRCUIT_OPEN_SECONDS. While it is open, deliveries to the endpoint wait in
+the database without a request and without spending an attempt. When the window
+ends, one probe delivery goes through: any answer from the server (whatever its
+status) closes the circuit and releases every held delivery at once; no answer
+reopens it, for twice as long up to CIRCUIT_MAX_OPEN_SECONDS. The defaults (30 s,
+at most 30 s) keep the customer's wait after a server comes back under a minute.
 """
 
 from __future__ import annotations
@@ -25,31 +31,27 @@ from django.utils import timezone
 from ..endpoint_key import endpoint_key_for  # noqa: F401 - re-exported
 from ..models import EndpointHealth
 
-# The longest a circuit stays open: a seller who fixed the server should not
-# wait more than an hour for held deliveries to go out.
-CIRCUIT_MAX_OPEN_SECONDS = 3600
+# What counts toward opening a circuit: nobody answered, and finding out cost a
+# worker time. "connect" covers refused and reset connections and TLS failures.
+CIRCUIT_ERROR_KINDS = ("timeout", "connect")
 
 
 def _conf(key: str):
     return settings.FULFILLMENT[key]
 
 
-def endpoint_failure_counts(*, error_kind: str, status: int | None) -> bool:
-    """Does this failure say the server is down or overloaded?
+def endpoint_failure_counts(*, error_kind: str) -> bool:
+    """Does this failure say nobody is answering at the endpoint?
 
-    Timeouts, refused or broken connections, 5xx and 429 do: they are what
-    occupies workers or what more requests would make worse. A wrong answer from
-    a server that answered at once (4xx, a redirect, an empty, HTML or binary
-    body, too large) is one product's mistake on a shared host, and a refused URL
-    or a missing config never reached the server at all.
+    Timeouts (a hang, a drip past the deadline) and refused, broken or failed
+    (TLS) connections do: they are what occupies workers. A complete HTTP answer
+    does not, however wrong (a 500 or a 429 in milliseconds, a 404, a redirect,
+    an HTML page): the server is up, the delivery retries on its own schedule
+    (honouring Retry-After), and the other products on the host go on. A
+    refused URL, a failed DNS lookup or a missing config never reached the
+    server at all.
     """
-    if error_kind in ("timeout", "connect"):
-        return True
-    return (
-        error_kind == "status"
-        and status is not None
-        and (status >= 500 or status == 429)
-    )
+    return error_kind in CIRCUIT_ERROR_KINDS
 
 
 def endpoint_admits(*, key: str, now: datetime) -> bool | datetime:
@@ -87,8 +89,8 @@ def endpoint_probe_now(*, key: str) -> bool:
 
 
 def endpoint_record_success(*, key: str) -> datetime | None:
-    """Close the circuit. Returns the `open_until` it cleared (None if it was
-    closed): deliveries held until then may go now."""
+    """The server answered: close the circuit. Returns the `open_until` it
+    cleared (None if it was closed): deliveries held until then may go now."""
     row = EndpointHealth.objects.filter(key=key).values_list("open_until").first()
     if row is None:
         return None  # never failed: no row, nothing to write on the hot path
@@ -131,7 +133,9 @@ def _is_straggler(health: EndpointHealth, started_at: datetime | None) -> bool:
 
 
 def _open_seconds(health: EndpointHealth) -> float:
-    # Failures beyond the threshold are failed probes: each one doubles the wait.
+    # Failures beyond the threshold are failed probes: each one doubles the wait,
+    # up to the bound (by default the same 30 s: the probe interval stays short).
     reopens = health.consecutive_failures - _conf("CIRCUIT_FAILURE_THRESHOLD")
     seconds = _conf("CIRCUIT_OPEN_SECONDS") * 2 ** min(reopens, 20)
-    return min(seconds, CIRCUIT_MAX_OPEN_SECONDS)
+    bound = max(_conf("CIRCUIT_MAX_OPEN_SECONDS"), _conf("CIRCUIT_OPEN_SECONDS"))
+    return min(seconds, bound)

@@ -17,7 +17,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..models import DUE_STATUSES, Delivery, DeliveryStatus
+from ..models import (
+    DUE_STATUSES,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    ErrorKind,
+    status_before_claim,
+)
 from .endpoints import endpoint_probe_now
 
 logger = logging.getLogger(__name__)
@@ -103,22 +110,102 @@ def delivery_retry_now(*, delivery: Delivery) -> bool:
 def deliveries_dispatch_due(*, limit: int = 500) -> int:
     """Re-enqueue deliveries that are due but whose message seems lost.
 
-    A delivery counts as lost when it has been due for longer than the grace
-    period (its own message would have been picked up by then), or when it is in
-    flight with an expired lease (its worker died). Duplicates are harmless: the
-    claim lets only one through.
+    First the deliveries whose worker stopped mid-attempt are made due again
+    (`deliveries_recover_abandoned`). Then a delivery counts as lost when it has
+    been due for longer than the grace period (its own message would have been
+    picked up by then). Duplicates are harmless: the claim lets only one through.
+    Each sweep that finds work logs one line with the delivery IDs.
     """
     now = timezone.now()
+    recovered = deliveries_recover_abandoned(now=now, limit=limit)
     grace = timedelta(seconds=settings.FULFILLMENT["DISPATCH_GRACE_SECONDS"])
     lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-    stale_due = Q(status__in=DUE_STATUSES, next_attempt_at__lte=now - grace)
-    abandoned = Q(status=DeliveryStatus.IN_FLIGHT, lease_expires_at__lte=now)
-    pks = list(
-        Delivery.objects.filter(stale_due | abandoned)
+    rows = list(
+        Delivery.objects.filter(
+            status__in=DUE_STATUSES, next_attempt_at__lte=now - grace
+        )
         .filter(lease_free)
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "delivery_id")[:limit]
     )
-    for pk in pks:
+    for pk, _ in rows:
         delivery_enqueue(pk)
-    return len(pks)
+    if rows:
+        ids = [delivery_id for _, delivery_id in rows]
+        logger.info(
+            "Dispatcher re-enqueued %d due deliveries whose message was lost: %s",
+            len(ids),
+            " ".join(ids),
+        )
+    return len(rows) + len(recovered)
+
+
+def deliveries_recover_abandoned(*, now, limit: int = 500) -> list[str]:
+    """Deliveries whose worker stopped mid-attempt are due again at once.
+
+    In flight with an expired lease means the worker died (or was killed) after
+    its claim and before it recorded an answer. That try is not an attempt: the
+    delivery goes back to pending or retrying, due now, with its retry schedule
+    untouched; an `interrupted` attempt row under the claimed number says what
+    happened, so the numbers have no gap. The seller's server may or may not
+    have received that request; the next one carries the same `webhook-id`.
+    Returns the delivery IDs recovered, each logged.
+    """
+    rows = list(
+        Delivery.objects.filter(
+            status=DeliveryStatus.IN_FLIGHT, lease_expires_at__lte=now
+        ).values_list(
+            "pk",
+            "delivery_id",
+            "order_id",
+            "attempt_count",
+            "lost_claims",
+            "lease_expires_at",
+        )[:limit]
+    )
+    recovered = [row for row in rows if _recover(row, now)]
+    for _, delivery_id, order_id, number, _, _ in recovered:
+        logger.warning(
+            "Delivery %s: its worker stopped during attempt %d; due again now",
+            delivery_id,
+            number,
+            extra={"delivery_id": delivery_id, "order_id": order_id},
+        )
+    deliveries_enqueue_on_commit([row[0] for row in recovered])
+    return [row[1] for row in recovered]
+
+
+def _recover(row: tuple, now) -> bool:
+    """One abandoned delivery: a compare-and-set on the claim it lost, and the
+    `interrupted` attempt row, in one transaction."""
+    pk, _, _, number, lost, lease_expires_at = row
+    with transaction.atomic():
+        won = Delivery.objects.filter(
+            pk=pk,
+            status=DeliveryStatus.IN_FLIGHT,
+            attempt_count=number,
+            lease_expires_at=lease_expires_at,
+        ).update(
+            status=status_before_claim(attempts=number - 1, lost=lost),
+            lost_claims=lost + 1,
+            lease_expires_at=None,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+        if won:
+            DeliveryAttempt.objects.create(
+                delivery_id=pk,
+                number=number,
+                started_at=lease_expires_at
+                - timedelta(seconds=settings.FULFILLMENT["LEASE_SECONDS"]),
+                error_kind=ErrorKind.INTERRUPTED,
+                message=INTERRUPTED_MESSAGE,
+            )
+    return bool(won)
+
+
+INTERRUPTED_MESSAGE = (
+    "Our worker stopped during this attempt, before it recorded an answer; we "
+    "retried at once. This try does not count against the retry schedule. Your "
+    "server may have received the request: the retry carries the same webhook-id."
+)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from config.logs import JsonFormatter, RedactPathsFilter, logging_config, redact_path
 from fulfillment.services import deliveries as services
 from tests.fulfillment.test_delivery_services import live, place
+from tests.httpserver import Route
 
 __all__ = ["live"]  # a fixture, used by name below
 
@@ -85,6 +86,34 @@ def test_real_attempt_logs_json_lines_with_its_delivery_and_order(live, caplog):
     assert settle_line["message"] == (
         f"Delivery {delivery.delivery_id} succeeded after attempt 1"
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("route", "says"),
+    [
+        (
+            Route(status=500, body="oops"),
+            "-> 500 in {ms} ms: failed (status; will retry)",
+        ),
+        (Route(close=True), "-> no answer in {ms} ms: failed (connect; will retry)"),
+        (Route(), "-> 200 in {ms} ms: succeeded"),
+    ],
+    ids=["500", "no-answer", "200"],
+)
+def test_the_exchange_line_says_the_status_and_the_verdict_truthfully(
+    live, caplog, seller_server, route, says
+):
+    seller_server.set_route("/license", route)
+    order = place(live)
+
+    with caplog.at_level(logging.INFO, logger="fulfillment.transport"):
+        services.delivery_attempt(delivery_pk=order.deliveries.get().pk)
+
+    [record] = [r for r in caplog.records if r.name == "fulfillment.transport"]
+    url = f"http://127.0.0.1:{seller_server.port}/license"
+    expected = f"webhook POST {url} " + says.format(ms=record.duration_ms)
+    assert record.getMessage() == expected
 
 
 @pytest.mark.django_db

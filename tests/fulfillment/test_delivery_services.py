@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from email.utils import formatdate
 
@@ -9,7 +10,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from fulfillment.models import Delivery, DeliveryStatus
+from fulfillment import urlpolicy
+from fulfillment.models import Delivery, DeliveryStatus, EndpointHealth, ErrorKind
 from fulfillment.services import claims, wakeups
 from fulfillment.services import deliveries as services
 from orders.models import FulfillmentStatus, Order
@@ -162,19 +164,82 @@ def test_a_second_attempt_of_a_succeeded_delivery_sends_nothing(live, seller_ser
     assert len(seller_server.requests_to("/license")) == 1
 
 
-def test_an_abandoned_in_flight_delivery_is_claimable_after_its_lease(
-    live, seller_server
-):
-    order = place(live)
-    delivery = order.deliveries.get()
+def worker_stops_mid_attempt(delivery) -> None:
+    """A worker claims the delivery and is killed before it records an answer;
+    then its lease runs out."""
+    assert claims._claim(delivery.pk, timezone.now()) is True
     Delivery.objects.filter(pk=delivery.pk).update(
-        status="in_flight", lease_expires_at=timezone.now() - timedelta(seconds=1)
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
 
-    services.delivery_attempt(delivery_pk=delivery.pk)
+
+def test_a_delivery_whose_worker_stopped_is_due_again_at_once_and_says_why(
+    live, seller_server, monkeypatch
+):
+    monkeypatch.setattr(wakeups, "delivery_enqueue", lambda pk, countdown=0: None)
+    order = place(live)
+    delivery = order.deliveries.get()
+    worker_stops_mid_attempt(delivery)
+    assert services.delivery_attempt(delivery_pk=delivery.pk) is None  # not yet
+
+    assert wakeups.deliveries_dispatch_due() == 1
 
     delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempt_count) == ("pending", 1)
+    assert delivery.lease_expires_at is None
+    assert delivery.next_attempt_at <= timezone.now()
+    lost = delivery.attempts.get()
+    assert (lost.number, lost.error_kind) == (1, ErrorKind.INTERRUPTED)
+    assert "worker stopped" in lost.message
+    services.delivery_attempt(delivery_pk=delivery.pk)
+    delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert [a.number for a in delivery.attempts.all()] == [1, 2]
+    assert len(seller_server.requests_to("/license")) == 1
+
+
+def test_a_lost_claim_does_not_move_the_retry_schedule_on(
+    live, seller_server, monkeypatch
+):
+    monkeypatch.setattr(wakeups, "delivery_enqueue", lambda pk, countdown=0: None)
+    seller_server.set_route("/license", Route(status=500, body="oops"))
+    delivery = place(live).deliveries.get()
+    services.delivery_attempt(delivery_pk=delivery.pk)  # 1: waits ~10 s
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    worker_stops_mid_attempt(delivery)  # 2: lost
+    wakeups.deliveries_dispatch_due()
+
+    services.delivery_attempt(delivery_pk=delivery.pk)  # 3: the second that counts
+
+    delivery.refresh_from_db()
+    assert (delivery.attempt_count, delivery.lost_claims) == (3, 1)
+    wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+    assert 47 <= wait <= 72.5  # the schedule's second step, 60 s ± 20 %
+
+
+def test_each_recovered_delivery_and_each_sweep_is_logged_with_its_id(
+    live, monkeypatch, caplog
+):
+    monkeypatch.setattr(wakeups, "delivery_enqueue", lambda pk, countdown=0: None)
+    lost = place(live).deliveries.get()
+    worker_stops_mid_attempt(lost)
+    stale = place(live).deliveries.get()
+    Delivery.objects.filter(pk=stale.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=1)
+    )
+
+    with caplog.at_level(logging.INFO, logger="fulfillment"):
+        wakeups.deliveries_dispatch_due()
+
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(
+        lost.delivery_id in m and "worker stopped during attempt 1" in m
+        for m in messages
+    )
+    assert any(
+        m.startswith("Dispatcher re-enqueued") and stale.delivery_id in m
+        for m in messages
+    )
 
 
 def test_custom_fields_reach_the_seller(live, seller_server):
@@ -211,6 +276,31 @@ def test_refused_url_fails_at_once_without_retry(product, seller_server, setting
     assert delivery.status == DeliveryStatus.FAILED
     assert seller_server.requests == []
     assert delivery.attempts.get().error_kind == "refused_url"
+
+
+def test_a_host_that_does_not_resolve_is_retried_with_a_readable_reason(
+    live, monkeypatch
+):
+    """A resolver hiccup (or a DNS change in progress) must not fail a paid
+    order for good, nor pause the seller's server."""
+
+    def resolver_down(host, port):
+        raise OSError("Temporary failure in name resolution")
+
+    live.webhook_config.url = "https://licenses.example.com/issue"
+    live.webhook_config.save()
+    order = place(live)
+    monkeypatch.setattr(urlpolicy, "resolve_host", resolver_down)
+
+    attempt_all(order)
+
+    delivery = order.deliveries.get()
+    attempt = delivery.attempts.get()
+    assert delivery.status == DeliveryStatus.RETRYING
+    assert attempt.error_kind == ErrorKind.DNS
+    assert "could not find the host licenses.example.com" in attempt.message
+    assert attempt.message.endswith("we will try again.")
+    assert not EndpointHealth.objects.exists()
 
 
 def test_retry_now_sends_a_failed_delivery_again_and_fulfills_the_order(

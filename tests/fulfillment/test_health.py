@@ -37,7 +37,8 @@ pytestmark = pytest.mark.django_db
 
 THRESHOLD = 3
 OPEN_SECONDS = 600
-CIRCUIT_WARNING = "We paused requests to your server after repeated failures"
+CIRCUIT_WARNING = "We paused requests to your server because it stopped answering"
+PAUSED = "Paused: your server is not answering"
 
 
 @pytest.fixture(autouse=True)
@@ -322,12 +323,14 @@ def test_long_failure_reason_is_truncated_on_the_list(alice_client, live_product
 def test_circuit_warning_shows_on_both_pages_while_open(alice_client, live_product):
     _open_circuit(live_product)
     until = timezone.localtime(product_health(live_product).circuit_open_until)
-    badge = f"Endpoint failing: paused until {until:%H:%M}"
+    badge = f"{PAUSED} · next try {until:%H:%M:%S}"
 
     assert badge in _list_page(alice_client)
     detail = _detail_page(alice_client, live_product)
     assert badge in detail
     assert CIRCUIT_WARNING in detail
+    assert '<q class="health-reason">Timed out after 15 s.</q>' in detail
+    assert f"we try again about every {OPEN_SECONDS} seconds" in detail
 
 
 def test_circuit_warning_is_gone_once_the_window_ends(alice_client, live_product):
@@ -338,7 +341,7 @@ def test_circuit_warning_is_gone_once_the_window_ends(alice_client, live_product
     EndpointHealth.objects.filter(key=key).update(open_until=past)
 
     assert not product_health(live_product).circuit_open
-    assert "Endpoint failing" not in _list_page(alice_client)
+    assert PAUSED not in _list_page(alice_client)
     assert CIRCUIT_WARNING not in _detail_page(alice_client, live_product)
 
 
@@ -347,8 +350,8 @@ def test_circuit_warning_is_gone_after_a_success(alice_client, live_product):
 
     endpoint_record_success(key=endpoint_key_for(live_product.webhook_config.url))
 
-    assert "Endpoint failing" not in _list_page(alice_client)
-    assert "Endpoint failing" not in _detail_page(alice_client, live_product)
+    assert PAUSED not in _list_page(alice_client)
+    assert PAUSED not in _detail_page(alice_client, live_product)
 
 
 def test_circuit_of_another_server_does_not_show(alice_client, live_product):
@@ -358,7 +361,7 @@ def test_circuit_of_another_server_does_not_show(alice_client, live_product):
 
     assert product_health(other).circuit_open
     assert not product_health(live_product).circuit_open
-    assert "Endpoint failing" not in _detail_page(alice_client, live_product)
+    assert PAUSED not in _detail_page(alice_client, live_product)
 
 
 def test_another_seller_gets_404_on_the_product_page(bob_client, live_product):
@@ -376,7 +379,7 @@ def test_another_sellers_list_shows_nothing_of_alices_health(bob_client, live_pr
     page = _list_page(bob_client)
 
     assert escape("Alice's server") not in page
-    assert "Endpoint failing" not in page
+    assert PAUSED not in page
 
 
 def _products_with_health(seller, count: int) -> None:
@@ -400,7 +403,7 @@ def test_list_page_queries_stay_bounded(
         page = _list_page(alice_client)
 
     assert page.count("2 deliveries · 50 % ok · p50 50 ms · p95 120 ms") == 6
-    assert page.count("Endpoint failing") == 6
+    assert page.count(PAUSED) == 6
 
 
 def test_list_page_queries_do_not_grow_with_products(

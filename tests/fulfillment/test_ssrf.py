@@ -113,7 +113,7 @@ CASES = {
     "slow-resolver": Case(
         "http://slow.example.com:{port}/",
         ("could not look up the host in time",),
-        kind="timeout",
+        kind="dns",
         slow_dns=True,
     ),
     # The URL's form.

@@ -221,6 +221,9 @@ class DeliveryAttempt(models.Model):
         Delivery, on_delete=models.CASCADE, related_name="attempts"
     )
     number = models.PositiveIntegerField()
+    # When the attempt was due by the schedule (or when its delivery was due
+    # again after a lost claim); started_at - due_at is how late it went out.
+    due_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField(default=0)
     request_method = models.CharField(max_length=4)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import logging
+import os
 import socket
 import ssl
 import time
@@ -132,13 +133,17 @@ def _tls_context() -> ssl.SSLContext:
     # Built once: loading the CA bundle is slow, and a context is safe to share
     # between threads. Certificates and host names are verified (the defaults
     # of create_default_context); certifi's bundle when present, as `requests`
-    # used, so sellers whose chain worked before keep working.
-    try:
-        import certifi
-    except ImportError:  # pragma: no cover - certifi comes with requests
-        context = ssl.create_default_context()
-    else:
-        context = ssl.create_default_context(cafile=certifi.where())
+    # used, so sellers whose chain worked before keep working. SSL_CERT_FILE
+    # replaces it (OpenSSL's own variable: a private CA, or a test's).
+    cafile = os.environ.get("SSL_CERT_FILE")
+    if not cafile:
+        try:
+            import certifi
+        except ImportError:  # pragma: no cover - certifi comes with requests
+            cafile = None
+        else:
+            cafile = certifi.where()
+    context = ssl.create_default_context(cafile=cafile)
     context.sslsocket_class = _DeadlineSSLSocket
     return context
 

@@ -238,6 +238,9 @@ def _record_attempt(delivery: Delivery, started_at, request, result, verdict) ->
     DeliveryAttempt.objects.create(
         delivery=delivery,
         number=delivery.attempt_count,
+        # When it was due (the claim leaves next_attempt_at as it was): how late
+        # the workers were is started_at - due_at.
+        due_at=delivery.next_attempt_at or delivery.created_at,
         started_at=started_at,
         duration_ms=result.duration_ms if result else 0,
         request_method=request.method if request else "",

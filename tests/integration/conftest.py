@@ -28,3 +28,15 @@ def worker(stack, transactional_db, tmp_path):
     worker = Worker(mail_dir=tmp_path / "mail").start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def fast_recovery(settings):
+    """The test process plays beat: its dispatchers use short graces matching
+    the workers' FAST_RECOVERY_ENV."""
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "DISPATCH_GRACE_SECONDS": 2,
+        "EMAIL_DISPATCH_GRACE_SECONDS": 2,
+        "EMAIL_CLAIM_TIMEOUT_SECONDS": 8,
+    }

@@ -29,39 +29,23 @@ from orders.services import order_create_from_api
 from tests.factories import ProductFactory, WebhookConfigFactory
 from tests.httpserver import Route
 from tests.integration.test_full_flow import read_mail
-from tests.integration.worker import Worker, empty_broker, purge_queues
+from tests.integration.worker import (
+    FAST_RECOVERY_ENV,
+    Worker,
+    empty_broker,
+    purge_queues,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 ORDERS = 300
 # Orders placed per tick (0.1 s), so crashes land while work is still arriving.
 BATCH = 5
-# Short timings so a killed worker's leases and claims expire within the test.
-WORKER_ENV = {
-    "FULFILLMENT_CONNECT_TIMEOUT": "1",
-    "FULFILLMENT_TOTAL_TIMEOUT": "2",
-    "FULFILLMENT_ATTEMPT_TIME_LIMIT": "5",
-    "FULFILLMENT_LEASE_SECONDS": "6",
-    "FULFILLMENT_RETRY_SCHEDULE": "1,1,2,2,3",
-    "FULFILLMENT_EMAIL_TASK_TIME_LIMIT": "6",
-    "EMAIL_TIMEOUT": "5",
-    "FULFILLMENT_EMAIL_CLAIM_TIMEOUT_SECONDS": "8",
-}
 
 
 def slow_license(request) -> Route:
     # A little latency keeps deliveries in flight when the worker is killed.
     return Route(body=f"KEY-{request.header('webhook-id')[-10:]}", delay=0.03)
-
-
-@pytest.fixture
-def crash_settings(settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "DISPATCH_GRACE_SECONDS": 2,
-        "EMAIL_DISPATCH_GRACE_SECONDS": 2,
-        "EMAIL_CLAIM_TIMEOUT_SECONDS": 8,
-    }
 
 
 def products(seller_server):
@@ -121,19 +105,19 @@ def run_until_done(place, events, *, timeout: float) -> float:
 
 
 def test_every_order_is_fulfilled_once_through_kills_and_a_broker_flush(
-    stack, seller_server, tmp_path, crash_settings, capsys
+    stack, seller_server, tmp_path, fast_recovery, capsys
 ):
     seller_server.set_route("/license", slow_license)
     purge_queues()
     mail_dir = tmp_path / "mail"
     email_worker = Worker(
-        mail_dir=mail_dir, extra_env=WORKER_ENV, queues=("email",), name="email"
+        mail_dir=mail_dir, extra_env=FAST_RECOVERY_ENV, queues=("email",), name="email"
     ).start()
 
     def fulfillment_worker() -> Worker:
         return Worker(
             mail_dir=mail_dir,
-            extra_env=WORKER_ENV,
+            extra_env=FAST_RECOVERY_ENV,
             queues=("fulfillment",),
             name="fulfillment",
             concurrency=8,

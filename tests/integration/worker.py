@@ -16,6 +16,18 @@ from config.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUES = ("fulfillment", "email")
+# Short timings so a killed worker's leases and claims expire within a test. The
+# circuit breaker keeps its shipped settings.
+FAST_RECOVERY_ENV = {
+    "FULFILLMENT_CONNECT_TIMEOUT": "1",
+    "FULFILLMENT_TOTAL_TIMEOUT": "2",
+    "FULFILLMENT_ATTEMPT_TIME_LIMIT": "5",
+    "FULFILLMENT_LEASE_SECONDS": "6",
+    "FULFILLMENT_RETRY_SCHEDULE": "1,1,2,2,3",
+    "FULFILLMENT_EMAIL_TASK_TIME_LIMIT": "6",
+    "EMAIL_TIMEOUT": "5",
+    "FULFILLMENT_EMAIL_CLAIM_TIMEOUT_SECONDS": "8",
+}
 
 
 def test_database_url() -> str:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from fulfillment.models import Delivery, DeliveryStatus
+from fulfillment.services import claims, wakeups
 from fulfillment.services.deliveries import delivery_attempt
 from fulfillment.signing import REDACTED_SIGNATURE, SIGNATURE_HEADER
 from orders.models import FulfillmentStatus, Order
@@ -283,6 +284,26 @@ def test_delivery_page_shows_every_attempt_as_sent_and_as_answered(
     # The seller's answer is shown as text, never run.
     assert "<script>alert(1)</script>" not in content
     assert "&lt;script&gt;alert(1)&lt;/script&gt; broken" in content
+
+
+def test_delivery_page_says_when_a_worker_stopped_during_an_attempt(
+    alice_client, live_product, monkeypatch
+):
+    monkeypatch.setattr(wakeups, "delivery_enqueue", lambda pk, countdown=0: None)
+    delivery = _place(live_product).deliveries.get()
+    claims._claim(delivery.pk, timezone.now())
+    _set(
+        delivery,
+        DeliveryStatus.IN_FLIGHT,
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    wakeups.deliveries_dispatch_due()
+
+    content = alice_client.get(_url("delivery-detail", delivery)).content.decode()
+
+    assert "Interrupted, not counted" in content
+    assert "Our worker stopped during this attempt" in content
+    assert "(Worker stopped)" in content
 
 
 def test_delivery_page_offers_retry_cancel_and_fulfill_for_a_failed_delivery(

@@ -461,6 +461,18 @@ LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
 # logger's handlers with their own format, so their lines are JSON too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- Metrics --------------------------------------------------------------------
+# /metrics (Prometheus) answers only a scraper that sends
+# "Authorization: Bearer <METRICS_TOKEN>". Without a token it is open in
+# development and answers 404 in production: never an open endpoint there.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN must be at least 32 characters (e.g. "
+        '`python -c "import secrets; print(secrets.token_urlsafe(32))"`), or empty '
+        "to turn /metrics off in production."
+    )
+
 # Fernet keys for signing secrets at rest (fulfillment/crypto.py). The first key
 # encrypts, every key decrypts, so a key can be rotated. Without any, development
 # and tests derive one from SECRET_KEY.

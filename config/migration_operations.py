@@ -12,18 +12,13 @@ class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
     Upgrades); a plain CREATE INDEX on SQLite, which has no such thing. The
     migration must say `atomic = False`."""
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_forwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+    def database_forwards(self, app_label, schema_editor, *states):
+        self._apply("database_forwards", app_label, schema_editor, *states)
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_backwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+    def database_backwards(self, app_label, schema_editor, *states):
+        self._apply("database_backwards", app_label, schema_editor, *states)
+
+    def _apply(self, method: str, app_label, schema_editor, *states) -> None:
+        on_postgres = schema_editor.connection.vendor == "postgresql"
+        operation = AddIndexConcurrently if on_postgres else AddIndex
+        getattr(operation, method)(self, app_label, schema_editor, *states)

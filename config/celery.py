@@ -21,6 +21,7 @@ def _database_pool_fit(sender, **kwargs) -> None:
 
     if isinstance(sender.concurrency, int):
         database_pool_fit(
-            threads=sender.concurrency + CELERY_EXTRA_CONNECTIONS,
+            threads=sender.concurrency,
+            spare=CELERY_EXTRA_CONNECTIONS,
             process=f"celery worker {sender.hostname}",
         )

@@ -33,14 +33,17 @@ def pool_bounds(*, threads: int, ceiling: int, min_size: int) -> tuple[int, int]
     return min(min_size, size), size
 
 
-def database_pool_fit(*, threads: int, process: str) -> None:
-    """Shrink this process's pool to what its `threads` can use, before any of
-    them asks for a connection; warn when the ceiling leaves threads waiting."""
+def database_pool_fit(*, threads: int, spare: int = 0, process: str) -> None:
+    """Shrink this process's pool to what its `threads` (and `spare` room beside
+    them) can use, before any of them asks for a connection; warn when the
+    ceiling leaves threads waiting for one."""
     options = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
     if not options:
         return  # SQLite, or DB_POOL=false (PgBouncer)
     min_size, size = pool_bounds(
-        threads=threads, ceiling=options["max_size"], min_size=options["min_size"]
+        threads=threads + spare,
+        ceiling=options["max_size"],
+        min_size=options["min_size"],
     )
     connections["default"].pool.resize(min_size=min_size, max_size=size)
     if size < threads:
@@ -49,7 +52,7 @@ def database_pool_fit(*, threads: int, process: str) -> None:
             "(DB_POOL_MAX_SIZE): threads will wait up to DB_POOL_TIMEOUT for one. "
             "Raise DB_POOL_MAX_SIZE to %s, within the connection budget of "
             "docs/deploy.md.",
-            process, threads, size, threads,
+            process, threads, size, threads + spare,
         )  # fmt: skip
     else:
         logger.info("%s: at most %s database connections", process, size)

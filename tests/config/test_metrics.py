@@ -77,6 +77,12 @@ def test_production_answers_the_right_token_uncached(client, production):
     assert len(families) == 7
 
 
+def test_a_staff_session_is_no_credential(client, production, charlie):
+    client.force_login(charlie)
+
+    assert get(client).status_code == 401
+
+
 def test_a_token_set_in_development_is_required_too(client, settings):
     settings.METRICS_TOKEN = TOKEN
 

@@ -45,9 +45,10 @@ from .selectors import order_emails_owed
 
 FAILURE_WINDOWS_MINUTES = (5, 15)
 # The states `deliveries_by_status` counts: each holds a delivery that is still
-# moving or wants a person, so the sets stay small and the count reads the
-# `delivery_due_idx` index (status first). Succeeded and cancelled deliveries
-# only accumulate; counting them would read most of the table on every scrape.
+# moving or wants a person, so the sets stay small, and the count reads them
+# alone through an index that starts with the status (`delivery_due_idx`,
+# `delivery_lease_idx`). Succeeded and cancelled deliveries only accumulate;
+# counting them would read most of the table on every scrape.
 COUNTED_STATUSES = (
     DeliveryStatus.PENDING,
     DeliveryStatus.RETRYING,

@@ -25,7 +25,7 @@ bind = f"0.0.0.0:{env.int('PORT', default=8000)}"
 
 def default_workers(cpus: int | None = None) -> int:
     """2 x cores + 1, at most 8: every worker holds its own copy of Django (about
-    100 MB) and up to `threads` database connections (CONN_MAX_AGE keeps them
+    100 MB) and up to `threads` database connections (its pool keeps them
     open), so more processes on a big machine cost memory and PostgreSQL
     connections sooner than they add throughput. Add machines instead."""
     return min(2 * (cpus or os.cpu_count() or 1) + 1, 8)
@@ -56,6 +56,17 @@ if Path("/dev/shm").is_dir():  # noqa: S108 - gunicorn's documented choice
 # The process manager (Procfile, systemd) restarts us; no control socket under
 # $HOME, which every gunicorn on the machine would share.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    """Each worker's database pool holds what its threads can use: `threads`,
+    at most DB_POOL_MAX_SIZE (config/db_pool.py)."""
+    from config.db_pool import database_pool_fit
+
+    database_pool_fit(
+        threads=worker.cfg.threads, process=f"gunicorn worker {worker.pid}"
+    )
+
 
 # --- Logs -------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")

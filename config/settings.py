@@ -117,11 +117,14 @@ elif env.bool("DB_POOL", default=True):
     # of ending a PostgreSQL backend. Measured in `make bench` (docs/benchmarks.md):
     # without it every delivery opened about two backends.
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them
+    # The ceiling of any one process's pool. Each gunicorn and Celery worker
+    # shrinks its own to what its threads can use when it starts
+    # (config/db_pool.py); the sum over the deployment is the connection budget
+    # of docs/deploy.md, tested in tests/config/test_connection_budget.py.
+    _POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=32)
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
-        # At least the threads of the busiest process (a fulfillment worker's
-        # concurrency, or gunicorn's threads): a thread never waits for one.
-        "max_size": env.int("DB_POOL_MAX_SIZE", default=32),
+        "min_size": min(env.int("DB_POOL_MIN_SIZE", default=2), _POOL_MAX_SIZE),
+        "max_size": _POOL_MAX_SIZE,
         "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
     }
 else:
@@ -485,6 +488,18 @@ LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
 # Celery workers and beat keep this configuration instead of replacing the root
 # logger's handlers with their own format, so their lines are JSON too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Metrics --------------------------------------------------------------------
+# /metrics (Prometheus) answers only a scraper that sends
+# "Authorization: Bearer <METRICS_TOKEN>". Without a token it is open in
+# development and answers 404 in production: never an open endpoint there.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN must be at least 32 characters (e.g. "
+        '`python -c "import secrets; print(secrets.token_urlsafe(32))"`), or empty '
+        "to turn /metrics off in production."
+    )
 
 # Fernet keys for signing secrets at rest (fulfillment/crypto.py). The first key
 # encrypts, every key decrypts, so a key can be rotated. Without any, development

@@ -4,7 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from config.views import healthz
+from config.views import healthz, metrics
 
 
 def _anymail_tracking_urls() -> list:
@@ -37,6 +37,9 @@ urlpatterns = [
     # config.middleware.HealthzMiddleware answers it before host validation and
     # the https redirect; the pattern names it.
     path("healthz", healthz, name="healthz"),
+    # For Prometheus: a bearer token (METRICS_TOKEN), through the usual host
+    # validation and https redirect (scrape it by the site's name).
+    path("metrics", metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("dashboard/", include("products.urls")),
     path("dashboard/", include("fulfillment.urls")),

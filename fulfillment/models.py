@@ -241,6 +241,16 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["delivery", "number"]
+        indexes = [
+            # Failed attempts of the last minutes (fulfillment/ops.py, /metrics):
+            # the failures only, by time, so a scrape reads minutes of them and
+            # not the whole history of attempts.
+            models.Index(
+                fields=["started_at"],
+                condition=models.Q(succeeded=False),
+                name="attempt_failed_started_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.delivery_id} #{self.number}"

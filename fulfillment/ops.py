@@ -17,6 +17,12 @@ sent at once by the web process and never wait in the queue.
 - **Open circuits**: endpoints whose circuit breaker holds their deliveries
   (`EndpointHealth.open_until` in the future), with how many deliveries wait
   for each.
+
+Two counts complete them for /metrics (fulfillment/metrics.py), where a graph
+shows their trend: real deliveries in each state a delivery leaves or that
+wants a person (`deliveries_by_status`), and orders whose customer is owed the
+email past its grace (`orders_awaiting_email`, what the email dispatcher
+re-enqueues).
 """
 
 from __future__ import annotations
@@ -36,8 +42,20 @@ from .models import (
     EndpointHealth,
     ErrorKind,
 )
+from .selectors import order_emails_owed
 
 FAILURE_WINDOWS_MINUTES = (5, 15)
+# The states `deliveries_by_status` counts: each holds a delivery that is still
+# moving or wants a person, so the sets stay small, and the count reads them
+# alone through an index that starts with the status (`delivery_due_idx`,
+# `delivery_lease_idx`). Succeeded and cancelled deliveries only accumulate;
+# counting them would read most of the table on every scrape.
+COUNTED_STATUSES = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.RETRYING,
+    DeliveryStatus.IN_FLIGHT,
+    DeliveryStatus.FAILED,
+)
 
 
 @dataclass(frozen=True)
@@ -190,6 +208,23 @@ def open_circuits(*, now: datetime) -> list[OpenCircuit]:
         )
         for c in circuits
     ]
+
+
+def deliveries_by_status() -> dict[str, int]:
+    """Real deliveries in each of COUNTED_STATUSES, 0 for a state with none."""
+    counts = dict(
+        Delivery.objects.filter(status__in=COUNTED_STATUSES, is_test=False)
+        .order_by()  # no default ordering in the GROUP BY
+        .values("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    return {status: counts.get(status, 0) for status in COUNTED_STATUSES}
+
+
+def orders_awaiting_email(*, now: datetime) -> int:
+    """Orders whose email is owed past its grace and that nobody is sending."""
+    return order_emails_owed(now=now).count()
 
 
 def format_age(age: timedelta) -> str:

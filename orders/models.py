@@ -138,6 +138,13 @@ class Order(models.Model):
                 fields=["fulfillment_status", "completed_at"],
                 name="order_status_completed_idx",
             ),
+            # Orders whose email is still owed (the email dispatcher, /metrics):
+            # a few rows, where the index above holds every fulfilled order.
+            models.Index(
+                fields=["fulfillment_status", "completed_at"],
+                condition=models.Q(email_status__in=["not_sent", "sending"]),
+                name="order_email_owed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -39,6 +39,9 @@ OWN_LIST = "own-list"
 API = "api"
 # Open to everyone.
 PUBLIC = "public"
+# Operators' scrapers: only the bearer METRICS_TOKEN opens it (set for this
+# walk, as in production); no session, staff or seller, is a credential.
+OPERATOR = "operator"
 # Django admin: staff only. Every view of the `admin` namespace is wrapped in
 # `AdminSite.admin_view`, so the namespace is classified as a whole (a new
 # ModelAdmin adds URLs here without a new decision to make).
@@ -91,6 +94,7 @@ CLASSIFICATION: dict[str, str] = {
     "admin:login": PUBLIC,
     # Load balancers' health check: no login, says only "ok" or which check failed.
     "healthz": PUBLIC,
+    "metrics": OPERATOR,
 }
 
 # Routes whose `pk` is one of alice's orders; every other `pk` is her product.
@@ -148,6 +152,11 @@ def _walk(patterns, prefix: str = "", namespace: str | None = None, regex=False)
 
 
 ROUTES = list(_walk(get_resolver().url_patterns))
+
+
+@pytest.fixture(autouse=True)
+def _metrics_token(settings):
+    settings.METRICS_TOKEN = "tenancy-walk-metrics-token-0123456789abcdef"
 
 
 @pytest.fixture
@@ -230,9 +239,16 @@ def _assert_anonymous(kind: str, response, url: str, method: str) -> None:
         _assert_api_refused(response, url, method)
     elif kind == ADMIN:
         _assert_admin_refused(response, where)
+    elif kind == OPERATOR:
+        _assert_operator_only(response, method, where)
     else:
         assert response.status_code < 500, where
         assert response.status_code not in (401, 403), where
+
+
+def _assert_operator_only(response, method: str, where: str) -> None:
+    # GET without the token is 401; POST is refused before any credential.
+    assert response.status_code == (401 if method == "get" else 405), where
 
 
 def _assert_api_refused(response, url: str, method: str) -> None:
@@ -266,6 +282,8 @@ def _assert_bob(kind: str, response, url: str, method: str) -> None:
     elif kind == ADMIN:
         # bob is not staff.
         _assert_admin_refused(response, where)
+    elif kind == OPERATOR:
+        _assert_operator_only(response, method, where)
     else:
         assert response.status_code < 500, where
 

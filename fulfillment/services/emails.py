@@ -21,18 +21,17 @@ a task that used up its retries during an ESP outage) or stuck in a stale claim.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from orders.email_tracking import order_email_sent_record, sent_fields
 from orders.models import EmailStatus, FulfillmentStatus, Order
 
 from ..emails import order_email_build
+from ..selectors import order_email_claimable, order_emails_owed
 
 logger = logging.getLogger(__name__)
 
@@ -86,18 +85,11 @@ def _send_now(order_pk: int) -> None:
         _enqueue_email(order_pk)
 
 
-def _claimable(now) -> Q:
-    stale = now - timedelta(seconds=settings.FULFILLMENT["EMAIL_CLAIM_TIMEOUT_SECONDS"])
-    return Q(email_status=EmailStatus.NOT_SENT) | Q(
-        email_status=EmailStatus.SENDING, email_claimed_at__lt=stale
-    )
-
-
 def order_email_send(*, order_id: int) -> bool:
     """Send the order's email if nobody has. Returns whether this call sent it."""
     now = timezone.now()
     claimed = (
-        Order.objects.filter(_claimable(now), pk=order_id)
+        Order.objects.filter(order_email_claimable(now), pk=order_id)
         .filter(product__send_order_emails=True)
         .update(email_status=EmailStatus.SENDING, email_claimed_at=now)
     )
@@ -196,15 +188,8 @@ def order_emails_dispatch_due(*, limit: int = 200) -> int:
 
     A sweep that finds any logs one line with the orders, naming those whose
     claim belonged to a worker that stopped (the send takes that claim over)."""
-    cutoff = timezone.now() - timedelta(
-        seconds=settings.FULFILLMENT["EMAIL_DISPATCH_GRACE_SECONDS"]
-    )
-    owed = Q(fulfillment_status=FulfillmentStatus.FULFILLED, fulfilled_at__lte=cutoff)
-    owed |= Q(fulfillment_status=FulfillmentStatus.MANUAL, completed_at__lte=cutoff)
     rows = list(
-        Order.objects.filter(owed)
-        .filter(_claimable(timezone.now()))
-        .filter(product__send_order_emails=True)
+        order_emails_owed(now=timezone.now())
         .order_by("completed_at")
         .values_list("pk", "email_status")[:limit]
     )

@@ -6,6 +6,8 @@ error is `{"error": {"code", "message", "fields"}}`. POST needs a token with
 the `orders:write` scope, GET one with `orders:read` (403 `insufficient_scope`);
 each token is rate limited (429 `rate_limited` with `Retry-After`). A body
 over API_MAX_BODY_BYTES is refused (413 `payload_too_large`) before it is read.
+The contract is published as OpenAPI at `GET /api/v1/openapi.json`
+(orders/openapi.py).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def order_json(order: Order) -> dict:
     }
 
 
-def _method_not_allowed(method: str) -> JsonResponse:
+def method_not_allowed(method: str) -> JsonResponse:
     response = error_response(
         "method_not_allowed", f"Use {method} on this URL.", status=405
     )
@@ -116,7 +118,7 @@ def _refusal(request: HttpRequest, *, method: str, scope: str) -> JsonResponse |
     may not use is throttled like any other.
     """
     if request.method != method:
-        return _method_not_allowed(method)
+        return method_not_allowed(method)
     token = api_token_authenticate(request)
     if token is None:
         return _unauthorized()

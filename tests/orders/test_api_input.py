@@ -56,7 +56,7 @@ def test_nul_and_control_characters_are_field_errors(
     assert _fields(response) == {"customer_name": [message]}
 
 
-@pytest.mark.parametrize("path", ["%00", "a%00b", "%1B", "%ED%A0%80"])
+@pytest.mark.parametrize("path", ["%00", "a%00b", "a%0Ab", "%1B", "%ED%A0%80", ""])
 def test_get_of_an_id_no_order_can_have_is_404_json(
     client, api_token, no_errors_logged, path
 ):

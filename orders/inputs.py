@@ -53,8 +53,20 @@ def json_depth(text: str) -> int:
     return max(accumulate(steps), default=0)
 
 
+# JSON sets no limit on an integer's digits; Python refuses over 4,300 as a
+# bare ValueError, after work that grows with their square. No field of ours
+# needs more than a few.
+JSON_MAX_INT_DIGITS = 100
+
+
 def _constant_refuse(name: str) -> Any:
     raise JsonRefused(f"{name} is not a JSON value.")
+
+
+def _int_bounded(digits: str) -> int:
+    if len(digits.lstrip("-")) > JSON_MAX_INT_DIGITS:
+        raise JsonRefused(f"A number has more than {JSON_MAX_INT_DIGITS} digits.")
+    return int(digits)
 
 
 def json_parse_bounded(raw: bytes, *, max_depth: int) -> Any:
@@ -62,7 +74,7 @@ def json_parse_bounded(raw: bytes, *, max_depth: int) -> Any:
 
     Refuses (JsonRefused) what `json.loads` would accept but JSON does not
     (NaN, Infinity) and what it cannot survive (nesting deep enough to exhaust
-    the interpreter's recursion limit).
+    the interpreter's recursion limit, integers of thousands of digits).
     """
     try:
         # RFC 8259 lets a parser ignore a byte order mark; json.loads on bytes did.
@@ -72,7 +84,7 @@ def json_parse_bounded(raw: bytes, *, max_depth: int) -> Any:
     if json_depth(text) > max_depth:
         raise JsonRefused(f"The body nests deeper than {max_depth} levels.")
     try:
-        return json.loads(text, parse_constant=_constant_refuse)
+        return json.loads(text, parse_constant=_constant_refuse, parse_int=_int_bounded)
     except JsonRefused:
         raise
     except ValueError:

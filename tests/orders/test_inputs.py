@@ -66,6 +66,10 @@ def test_parse_accepts_json_within_the_depth():
     assert json_parse_bounded(b'{"a": [[1]]}', max_depth=3) == {"a": [[1]]}
 
 
+def test_parse_accepts_integers_of_100_digits():
+    assert json_parse_bounded(b"-" + b"9" * 100, max_depth=1) == -int("9" * 100)
+
+
 def test_parse_ignores_a_byte_order_mark():
     assert json_parse_bounded(b'\xef\xbb\xbf{"a": 1}', max_depth=1) == {"a": 1}
 
@@ -85,7 +89,8 @@ def test_parse_refuses_nesting_deeper_than_the_limit(body):
         (b"\xff\xfe{}", "not UTF-8"),
         (b"{not json", "not valid JSON"),
         (b"", "not valid JSON"),
-        (b"1" * 5000, "not valid JSON"),  # past Python's int digit limit
+        (b"9" * 5000, "more than 100 digits"),  # past Python's own limit, 4,300
+        (b'{"q": ' + b"9" * 101 + b"}", "more than 100 digits"),
     ],
 )
 def test_parse_refuses_what_is_not_json(body, says):

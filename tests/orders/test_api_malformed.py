@@ -15,7 +15,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,12 +25,12 @@ from django.conf import settings
 
 from orders.api import API_MAX_BODY_BYTES
 from orders.models import Order
+from tests.config.test_gunicorn import GUNICORN, _free_port, _wait_until_up
 from tests.integration import worker
 from tests.orders.contract import assert_documented_answer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 ORDERS = "/api/v1/orders"
 ORDER = "/api/v1/orders/{transaction_id}"
 VALID = {
@@ -136,12 +135,6 @@ CASES = [
 ]  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Server:
     port: int
@@ -176,23 +169,11 @@ def api_server(django_db_setup, tmp_path_factory):
             cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        _wait_until_up(port, process)
+        _wait_until_up(f"http://127.0.0.1:{port}", process)
         yield Server(port=port, log=log)
     finally:
         process.terminate()
         process.wait(timeout=40)
-
-
-def _wait_until_up(port: int, process) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("gunicorn did not listen within 60 s")
 
 
 def _request(case: Case, token: str) -> bytes:

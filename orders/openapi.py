@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from fulfillment.models import DeliveryStatus
 from orders.api import API_MAX_BODY_BYTES, API_MAX_JSON_DEPTH, method_not_allowed
 from orders.forms import ApiOrderForm
+from orders.inputs import JSON_MAX_INT_DIGITS
 from orders.models import MAX_QUANTITY, ApiScope, EmailStatus, FulfillmentStatus
 
 DESCRIPTION = f"""\
@@ -33,7 +34,8 @@ request body to its messages (empty when the error is about no field).
 Limits: a body of at most {API_MAX_BODY_BYTES} bytes (413 `payload_too_large`,
 answered before the body is read when Content-Length says so; a chunked body is
 read up to the limit), JSON nested at most {API_MAX_JSON_DEPTH} levels,
-UTF-8 only, no NaN or Infinity (400 `invalid_json`). Text fields refuse NUL,
+UTF-8 only, no NaN or Infinity, no integer of more than {JSON_MAX_INT_DIGITS}
+digits (400 `invalid_json`). Text fields refuse NUL,
 lone surrogates and control characters (400 `invalid_fields`, naming the
 field). A transaction_id in the URL that no order could have (one with a NUL or
 control character) is simply not found (404 `order_not_found`); percent-encode

@@ -4,14 +4,17 @@
 `GET /api/v1/orders/<transaction_id>` reads it back with current states. Every
 error is `{"error": {"code", "message", "fields"}}`. POST needs a token with
 the `orders:write` scope, GET one with `orders:read` (403 `insufficient_scope`);
-each token is rate limited (429 `rate_limited` with `Retry-After`).
+each token is rate limited (429 `rate_limited` with `Retry-After`). A body
+over API_MAX_BODY_BYTES is refused (413 `payload_too_large`) before it is read.
+The contract is published as OpenAPI at `GET /api/v1/openapi.json`
+(orders/openapi.py).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -20,10 +23,18 @@ from django.views.decorators.csrf import csrf_exempt
 
 from orders.auth import api_token_authenticate
 from orders.errors import OrderError
+from orders.inputs import JsonRefused, json_parse_bounded
 from orders.models import ApiScope, Order
 from orders.ratelimit import RateDecision, api_rate_limit_hit
 from orders.selectors import order_deliveries, order_get_by_transaction_id
 from orders.services import order_create_from_api
+
+# An order is a few hundred bytes; 64 KiB leaves room for long names and future
+# fields while keeping what one request can make us read small.
+API_MAX_BODY_BYTES = 64 * 1024
+# An order is a flat object (depth 1); a little room, never the thousands of
+# levels that exhaust the json module's recursion.
+API_MAX_JSON_DEPTH = 32
 
 
 def error_response(
@@ -60,7 +71,7 @@ def order_json(order: Order) -> dict:
     }
 
 
-def _method_not_allowed(method: str) -> JsonResponse:
+def method_not_allowed(method: str) -> JsonResponse:
     response = error_response(
         "method_not_allowed", f"Use {method} on this URL.", status=405
     )
@@ -107,7 +118,7 @@ def _refusal(request: HttpRequest, *, method: str, scope: str) -> JsonResponse |
     may not use is throttled like any other.
     """
     if request.method != method:
-        return _method_not_allowed(method)
+        return method_not_allowed(method)
     token = api_token_authenticate(request)
     if token is None:
         return _unauthorized()
@@ -142,13 +153,52 @@ def api_view(method: str, *, scope: str) -> Callable:
     return decorator
 
 
+def _payload_too_large() -> OrderError:
+    return OrderError(
+        "payload_too_large",
+        f"The body is larger than {API_MAX_BODY_BYTES} bytes.",
+        status=413,
+    )
+
+
+def _body_read(request: HttpRequest) -> bytes:
+    """The request body, at most API_MAX_BODY_BYTES of it, or a 413.
+
+    A declared length is checked before anything is read, so Django's own limit
+    (DATA_UPLOAD_MAX_MEMORY_SIZE, an HTML 400 logged as an ERROR) is never
+    reached. A chunked body has no length: Django would read nothing of it, so it
+    is read here to its end, which a server that decodes chunks marks with
+    `wsgi.input_terminated` (gunicorn), and no further than the limit.
+    """
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared and not (declared.isascii() and declared.isdigit()):
+        raise OrderError("invalid_json", "Content-Length is not a number.")
+    if declared and int(declared) > API_MAX_BODY_BYTES:
+        raise _payload_too_large()
+    chunked = not declared and request.META.get("wsgi.input_terminated")
+    try:
+        if not chunked:
+            return request.body
+        body = request.META["wsgi.input"].read(API_MAX_BODY_BYTES + 1)
+    # The server's stream fails in its own ways (a connection reset, a malformed
+    # chunk: gunicorn's ParseException is no OSError); each means the same.
+    except Exception:
+        raise OrderError("invalid_json", "The body could not be read.") from None
+    if len(body) > API_MAX_BODY_BYTES:
+        raise _payload_too_large()
+    return body
+
+
+def _json_body(request: HttpRequest) -> Any:
+    try:
+        return json_parse_bounded(_body_read(request), max_depth=API_MAX_JSON_DEPTH)
+    except JsonRefused as exc:
+        raise OrderError("invalid_json", str(exc)) from None
+
+
 @api_view("POST", scope=ApiScope.ORDERS_WRITE)
 def orders_create(request: HttpRequest) -> JsonResponse:
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return error_response("invalid_json", "The body is not valid JSON.", status=400)
-    order, created = order_create_from_api(data=data)
+    order, created = order_create_from_api(data=_json_body(request))
     return JsonResponse(order_json(order), status=201 if created else 200)
 
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch, QuerySet
 
 from fulfillment.models import Delivery, DeliveryAttempt
+from orders.inputs import text_problem
 from orders.models import EmailEvent, Order
 from products.models import Product, ProductStatus
 
@@ -25,11 +26,20 @@ def _orders_with_deliveries():
     )
 
 
+# Both lookups take a value from the URL path. One no field can hold (a NUL,
+# which PostgreSQL refuses outright, or another control character) finds
+# nothing, without a query.
+
+
 def order_get_by_token(*, token: str) -> Order | None:
+    if text_problem(token):
+        return None
     return _orders_with_deliveries().filter(token=token).first()
 
 
 def order_get_by_transaction_id(*, transaction_id: str) -> Order | None:
+    if text_problem(transaction_id):
+        return None
     return _orders_with_deliveries().filter(transaction_id=transaction_id).first()
 
 

@@ -20,6 +20,7 @@ from fulfillment.services.wakeups import delivery_retry_now
 from orders.checkout_tokens import CheckoutTokenInvalid, checkout_token_nonce
 from orders.errors import OrderError
 from orders.forms import QUANTITY_MESSAGE, ApiOrderForm
+from orders.inputs import text_problem
 from orders.models import (
     MAX_QUANTITY,
     ApiScope,
@@ -287,6 +288,19 @@ def _checkout_replay(
 # --- Orders API -----------------------------------------------------------------
 
 
+def _api_json_problem(value: Any, kind: type) -> str | None:
+    """What is wrong with a JSON value before form cleaning, or None.
+
+    Text that no field may hold (NUL, lone surrogates, control characters) is
+    refused here, before it can reach an encoder or the database.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, kind):
+        return "Must be an integer." if kind is int else "Must be a string."
+    return text_problem(value) if isinstance(value, str) else None
+
+
 def _api_fields_clean(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise OrderError("invalid_json", "The body must be a JSON object.")
@@ -294,12 +308,9 @@ def _api_fields_clean(data: Any) -> dict[str, Any]:
     for key in sorted(set(data) - set(ApiOrderForm.JSON_TYPES)):
         fields[key] = ["Unknown field."]
     for key, kind in ApiOrderForm.JSON_TYPES.items():
-        value = data.get(key)
-        wrong_type = isinstance(value, bool) or not isinstance(value, kind)
-        if value is not None and wrong_type:
-            fields[key] = [
-                "Must be an integer." if kind is int else "Must be a string."
-            ]
+        problem = _api_json_problem(data.get(key), kind)
+        if problem:
+            fields[key] = [problem]
     form = ApiOrderForm(data={k: v for k, v in data.items() if k not in fields})
     form.is_valid()
     for key, errors in form.errors.items():

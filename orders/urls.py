@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from orders import api, seller_views, views
+from orders import api, openapi, seller_views, views
 
 app_name = "orders"
 
@@ -20,6 +20,13 @@ urlpatterns = [
         seller_views.seller_order_email_resend,
         name="seller-order-email-resend",
     ),
+    path("api/v1/openapi.json", openapi.openapi_json, name="api-openapi"),
     path("api/v1/orders", api.orders_create, name="api-orders"),
-    path("api/v1/orders/<path:transaction_id>", api.order_detail, name="api-order"),
+    # Any rest of the path, even empty or with a line break: an id no order has
+    # is the view's 404 order_not_found in the API's JSON, not the site's HTML.
+    re_path(
+        r"^api/v1/orders/(?P<transaction_id>[\s\S]*)\Z",
+        api.order_detail,
+        name="api-order",
+    ),
 ]

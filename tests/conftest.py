@@ -7,10 +7,21 @@ uses Django admin.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 
 from tests.factories import ProductFactory, UserFactory, WebhookConfigFactory
 from tests.httpserver import seller_server_fixture  # noqa: F401 - shared fixture
+
+# Hypothesis keeps its files (the constants it collects from our source) under
+# var/, not in a .hypothesis/ of the checkout: tests write only there or in
+# their tmp_path.
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(settings.VAR_DIR) / "hypothesis")
+)
 
 
 @pytest.fixture(autouse=True)

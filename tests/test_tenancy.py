@@ -86,6 +86,8 @@ CLASSIFICATION: dict[str, str] = {
     "orders:seller-order-email-resend": OWNER,
     "orders:api-orders": API,
     "orders:api-order": API,
+    # The API's OpenAPI document: the contract, read before a provider has a token.
+    "orders:api-openapi": PUBLIC,
     # The ESP's tracking webhook (Postmark's outside production, see
     # EMAIL_TRACKING_ESP): public, authenticated by ANYMAIL["WEBHOOK_SECRET"]
     # alone, so a seller's session gets the same 400 as a stranger.

@@ -9,12 +9,23 @@ charlie (staff) uses Django admin.
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
+from django.core.cache import cache
 
 from fulfillment.models import Delivery, DeliveryStatus
 from fulfillment.services.orders import order_fulfillment_refresh
 from orders.services import api_token_create
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # The limiter counts in the cache; one test's requests must not count in
+    # another (a token's pk comes back after each test's rollback).
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -48,6 +59,16 @@ def order_body():
         "customer_name": "Bea Buyer",
         "transaction_id": "txn_1001",
     }
+
+
+@pytest.fixture
+def no_errors_logged(caplog):
+    """Malformed input is the client's mistake: a WARNING line at most, nothing
+    at ERROR and no traceback, or anyone could flood the error log."""
+    caplog.set_level(logging.INFO)
+    yield
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors]
 
 
 def fulfill(order, *texts: str) -> None:

@@ -328,14 +328,6 @@ def test_get_with_read_scope_only_reads_the_order(created, client):
 # --- Rate limit -----------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    # The limiter counts in the cache; one test's requests must not count in another.
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def small_limit(settings, monkeypatch):
     """3 requests a minute, on a clock the test moves (t=1000 is 20s before reset)."""

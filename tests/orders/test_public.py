@@ -109,6 +109,14 @@ def test_order_page_for_unknown_token_is_404(client, live_product):
     assert client.get("/orders/not-the-token/").status_code == 404
 
 
+@pytest.mark.parametrize("token", ["%00", "a%00b", "%1B"])
+def test_order_page_for_a_token_with_nul_or_control_characters_is_404(
+    client, live_product, token
+):
+    # PostgreSQL refuses NUL in a query: without the check this was a 500.
+    assert client.get(f"/orders/{token}/").status_code == 404
+
+
 def test_pending_order_page_refreshes_itself(client, live_product):
     order = _place(live_product)
     response = client.get(f"/orders/{order.token}/")

@@ -110,6 +110,23 @@ def _access_fields(atoms: Mapping) -> dict:
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
+class RequestRefusedFilter(logging.Filter):
+    """Django logs a refused request (a Host header we do not serve, a body over
+    the limit: SuspiciousOperation) at ERROR with its traceback, on a logger
+    named django.security.<exception>. Anyone can send those, so they would flood
+    the log and page operators: WARNING, one line. On the handler, because a
+    parent logger's filters never see its children's records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("django.security."):
+            return True
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
 def logging_config(*, fmt: str, level: str) -> dict:
     """The dictConfig of every process (web, worker, beat, commands): one console
     handler on the root logger, in `fmt` ("plain" or "json")."""
@@ -122,14 +139,19 @@ def logging_config(*, fmt: str, level: str) -> dict:
             "plain": {"format": PLAIN_FORMAT},
             "json": {"()": "config.logs.JsonFormatter"},
         },
-        "filters": {"redact_paths": {"()": "config.logs.RedactPathsFilter"}},
+        "filters": {
+            "redact_paths": {"()": "config.logs.RedactPathsFilter"},
+            "request_refused": {"()": "config.logs.RequestRefusedFilter"},
+        },
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
                 "formatter": fmt,
-                "filters": ["redact_paths"],
+                "filters": ["redact_paths", "request_refused"],
             }
         },
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {"django.db.backends": {"level": "WARNING"}},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+        },
     }

@@ -27,6 +27,10 @@ def new_delivery_id() -> str:
     return "dlv_" + _base32(millis, 10) + _base32(secrets.randbits(80), 16)
 
 
+# What `new_delivery_id` makes, as a regular expression (URL patterns match it).
+DELIVERY_ID_PATTERN = "dlv_[0-9A-HJKMNP-TV-Z]{26}"
+
+
 def new_signing_secret() -> str:
     """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")

@@ -1,6 +1,10 @@
 from django.urls import path
 
-from . import delivery_views, views
+from . import (
+    converters,  # noqa: F401 - registers <delivery_id:...>
+    delivery_views,
+    views,
+)
 
 app_name = "fulfillment"
 
@@ -18,7 +22,7 @@ urlpatterns = [
     ),
     path("products/<int:pk>/webhook/test/", views.config_test, name="config-test"),
     path(
-        "products/<int:pk>/webhook/test/<str:delivery_id>/",
+        "products/<int:pk>/webhook/test/<delivery_id:delivery_id>/",
         views.config_test_result,
         name="config-test-result",
     ),
@@ -28,22 +32,22 @@ urlpatterns = [
         name="delivery-list",
     ),
     path(
-        "products/<int:pk>/deliveries/<str:delivery_id>/",
+        "products/<int:pk>/deliveries/<delivery_id:delivery_id>/",
         delivery_views.delivery_detail,
         name="delivery-detail",
     ),
     path(
-        "products/<int:pk>/deliveries/<str:delivery_id>/retry/",
+        "products/<int:pk>/deliveries/<delivery_id:delivery_id>/retry/",
         delivery_views.delivery_retry,
         name="delivery-retry",
     ),
     path(
-        "products/<int:pk>/deliveries/<str:delivery_id>/cancel/",
+        "products/<int:pk>/deliveries/<delivery_id:delivery_id>/cancel/",
         delivery_views.delivery_cancel,
         name="delivery-cancel",
     ),
     path(
-        "products/<int:pk>/deliveries/<str:delivery_id>/fulfill/",
+        "products/<int:pk>/deliveries/<delivery_id:delivery_id>/fulfill/",
         delivery_views.delivery_fulfill,
         name="delivery-fulfill",
     ),

@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+import fulfillment.converters  # noqa: F401 - registers <delivery_id:...>
 from orders import api, openapi, seller_views, views
 
 app_name = "orders"
@@ -11,7 +12,7 @@ urlpatterns = [
     path("dashboard/orders/", seller_views.seller_orders, name="seller-orders"),
     path("dashboard/orders/<int:pk>/", seller_views.seller_order, name="seller-order"),
     path(
-        "dashboard/orders/<int:pk>/deliveries/<str:delivery_id>/retry/",
+        "dashboard/orders/<int:pk>/deliveries/<delivery_id:delivery_id>/retry/",
         seller_views.seller_delivery_retry,
         name="seller-delivery-retry",
     ),

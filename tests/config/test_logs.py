@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import subprocess
 import sys
 
@@ -193,3 +194,17 @@ def test_django_request_lines_do_not_show_an_order_token():
     RedactPathsFilter().filter(record)
 
     assert record.getMessage() == "Not Found: /orders/<token>/"
+
+
+def test_a_request_for_a_host_we_do_not_serve_is_one_warning_line(client, capsys):
+    logging.config.dictConfig(logging_config(fmt="plain", level="INFO"))
+    try:
+        response = client.get("/accounts/login/", HTTP_HOST="evil.example")
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+
+    err = capsys.readouterr().err
+    assert response.status_code == 400
+    [line] = [line for line in err.splitlines() if "django.security" in line]
+    assert " WARNING django.security.DisallowedHost Invalid HTTP_HOST" in line
+    assert "Traceback" not in err

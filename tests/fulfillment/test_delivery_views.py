@@ -434,3 +434,16 @@ def test_fulfill_by_hand_of_a_succeeded_delivery_is_refused_with_a_message(
         "This delivery cannot be fulfilled by hand (status succeeded)."
         in response.content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["%00", "dlv_%00", "a%0Ab", "dlv_" + "Z" * 27, "x" * 5000]
+)
+def test_a_segment_that_cannot_be_a_delivery_id_is_404_without_a_query(
+    alice_client, live_product, bad_id, django_assert_num_queries
+):
+    url = f"/dashboard/products/{live_product.pk}/deliveries/{bad_id}/"
+
+    # No URL pattern matches: not even the session is read.
+    with django_assert_num_queries(0):
+        assert alice_client.get(url).status_code == 404

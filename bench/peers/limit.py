@@ -4,13 +4,14 @@
     python -m bench.peers.limit --catalog FILE --count 3000 --threads 32 \
         --process 0 --processes 2
 
-Each thread has one connection (autocommit) and one `requests.Session`, and for
-each of its orders runs four statements, each its own commit: place the order
-and its delivery (one INSERT), claim the delivery (UPDATE ... RETURNING), POST
-the signed request, then record the attempt and settle the delivery and the
-order (one statement), and mark the email sent (UPDATE). No broker, no ORM, no
-email is built or sent: the floor of what a durable delivery costs. The
-processes follow bench/peers/protocol.py.
+Each process has a psycopg pool (autocommit connections, up to one per thread,
+each held only while a statement runs, not during the POST) and each thread one
+`requests.Session`; for each of its orders a thread runs four statements, each
+its own commit: place the order and its delivery (one INSERT), claim the
+delivery (UPDATE ... RETURNING), POST the signed request, then record the
+attempt and settle the delivery and the order (one statement), and mark the
+email sent (UPDATE). No broker, no ORM, no email is built or sent: the floor of
+what a durable delivery costs. The processes follow bench/peers/protocol.py.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from bench.env import process_database_url
 from bench.peers import protocol
@@ -87,10 +88,20 @@ def setup(url: str, catalog: list[dict]) -> None:
             )  # fmt: skip
 
 
-def deliver(conn: psycopg.Connection, product: dict, email: str) -> None:
+def _one(pool: ConnectionPool, query: str, params) -> tuple | None:
+    with pool.connection() as conn:
+        return conn.execute(query, params).fetchone()
+
+
+def _run(pool: ConnectionPool, query: str, params) -> None:
+    with pool.connection() as conn:
+        conn.execute(query, params)
+
+
+def deliver(pool: ConnectionPool, product: dict, email: str) -> None:
     """One order, from placing it to marking its email."""
-    delivery_id, order_id, uuid = conn.execute(PLACE, (product["id"], email)).fetchone()
-    if conn.execute(CLAIM, (delivery_id,)).fetchone() is None:
+    delivery_id, order_id, uuid = _one(pool, PLACE, (product["id"], email))
+    if _one(pool, CLAIM, (delivery_id,)) is None:
         return
     fields = webhook_fields(
         product=product,
@@ -103,27 +114,21 @@ def deliver(conn: psycopg.Connection, product: dict, email: str) -> None:
     started = time.monotonic()
     answer = session().post(product["url"], data=body, headers=headers, timeout=15)
     ok = answer.status_code == 200
-    conn.execute(
+    _run(
+        pool,
         SETTLE,
         {"d": delivery_id, "o": order_id, "ok": ok, "code": answer.status_code,
          "ms": int((time.monotonic() - started) * 1000),
          "text": answer.text[:RESPONSE_CHARS]},
     )  # fmt: skip
     if ok:
-        conn.execute(MARK_EMAIL, (order_id,))
+        _run(pool, MARK_EMAIL, (order_id,))
 
 
-def run(url: str, catalog: list[dict], args: argparse.Namespace) -> dict:
-    local = threading.local()
-    connections: list[psycopg.Connection] = []
-
+def run(pool: ConnectionPool, catalog: list[dict], args: argparse.Namespace) -> dict:
     def work(i: int) -> None:
-        conn = getattr(local, "conn", None)
-        if conn is None:
-            conn = local.conn = psycopg.connect(url, autocommit=True)
-            connections.append(conn)
         product = catalog[i % len(catalog)]
-        deliver(conn, product, f"c{i}@{args.tag}.bench.example")
+        deliver(pool, product, f"c{i}@{args.tag}.bench.example")
 
     started = time.time()
     errors = protocol.work_split(
@@ -133,8 +138,6 @@ def run(url: str, catalog: list[dict], args: argparse.Namespace) -> dict:
         first=args.process,
         step=args.processes,
     )
-    for conn in connections:
-        conn.close()
     return {
         "started_at": started,
         "seconds": round(time.time() - started, 2),
@@ -163,9 +166,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.setup:
         setup(url, catalog)
         return
+    pool = ConnectionPool(
+        url, min_size=4, max_size=args.threads, kwargs={"autocommit": True}
+    )
+    pool.wait()
     protocol.say({"ready": True})
     protocol.wait_go()
-    protocol.say(run(url, catalog, args))
+    protocol.say(run(pool, catalog, args))
+    pool.close()
     protocol.wait_end()
 
 

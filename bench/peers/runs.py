@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import requests
 from celery import Celery
+from psycopg import sql
 
 from bench import cpu, pgstats
 from bench.context import Context
@@ -111,6 +112,18 @@ def _workers(peer: Peer, *, queue: str, role: str, count: int, concurrency: int)
     return procs
 
 
+def _placer_and_workers(peer: Peer, count: int, catalog: str, *, queue: str) -> None:
+    """A Django peer's placing process, then `--workers` workers on `queue`."""
+    peer.procs["placing"] = [_placer(peer, count, catalog)]
+    peer.procs["workers"] = _workers(
+        peer,
+        queue=queue,
+        role=WORKER_ROLE,
+        count=peer.ctx.workers,
+        concurrency=peer.ctx.concurrency,
+    )
+
+
 def _wait(ctx: Context, done: Callable[[], bool]) -> bool:
     deadline = time.monotonic() + ctx.timeout
     while not done():
@@ -141,10 +154,11 @@ def _measured(peer: Peer, count: int, go: Callable[[], None], done) -> dict:
         "deliveries": count,
         "timed_out": not finished,
         "processes_died": died,
-        "verified_by_seller": seller_after["verified"] - seller_before["verified"],
+        "verified_by_seller": seller_after.get("verified", 0)
+        - seller_before.get("verified", 0),
         "rejected_by_seller": seller_after.get("rejected", 0)
         - seller_before.get("rejected", 0),
-        "last_verified_at": seller_after["last_verified_at"],
+        "last_verified_at": seller_after.get("last_verified_at"),
         "cpu": cpu_used,
         "pg": (pg_before, pg_after),
     }
@@ -171,6 +185,18 @@ def _query(peer: Peer, sql: str) -> tuple:
         return conn.execute(sql).fetchone()
 
 
+def _emails(peer: Peer, orders: str, attempts: str) -> tuple:
+    """Orders emailed, when the last one was (epoch seconds), attempts stored."""
+    with pg_connect(peer.url) as conn:
+        emailed, last, stored = conn.execute(
+            sql.SQL(
+                "SELECT count(email_sent_at), extract(epoch FROM max(email_sent_at)),"
+                " (SELECT count(*) FROM {}) FROM {}"
+            ).format(sql.Identifier(attempts), sql.Identifier(orders))
+        ).fetchone()
+    return emailed, last and float(last), stored
+
+
 def _go_placer(peer: Peer) -> Callable[[], None]:
     def go() -> None:
         placer = peer.procs["placing"][0]
@@ -194,11 +220,7 @@ def conventional_run(ctx: Context, *, count: int) -> dict:
     _setup(peer, [*place, "--setup"])
     emails_counter_reset()
     try:
-        peer.procs["placing"] = [_placer(peer, count, catalog)]
-        peer.procs["workers"] = _workers(
-            peer, queue="conventional", role=WORKER_ROLE, count=ctx.workers,
-            concurrency=ctx.concurrency,
-        )  # fmt: skip
+        _placer_and_workers(peer, count, catalog, queue="conventional")
         peer.procs["email_worker"] = _workers(
             peer, queue="conventional-email", role=EMAIL_ROLE, count=1,
             concurrency=ctx.email_concurrency,
@@ -208,14 +230,12 @@ def conventional_run(ctx: Context, *, count: int) -> dict:
         )
     finally:
         ctx.stack.stop_all(peer.all_procs())
-    emailed, last, attempts = _query(
-        peer,
-        "SELECT count(email_sent_at), extract(epoch FROM max(email_sent_at)),"
-        " (SELECT count(*) FROM conventional_attempt) FROM conventional_order",
+    emailed, last, attempts = _emails(
+        peer, "conventional_order", "conventional_attempt"
     )
     result["emails_sent_in_db"] = emailed
     result["emails_counted"] = emails_counted()
-    return _finish(peer, result, end=last and float(last), attempts=attempts)
+    return _finish(peer, result, end=last, attempts=attempts)
 
 
 def djwebhook_run(ctx: Context, *, count: int) -> dict:
@@ -235,18 +255,14 @@ def djwebhook_run(ctx: Context, *, count: int) -> dict:
         "--catalog", catalog, "--webhook-secret", secret,
         "--webhook-url", f"http://127.0.0.1:{port}{DJANGO_WEBHOOK_PATH}",
     ])  # fmt: skip
-    before = ctx.seller_stats()["verified"]
+    before = ctx.seller_stats().get("verified", 0)
     try:
-        peer.procs["placing"] = [_placer(peer, count, catalog)]
-        peer.procs["workers"] = _workers(
-            peer, queue="djwebhook", role=WORKER_ROLE, count=ctx.workers,
-            concurrency=ctx.concurrency,
-        )  # fmt: skip
+        _placer_and_workers(peer, count, catalog, queue="djwebhook")
         result = _measured(
             peer,
             count,
             _go_placer(peer),
-            lambda: ctx.seller_stats()["verified"] - before >= count,
+            lambda: ctx.seller_stats().get("verified", 0) - before >= count,
         )
     finally:
         ctx.stack.stop_all(peer.all_procs())
@@ -277,13 +293,9 @@ def limit_run(ctx: Context, *, count: int) -> dict:
         result = _measured(peer, count, _go_limit(peer), lambda: True)
     finally:
         ctx.stack.stop_all(peer.all_procs())
-    emailed, last, attempts = _query(
-        peer,
-        "SELECT count(email_sent_at), extract(epoch FROM max(email_sent_at)),"
-        " (SELECT count(*) FROM attempts) FROM orders",
-    )
+    emailed, last, attempts = _emails(peer, "orders", "attempts")
     result["emails_marked_in_db"] = emailed
-    return _finish(peer, result, end=last and float(last), attempts=attempts)
+    return _finish(peer, result, end=last, attempts=attempts)
 
 
 def _go_limit(peer: Peer) -> Callable[[], None]:

@@ -104,12 +104,18 @@ def _machine(s: dict) -> str:
             ("Python", m["python"]),
             ("PostgreSQL", m["postgresql"]),
             ("Redis", m["redis"]),
+            ("Load average at start (1, 5, 15 min)", _load(m)),
             (
                 "Django, Celery, gunicorn",
                 f"{m['django']}, {m['celery']}, {m['gunicorn']}",
             ),
         ],
     )
+
+
+def _load(m: dict) -> str | None:
+    load = m.get("load_average_at_start")
+    return ", ".join(str(value) for value in load) if load else None
 
 
 def _code(code: dict) -> str:

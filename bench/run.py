@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     began = time.monotonic()
+    # A shared machine: how busy it was before this run started.
+    load = [round(value, 2) for value in os.getloadavg()]
     signal.signal(signal.SIGTERM, _on_sigterm)
     env = _child_env()
     try:
@@ -133,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with stack.Stack(log_dir=RESULTS / "logs", env=env) as procs:
         results = run_all(procs, args)
+    versions["load_average_at_start"] = load
     summary = _summary(args, argv, versions, results, time.monotonic() - began)
     _write(summary, args)
     print(json.dumps(summary, indent=2))

@@ -10,7 +10,15 @@ server, through the same middleware, posting a body of the same size.
 
 A p99 of 1,280 requests on a shared machine moves a lot from one run to the next,
 so the pair (trivial, then orders) runs ROUNDS times; the round with the median
-p99 ratio is the one reported, with every round's ratio beside it.
+p99 ratio is the one reported, with every round's ratio beside it. That closed
+loop measures saturation: each client sends its next request when the last one
+is answered.
+
+Then the open loop (issue 12): requests arrive at a fixed rate (OPEN_RATES, per
+second) whatever the server's answers, trivial then orders at each rate, from
+OPEN_CLIENTS threads. Request i is due at t0 + i / rate; its latency counts
+from when it was due, so a server that falls behind is charged for the
+requests waiting to be sent too (no coordinated omission).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import requests
 
@@ -28,9 +37,18 @@ from bench.stack import gunicorn_start, memory
 
 CLIENTS = 32
 ROUNDS = 3
+OPEN_RATES = (50, 100, 200)
+# Enough that a client is free when a request is due, unless the server lags.
+OPEN_CLIENTS = 128
 
 
-def api_run(ctx: Context, *, requests_total: int, clients: int = CLIENTS) -> dict:
+def api_run(
+    ctx: Context,
+    *,
+    requests_total: int,
+    open_seconds: float,
+    clients: int = CLIENTS,
+) -> dict:
     proc = gunicorn_start(ctx.stack)
     base = f"http://127.0.0.1:{proc.info['port']}"
     slugs = [p.slug for p in ctx.data.healthy]
@@ -44,31 +62,28 @@ def api_run(ctx: Context, *, requests_total: int, clients: int = CLIENTS) -> dic
         }
 
     try:
-        per_client = max(1, requests_total // clients)
+        total = max(1, requests_total // clients) * clients
         headers = {"Authorization": f"Bearer {ctx.data.api_token}"}
+        trivial = Target(f"{base}/bench/trivial", headers, {"200"})
+        orders = Target(f"{base}/api/v1/orders", headers, {"201"})
         # Warm-up: every gunicorn worker loads its URLconf and opens its
         # database connection before anything is timed.
-        _hammer(f"{base}/bench/trivial", order("b3w"), clients, 2, headers, {"200"})
-        _hammer(f"{base}/api/v1/orders", order("b3w"), clients, 2, headers, {"201"})
-        rounds = []
-        for n in range(ROUNDS):
-            trivial = _hammer(
-                f"{base}/bench/trivial",
-                order(f"b3t{n}"),
-                clients,
-                per_client,
-                headers,
-                {"200"},
+        _drive(trivial, order("b3w"), clients=clients, total=2 * clients)
+        _drive(orders, order("b3w"), clients=clients, total=2 * clients)
+        rounds = [
+            _round(
+                _drive(trivial, order(f"b3t{n}"), clients=clients, total=total),
+                _drive(orders, order(f"b3o{n}"), clients=clients, total=total),
             )
-            orders = _hammer(
-                f"{base}/api/v1/orders",
-                order(f"b3o{n}"),
-                clients,
-                per_client,
-                headers,
-                {"201"},
+            for n in range(ROUNDS)
+        ]
+        open_loop = {
+            str(rate): _round(
+                _drive(trivial, order(f"b3ot{rate}"), **_open(rate, open_seconds)),
+                _drive(orders, order(f"b3oo{rate}"), **_open(rate, open_seconds)),
             )
-            rounds.append(_round(trivial, orders))
+            for rate in OPEN_RATES
+        }
         mem = memory(proc.pid)
     finally:
         ctx.stack.stop(proc)
@@ -80,7 +95,14 @@ def api_run(ctx: Context, *, requests_total: int, clients: int = CLIENTS) -> dic
         **median,
         "rounds_p99_ratio": [r["p99_ratio"] for r in rounds],
         "rounds": rounds,
+        "open_clients": OPEN_CLIENTS,
+        "open_seconds": open_seconds,
+        "open_loop": open_loop,
     }
+
+
+def _open(rate: float, seconds: float) -> dict:
+    return {"clients": OPEN_CLIENTS, "total": int(rate * seconds), "rate": rate}
 
 
 def _round(trivial: dict, orders: dict) -> dict:
@@ -96,34 +118,57 @@ def _ratio(a: dict, b: dict, key: str) -> float | None:
     return round(a[key] / b[key], 2) if a.get(key) and b.get(key) else None
 
 
-def _hammer(
-    url: str,
+@dataclass(frozen=True)
+class Target:
+    url: str
+    headers: dict[str, str]
+    ok: set[str]
+
+
+def _due(t0: float, i: int, rate: float | None) -> float:
+    """Closed loop: now. Open loop: sleep until request i is due; its due time."""
+    if rate is None:
+        return time.perf_counter()
+    due = t0 + i / rate
+    wait = due - time.perf_counter()
+    if wait > 0:
+        time.sleep(wait)
+    return due
+
+
+def _drive(
+    target: Target,
     body: Callable[[int, int], dict],
+    *,
     clients: int,
-    per_client: int,
-    headers: dict[str, str],
-    ok: set[str],
+    total: int,
+    rate: float | None = None,
 ) -> dict:
-    """`clients` threads, each POSTing `per_client` requests in a row."""
+    """`total` POSTs from `clients` threads (client c sends requests c, c +
+    clients, ...): each as soon as its last one is answered, or, with a `rate`,
+    when it is due."""
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     lock = threading.Lock()
-    start = threading.Barrier(clients + 1)
+    began: list[float] = []
+    start = threading.Barrier(
+        clients + 1, action=lambda: began.append(time.perf_counter())
+    )
 
     def client(c: int) -> None:
         mine: list[float] = []
         codes: Counter[str] = Counter()
         with requests.Session() as session:
-            session.headers.update(headers)
+            session.headers.update(target.headers)
             start.wait()
-            for i in range(per_client):
-                began = time.perf_counter()
+            for i in range(c, total, clients):
+                since = _due(began[0], i, rate)
                 try:
-                    answer = session.post(url, json=body(c, i), timeout=30)
+                    answer = session.post(target.url, json=body(c, i), timeout=30)
                 except requests.RequestException as exc:
                     codes[type(exc).__name__] += 1
                     continue
-                mine.append((time.perf_counter() - began) * 1000)
+                mine.append((time.perf_counter() - since) * 1000)
                 codes[str(answer.status_code)] += 1
         with lock:
             latencies.extend(mine)
@@ -133,16 +178,15 @@ def _hammer(
     for thread in threads:
         thread.start()
     start.wait()
-    began = time.perf_counter()
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - began
-    total = clients * per_client
+    seconds = time.perf_counter() - began[0]
     return {
         "requests": total,
+        "rate": rate,
         "seconds": round(seconds, 2),
         "per_second": round(total / seconds, 1),
         "latency_ms": summary(latencies),
         "statuses": dict(sorted(statuses.items())),
-        "unexpected": sum(v for k, v in statuses.items() if k not in ok),
+        "unexpected": sum(v for k, v in statuses.items() if k not in target.ok),
     }

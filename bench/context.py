@@ -9,6 +9,7 @@ from pathlib import Path
 import requests
 from django.conf import settings
 
+from bench.env import EMAIL_ROLE, ROLE_ENV, WORKER_ROLE
 from bench.fixtures import BenchData
 from bench.stack import (
     Proc,
@@ -52,6 +53,7 @@ class Context:
                 name=f"fulfillment{k + 1}",
                 queues="fulfillment",
                 concurrency=self.concurrency,
+                env=self.env_with_role(WORKER_ROLE),
             )
             for k in range(fulfillment_workers)
         ]
@@ -61,6 +63,7 @@ class Context:
                 name="email",
                 queues="email",
                 concurrency=self.email_concurrency,
+                env=self.env_with_role(EMAIL_ROLE),
             )
         )
         workers_wait(workers, app)
@@ -71,6 +74,11 @@ class Context:
                 path.unlink()
             workers.append(beat_start(self.stack))
         return workers
+
+    def env_with_role(self, role: str) -> dict[str, str]:
+        """For a worker: its own PostgreSQL role, so that pg_stat_statements
+        puts its statements down to it (bench/pgstats.py)."""
+        return {**self.stack.env, ROLE_ENV: role}
 
     def env_without_django(self) -> dict[str, str]:
         """For the naive worker: without DJANGO_SETTINGS_MODULE Celery's Django

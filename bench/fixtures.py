@@ -38,6 +38,24 @@ class BenchData:
             str(p.pk): p.webhook_config.signing_secret for p in self.healthy + self.slow
         }
 
+    def catalog(self) -> list[dict[str, object]]:
+        """The healthy products as plain data, for the peers: they sell the same
+        products to the same seller servers, which know these ids and secrets."""
+        return [product_entry(p) for p in self.healthy]
+
+
+def product_entry(product: Product) -> dict[str, object]:
+    config = product.webhook_config
+    return {
+        "id": product.pk,
+        "name": product.name,
+        "price": str(product.price),
+        "currency": product.currency,
+        "url": config.url,
+        "secret": config.signing_secret,
+        "instructions": config.instructions,
+    }
+
 
 def _webhook_form_data(url: str) -> dict[str, str]:
     return {

@@ -11,14 +11,11 @@ this process.
 
 from __future__ import annotations
 
-import time
-from urllib.parse import urlencode
-
 import requests
 from celery import Celery
 
 from bench.env import broker_url
-from fulfillment.signing import sign
+from bench.wire import signed_form
 
 QUEUE = "naive"
 
@@ -33,9 +30,5 @@ app.conf.update(
 
 @app.task(name="bench.naive.webhook_post")
 def webhook_post(url: str, fields: dict, secret: str, msg_id: str) -> None:
-    body = urlencode(fields).encode()
-    headers = sign(
-        msg_id=msg_id, timestamp=int(time.time()), payload=body, secrets=[secret]
-    )
-    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    body, headers = signed_form(fields, secret=secret, msg_id=msg_id)
     requests.post(url, data=body, headers=headers, timeout=15)

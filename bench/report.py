@@ -10,6 +10,9 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from bench import report_peers
+from bench.report_peers import table as _table
+
 
 def _cpu_model() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -90,21 +93,6 @@ def machine() -> dict:
 # --- docs/benchmarks.md -------------------------------------------------------------
 
 
-def _met(target: dict) -> str:
-    if target["met"] is None:
-        return "not measured"
-    return "**met**" if target["met"] else "**not met**"
-
-
-def _row(*cells: object) -> str:
-    return "| " + " | ".join("—" if c is None else str(c) for c in cells) + " |"
-
-
-def _table(header: tuple, rows: list[tuple]) -> str:
-    lines = [_row(*header), _row(*["---"] * len(header))]
-    return "\n".join(lines + [_row(*row) for row in rows])
-
-
 def _machine(s: dict) -> str:
     m = s["machine"]
     return _table(
@@ -116,12 +104,18 @@ def _machine(s: dict) -> str:
             ("Python", m["python"]),
             ("PostgreSQL", m["postgresql"]),
             ("Redis", m["redis"]),
+            ("Load average at start (1, 5, 15 min)", _load(m)),
             (
                 "Django, Celery, gunicorn",
                 f"{m['django']}, {m['celery']}, {m['gunicorn']}",
             ),
         ],
     )
+
+
+def _load(m: dict) -> str | None:
+    load = m.get("load_average_at_start")
+    return ", ".join(str(value) for value in load) if load else None
 
 
 def _code(code: dict) -> str:
@@ -147,17 +141,22 @@ def _steps(s: dict) -> str:
 
 
 def _summary(s: dict) -> str:
-    b1, b2, b3 = s["b1"], s["b2"], s["b3"]
+    b1 = s["b1"]
     rows = [
-        ("B1 ours / raw", b1["ours_over_raw"]),
-        ("B1 ours / naive", b1["ours_over_naive"]),
-        ("B2 healthy p95, 10 % hanging / all healthy", b2["p95_ratio"]),
-        ("B3 p99, POST /api/v1/orders / trivial view", b3["p99_ratio"]),
+        ("B1 ours / raw loop", _value(b1["ours_over_raw"])),
+        ("B1 ours / naive peer", _value(b1["ours_over_naive"])),
     ]
-    return _table(
-        ("ratio (same run)", "measured", "target", ""),
-        [(name, t["value"], t["target"], _met(t)) for name, t in rows],
-    )
+    reference = _table(("reference line (same run)", "ratio"), rows)
+    return f"""{report_peers.targets(s)}
+
+raw and naive stay as reference lines, not targets:
+
+{reference}"""
+
+
+def _value(figure):
+    """A figure, from this summary (a number) or an older one (a target dict)."""
+    return figure.get("value") if isinstance(figure, dict) else figure
 
 
 BEFORE = Path(__file__).resolve().parent / "results" / "before.json"
@@ -170,8 +169,8 @@ def _figures(s: dict) -> list[tuple[str, object]]:
         ("B1 ours, deliveries/s", b1["ours_per_second"]),
         ("B1 raw, requests/s", b1["raw_per_second"]),
         ("B1 naive, tasks/s", b1["naive_per_second"]),
-        ("B1 ours / raw", b1["ours_over_raw"]["value"]),
-        ("B1 ours / naive", b1["ours_over_naive"]["value"]),
+        ("B1 ours / raw", _value(b1["ours_over_raw"])),
+        ("B1 ours / naive", _value(b1["ours_over_naive"])),
         (
             "CPU ms per delivery, all our processes",
             round(sum(v for k, v in cpu.items() if k != "others"), 2),
@@ -180,9 +179,13 @@ def _figures(s: dict) -> list[tuple[str, object]]:
         ("CPU ms per delivery: placing orders (driver)", cpu.get("driver")),
         ("CPU ms per delivery: fulfillment workers", cpu.get("fulfillment_workers")),
         ("CPU ms per delivery: email worker", cpu.get("email_worker")),
-        ("B2 healthy p95 ratio", s["b2"]["p95_ratio"]["value"]),
-        ("B3 p99 ratio", s["b3"]["p99_ratio"]["value"]),
+        ("B2 healthy p95 ratio", _value(s["b2"]["p95_ratio"])),
+        ("B3 p99 ratio", _value(s["b3"]["p99_ratio"])),
         ("B3 orders/s", r.get("b3", {}).get("orders", {}).get("per_second")),
+        (
+            "PostgreSQL commits per delivery (ours)",
+            r["b1"].get("postgresql", {}).get("commits_per_delivery"),
+        ),
         # before.json predates --workers: its B1 ran one worker, its B5 two.
         (
             "B5 two workers / one",
@@ -323,6 +326,16 @@ p99 ratio {b3["p99_ratio"]}, p50 ratio {b3["p50_ratio"]}: the median of
 ratios were {", ".join(str(r) for r in each)}."""
 
 
+def _open_note(s: dict) -> str:
+    b3 = s["results"].get("b3") or {}
+    if "open_clients" not in b3:
+        return "not run"
+    return (
+        f"{b3['open_seconds']:g} s at each rate from {b3['open_clients']} client"
+        " threads; trivial, then orders, on the same server"
+    )
+
+
 def _b4(s: dict) -> str:
     memory = s["results"].get("b1", {}).get("memory")
     if not memory:
@@ -388,7 +401,7 @@ Run finished {s["finished_at"]}; the whole run took **{s["total_seconds"]} s**.
 
 {_steps(s)}
 
-Sizes: {st["deliveries"]} deliveries for B1, B5, raw and naive;
+Sizes: {st["deliveries"]} deliveries for B1, B5, raw, naive and the peers;
 {st["b3_requests"]} requests per target for B3. Stack: PostgreSQL and Redis as
 above; {st.get("workers", 1)} fulfillment workers (one per core) `celery -A config
 worker --pool threads --concurrency {st["concurrency"]}` each, the email worker
@@ -396,7 +409,7 @@ worker --pool threads --concurrency {st["concurrency"]}` each, the email worker
 beat; {st["endpoints"]} fast seller servers (ports) with
 {st["products_per_endpoint"]} products each, one slow one.
 
-## Summary
+## Targets (issue 12)
 
 {_summary(s)}
 
@@ -420,6 +433,21 @@ verified request. {_email_path(s)}
 
 {_b1(s)}
 
+### Every peer
+
+The issue's peers (bench/peers/), each on its own PostgreSQL database, against the
+same seller servers, with the same number of deliveries, worker processes and
+threads as ours; timed from the first order to the last email (django-webhook:
+to the last verified request). CPU is per delivery, in ms, from /proc, by
+process ("placing" includes the driver); PostgreSQL's commits are
+`pg_stat_database.xact_commit` for the run's database, its statements
+`pg_stat_statements` calls, without BEGIN/COMMIT and foreign-key checks (see the
+notes). "worker statements/attempt" are those sent by the workers' role alone.
+
+{report_peers.peers(s)}
+
+{report_peers.statements(s)}
+
 ## B2 isolation
 
 Paced arrivals on B1's stack ({st.get("workers", 1)} fulfillment workers, the email
@@ -438,6 +466,15 @@ transaction ids) on the same server and middleware; three such rounds. Workers
 are stopped: the web tier alone.
 
 {_b3(s)}
+
+### Open loop
+
+Requests arrive at a fixed rate whatever the answers ({_open_note(s)}); the
+latency of each counts from when it was due, so waiting to be sent counts too.
+Saturation is the closed loop above: orders/s there against the trivial view's
+requests/s.
+
+{report_peers.open_loop(s["results"].get("b3") or {})}
 
 ## B4 memory
 
@@ -486,6 +523,33 @@ concurrency, beat running), right after B1.
   bytes and counts it in Redis; no ESP round trip is included.
 - Logging is at WARNING (`LOG_LEVEL`, `bench/settings.py`); gunicorn keeps the
   project's access log (one line per request, written to a file here).
+- The peers (bench/peers/): the conventional one is a Django project of its
+  own (Order, Delivery, Attempt; a task per delivery enqueued with
+  `transaction.on_commit`, `select_related`, a per-thread `requests.Session`,
+  Django's psycopg pool, the order row locked while its last delivery settles
+  and while its email is sent; one email per order through `send_mail`, Markdown
+  rendered and cleaned with nh3, on its own email worker). django-webhook is the
+  PyPI package as its documentation configures it, with its task on a dedicated
+  queue; it signs with its own scheme (hex HMAC-SHA256 of "{{timestamp}}:{{body}}"),
+  which the seller server verifies on its `/django-webhook` path, one port only
+  (the library has one URL per webhook). The limit loop is `--workers`
+  processes of `--concurrency` threads in bare psycopg: place (order and
+  delivery in one INSERT), claim, POST, record and settle (one statement), mark
+  the email (no email is built): four statements, four commits.
+- PostgreSQL's counts: a new connection adds one commit (the backend reads its
+  catalog in a transaction) and, with Django's pool, one `set_config`. Django
+  declares foreign keys DEFERRABLE INITIALLY DEFERRED, so PostgreSQL's own checks
+  run at commit and show in pg_stat_statements as top-level statements, as the
+  table's owner: they are counted apart ("FK check"). Workers log in as the roles
+  `bench_worker` and `bench_email` (created once per server, granted the run's
+  tables) so that statements are put down to them; everything else is
+  "placing". Counts are read once every process of the run has exited
+  (PostgreSQL publishes a backend's counts when it exits).
+- pg_stat_statements must be loaded for the statement counts: add
+  `shared_preload_libraries = 'pg_stat_statements'` to postgresql.conf (on Debian,
+  a file in `/etc/postgresql/<version>/main/conf.d/`) and restart PostgreSQL;
+  the benchmark creates the extension itself. Without it the statements read
+  "n/a (pg_stat_statements not loaded)" and the commits are still counted.
 - The full results, including everything not shown here, are in
   `bench/results/latest.json` after a run (`before.json` is the figure from
   before any performance work).

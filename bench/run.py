@@ -35,8 +35,18 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "benchmarks.md"
 
-FULL = {"deliveries": 3000, "b2_seconds": 30.0, "b3_requests": 1280}
-QUICK = {"deliveries": 300, "b2_seconds": 8.0, "b3_requests": 320}
+FULL = {
+    "deliveries": 3000,
+    "b2_seconds": 30.0,
+    "b3_requests": 1280,
+    "b3_open_seconds": 10.0,
+}
+QUICK = {
+    "deliveries": 300,
+    "b2_seconds": 8.0,
+    "b3_requests": 320,
+    "b3_open_seconds": 3.0,
+}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -50,6 +60,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--b2-rate", type=float, help="B2: orders/s (default: 40 %% of B1's rate)")
     add("--b3-requests", type=int, help="B3: requests per target (all clients)")
     add(
+        "--b3-open-seconds",
+        type=float,
+        help="B3: seconds of each open-loop run (fixed arrival rate)",
+    )
+    add(
         "--workers",
         type=int,
         default=2,
@@ -62,7 +77,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--products-per-endpoint", type=int, default=6)
     add("--creators", type=int, default=4, help="driver threads placing orders")
     add("--timeout", type=float, default=240, help="seconds to wait for a batch")
-    add("--only", help="comma-separated subset of raw,naive,b1,b5,b2,b3")
+    add(
+        "--only",
+        help="comma-separated subset of raw,naive,b1,conventional,djwebhook,"
+        "limit,b5,b2,b3",
+    )
     add("--docs", action=argparse.BooleanOptionalAction, help="write the docs page")
     add("--json", type=Path, default=RESULTS / "latest.json", help="summary file")
     add("--force-drop", action="store_true", help="drop a database without 'bench'")
@@ -96,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     began = time.monotonic()
+    # A shared machine: how busy it was before this run started.
+    load = [round(value, 2) for value in os.getloadavg()]
     signal.signal(signal.SIGTERM, _on_sigterm)
     env = _child_env()
     try:
@@ -114,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with stack.Stack(log_dir=RESULTS / "logs", env=env) as procs:
         results = run_all(procs, args)
+    versions["load_average_at_start"] = load
     summary = _summary(args, argv, versions, results, time.monotonic() - began)
     _write(summary, args)
     print(json.dumps(summary, indent=2))
@@ -135,6 +157,7 @@ def _summary(args, argv, versions, results, seconds) -> dict:
                 "b2_seconds",
                 "b2_rate",
                 "b3_requests",
+                "b3_open_seconds",
                 "workers",
                 "concurrency",
                 "email_concurrency",

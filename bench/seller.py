@@ -18,7 +18,15 @@ dropped SYN costs a one-second retransmission and would be measured as ours).
 The fast server verifies every request as a seller should, with the official
 `standardwebhooks` library and the product's own secret, and answers a short
 Markdown license. Control paths, used by the benchmark driver only:
-`POST /_bench/secrets` ({product_id: secret}) and `GET /_bench/stats`.
+`POST /_bench/secrets` ({product_id: secret}, or {"django-webhook": token}) and
+`GET /_bench/stats`.
+
+The django-webhook peer signs in its own way, so its requests go to the path
+`/django-webhook`, where the same server verifies them as that library's
+receivers should: `Django-Webhook-Signature-v1` holds comma-separated hex
+HMAC-SHA256 signatures of "{timestamp}:{body}" with the webhook's secret, and
+`Django-Webhook-Request-Timestamp` must be within five minutes. Verified
+requests of both kinds count in the same "verified" figure.
 """
 
 from __future__ import annotations
@@ -33,6 +41,11 @@ from urllib.parse import parse_qs
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from waitress.server import create_server
+
+from bench.wire import django_webhook_valid
+
+DJANGO_WEBHOOK_PATH = "/django-webhook"
+DJANGO_WEBHOOK_KEY = "django-webhook"
 
 LICENSE = (
     "**License key:** `BENCH-{code}`\n\n"
@@ -50,6 +63,7 @@ class SellerApp:
         # stores nothing (the naive peer's) is read from here.
         self.last_verified_at = 0.0
         self.webhooks: dict[str, Webhook] = {}
+        self.django_webhook_secret = b""
         self.lock = threading.Lock()
         self.stopping = threading.Event()
 
@@ -68,17 +82,38 @@ class SellerApp:
             # Past our total timeout: the worker gives up first.
             self.stopping.wait(self.hang)
             return _answer(start_response, "200 OK", "too late")
+        if path == DJANGO_WEBHOOK_PATH:
+            return self._django_webhook(environ, body, start_response)
         return self._license(environ, body, start_response)
 
     def _count(self, name: str) -> None:
         with self.lock:
             self.stats[name] += 1
 
+    def _verified(self) -> None:
+        with self.lock:
+            self.stats["verified"] += 1
+            self.last_verified_at = time.time()
+
     def _learn_secrets(self, body: bytes, start_response):
         secrets = json.loads(body)
+        token = secrets.pop(DJANGO_WEBHOOK_KEY, None)
         with self.lock:
             self.webhooks.update({pk: Webhook(s) for pk, s in secrets.items()})
+            if token is not None:
+                self.django_webhook_secret = token.encode()
         return _answer(start_response, "204 No Content", "")
+
+    def _django_webhook(self, environ, body: bytes, start_response):
+        timestamp = environ.get("HTTP_DJANGO_WEBHOOK_REQUEST_TIMESTAMP", "")
+        signatures = environ.get("HTTP_DJANGO_WEBHOOK_SIGNATURE_V1", "").split(",")
+        if not django_webhook_valid(
+            self.django_webhook_secret, timestamp, body, signatures
+        ):
+            self._count("rejected")
+            return _answer(start_response, "401 Unauthorized", "bad signature")
+        self._verified()
+        return _answer(start_response, "200 OK", "")
 
     def _license(self, environ, body: bytes, start_response):
         fields = parse_qs(body.decode("utf-8"))
@@ -95,9 +130,7 @@ class SellerApp:
         except WebhookVerificationError as exc:
             self._count("rejected")
             return _answer(start_response, "401 Unauthorized", str(exc))
-        with self.lock:
-            self.stats["verified"] += 1
-            self.last_verified_at = time.time()
+        self._verified()
         text = LICENSE.format(
             code=headers["webhook-id"][-12:],
             quantity=(fields.get("quantity") or ["1"])[0],

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 
-from bench.env import broker_url, database_url
+from bench.env import broker_url, database_url, process_database_url
 
 # Set before config.settings reads them, so that its production code path builds
 # the database and broker configuration.
-os.environ["DATABASE_URL"] = database_url()
+os.environ["DATABASE_URL"] = process_database_url(database_url())
 os.environ["CELERY_BROKER_URL"] = broker_url()
 # Thousands of webhooks a second must not be measured through the log handler.
 os.environ["LOG_LEVEL"] = "WARNING"

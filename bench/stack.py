@@ -53,11 +53,22 @@ def _pg_params(url: str) -> dict:
     }
 
 
+def pg_dbname(url: str) -> str:
+    return _pg_params(url)["dbname"]
+
+
+def pg_connect(url: str, *, dbname: str | None = None) -> psycopg.Connection:
+    """An autocommit connection to the database at `url` (or to `dbname` on the
+    same server), as the URL's user."""
+    params = {**_pg_params(url), **({"dbname": dbname} if dbname else {})}
+    return psycopg.connect(**params, connect_timeout=3, autocommit=True)
+
+
 def _pg_admin(url: str) -> psycopg.Connection:
-    params = {**_pg_params(url), "dbname": "postgres"}
     try:
-        return psycopg.connect(**params, connect_timeout=3, autocommit=True)
+        return pg_connect(url, dbname="postgres")
     except psycopg.Error as exc:
+        params = _pg_params(url)
         raise StackError(
             f"PostgreSQL is unreachable at {params['host']}:{params['port']} ({exc})."
             " Start it, or set BENCH_DATABASE_URL=postgres://user@host:port/db."
@@ -155,6 +166,7 @@ class Stack:
         *,
         env: dict[str, str] | None = None,
         stdout_pipe: bool = False,
+        stdin_pipe: bool = False,
     ) -> Proc:
         log = self.log_dir / f"{name}.log"
         with log.open("w") as out:
@@ -162,6 +174,7 @@ class Stack:
                 cmd,
                 cwd=ROOT,
                 env=env or self.env,
+                stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
                 stdout=subprocess.PIPE if stdout_pipe else out,
                 stderr=out,
                 start_new_session=True,
@@ -182,8 +195,10 @@ class Stack:
             proc.popen.wait()
         # The group may hold children that outlived their parent.
         _signal_group(proc, signal.SIGKILL)
-        if proc.popen.stdout:
-            proc.popen.stdout.close()
+        for pipe in (proc.popen.stdout, proc.popen.stdin):
+            if pipe:
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
     def stop_all(self, procs: list[Proc] | None = None) -> None:
         targets = list(self.procs if procs is None else procs)

@@ -17,39 +17,33 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 import requests
+from django.db import connection, connections
 from django.utils import timezone
 
-from bench import cpu, naive
+from bench import cpu, naive, pgstats
 from bench.context import Context
+from bench.env import database_url
+from bench.fixtures import product_entry
 from bench.load import batch, emails_wait, last_email_at, latencies_ms, orders_place
 from bench.load import summary as stats_summary
 from bench.stack import memory, worker_start, workers_wait
+from bench.wire import signed_form, webhook_fields
 from fulfillment.ids import new_delivery_id
 from fulfillment.models import DeliveryAttempt
-from fulfillment.signing import sign
 from products.models import Product
 
 
 def _fields(product: Product, i: int, delivery_id: str) -> dict[str, str]:
     """The fields one of our deliveries of `product` carries (see payload.py)."""
-    return {
-        "event": "order.fulfillment",
-        "test": "true",
-        "delivery_id": delivery_id,
-        "order_id": str(100000 + i),
-        "product_id": str(product.pk),
-        "product_name": product.name,
-        "quantity": "1",
-        "item_index": "1",
-        "item_count": "1",
-        "price": str(product.price),
-        "currency": product.currency,
-        "event_time": timezone.now().isoformat(),
-        "email": f"c{i}@raw.bench.example",
-    }
+    return webhook_fields(
+        product=product_entry(product),
+        order_id=100000 + i,
+        delivery_id=delivery_id,
+        email=f"c{i}@raw.bench.example",
+        event_time=timezone.now().isoformat(),
+    )
 
 
 def raw_run(ctx: Context, *, count: int) -> dict:
@@ -64,14 +58,9 @@ def raw_run(ctx: Context, *, count: int) -> dict:
         started = time.perf_counter()
         for i in range(count):
             delivery_id = new_delivery_id()
-            body = urlencode(_fields(product, i, delivery_id)).encode()
-            headers = sign(
-                msg_id=delivery_id,
-                timestamp=int(time.time()),
-                payload=body,
-                secrets=[secret],
+            body, headers = signed_form(
+                _fields(product, i, delivery_id), secret=secret, msg_id=delivery_id
             )
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
             answer = session.post(
                 product.webhook_config.url, data=body, headers=headers, timeout=15
             )
@@ -166,7 +155,9 @@ def ours_run(
         "beat": [p.pid for p in procs if p.name == "beat"],
         "seller_server": [ctx.fast.pid],
     }
+    statements = pgstats.statements_available(database_url())
     try:
+        pg_before = _pg_snapshot(statements, wait=False)
         before = ctx.seller_stats()
         cpu_before = cpu.snapshot(components)
         products = ctx.data.healthy
@@ -186,13 +177,29 @@ def ours_run(
         after = ctx.seller_stats()
     finally:
         ctx.stack.stop_all(procs)
+    pg_after = _pg_snapshot(statements, wait=True)
+    figures = _ours_figures(tag, count, placed, waited, before, after)
     return {
         "fulfillment_workers": fulfillment_workers,
-        **_ours_figures(tag, count, placed, waited, before, after),
+        **figures,
+        "postgresql": pgstats.delta(
+            pg_before, pg_after, deliveries=count, attempts=figures["attempts_stored"]
+        ),
         "cpu": cpu_used,
         "memory": mem,
         "processes_died": died,
     }
+
+
+def _pg_snapshot(statements: bool, *, wait: bool) -> dict:
+    """PostgreSQL's counts for our database. The driver's own connections end
+    first, so that their counts are published; after a run, so have the
+    workers' (`wait` for them to be gone)."""
+    connections.close_all()
+    if hasattr(connection, "close_pool"):
+        connection.close_pool()
+    pgstats.quiesce(database_url(), timeout=10 if wait else 2)
+    return pgstats.snapshot(database_url(), statements=statements)
 
 
 def _ours_figures(tag, count, placed, waited, before, after) -> dict:

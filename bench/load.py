@@ -1,7 +1,8 @@
 """Making orders and waiting for their emails, as the scenarios need it.
 
-Orders are placed through `orders.services.order_place`, the public checkout's
-service (test payment provider, quantity 1, so one delivery and one email each),
+Orders are placed through `orders.services.order_create_from_api`, the service of
+the orders API through which payment providers create paid orders (quantity 1,
+so one delivery and one email each; one transaction per order, as the peers'),
 from several threads of the driver while the workers run. Each batch has a tag in
 its customers' email domain (`c17@b1.bench.example`), so the database says which
 orders are whose. "Done" is read from the database (the order's email_status and
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from bench.email_backend import emails_counted
 from orders.models import EmailStatus, Order
-from orders.services import order_place
+from orders.services import order_create_from_api
 from products.models import Product
 
 
@@ -76,10 +77,15 @@ def orders_place(
             for i in range(first, count, threads):
                 lag = _wait_turn(t0, i, rate)
                 try:
-                    order_place(
-                        product=pick(i),
-                        quantity=1,
-                        customer_email=f"c{i}@{tag}.bench.example",
+                    # As payment providers create paid orders in production:
+                    # the orders API's service, one transaction per order.
+                    order_create_from_api(
+                        data={
+                            "product": pick(i).slug,
+                            "quantity": 1,
+                            "customer_email": f"c{i}@{tag}.bench.example",
+                            "transaction_id": f"{tag}-{i}",
+                        }
                     )
                 except Exception as exc:
                     with lock:

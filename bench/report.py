@@ -420,7 +420,8 @@ beat; {st["endpoints"]} fast seller servers (ports) with
 ## B1 throughput
 
 Deliveries fulfilled per second, end to end: {st["creators"]} driver threads place
-orders through `orders.services.order_place` (quantity 1: one delivery and one
+orders through `orders.services.order_create_from_api`, the orders API's service
+(quantity 1: one delivery and one
 email each) while {st.get("workers", 1)} fulfillment workers, the email worker and
 beat run; timed
 from the first order to the last `email_sent_at`, and done only when the database

@@ -6,7 +6,7 @@
 - naive: `bench/naive.py`, one Celery task per webhook, same pool, worker
   processes and concurrency as ours, enqueued as fast as the driver can; timed
   from the first enqueue to the seller server's last verified request.
-- ours: orders placed through `order_place` by the driver's threads while the
+- ours: orders placed through `order_create_from_api` by the driver's threads while the
   workers run; timed from the first order to the last `email_sent_at`. Every
   order was fulfilled by a verified webhook, its attempt stored, its email
   counted.

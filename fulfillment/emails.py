@@ -87,15 +87,20 @@ def order_licenses(order) -> list[str]:
     return list(deliveries.values_list("response_text", flat=True))
 
 
-def order_email_build(*, order, to: str | None = None) -> EmailMultiAlternatives:
-    """The email for a completed order: its licenses, or for a manual product a
-    confirmation that the seller delivers it."""
+def order_email_build(
+    *, order, licenses: list[str] | None = None, to: str | None = None
+) -> EmailMultiAlternatives:
+    """The email for a completed order: its licenses (read from its deliveries
+    unless given), or for a manual product a confirmation that the seller
+    delivers it."""
     manual = not order.product.uses_webhook
+    if licenses is None and not manual:
+        licenses = order_licenses(order)
     preview = _render(
         product=order.product,
         customer_name=order.customer_name,
         quantity=order.quantity,
-        licenses=[] if manual else order_licenses(order),
+        licenses=[] if manual else licenses,
         order_url=order_url(order),
         manual=manual,
     )

@@ -63,6 +63,7 @@ def checkout_create(
     customer_name: str = "",
     checkout_hash: str | None = None,
     nonce: str | None = None,
+    status: str = CheckoutStatus.OPEN,
 ) -> Checkout:
     """Open a checkout for a live product (quantity 1–100).
 
@@ -75,6 +76,7 @@ def checkout_create(
     )
     extra = {"hash": checkout_hash} if checkout_hash else {}
     return Checkout.objects.create(
+        status=status,
         product=product,
         quantity=quantity,
         customer_email=customer_email,
@@ -126,8 +128,9 @@ def _order_complete_locked(*, checkout: Checkout, **fields: Any) -> Order:
     """The order of an open checkout that this transaction holds: locked by
     `order_complete`, or inserted by this very transaction (the orders API)."""
     order = _order_create(checkout=checkout, **fields)
-    checkout.status = CheckoutStatus.COMPLETED
-    checkout.save(update_fields=["status"])
+    if checkout.status != CheckoutStatus.COMPLETED:
+        checkout.status = CheckoutStatus.COMPLETED
+        checkout.save(update_fields=["status"])
     order_fulfillment_start(order=order)
     return order
 
@@ -376,20 +379,17 @@ def order_create_from_api(*, data: dict) -> tuple[Order, bool]:
     cleaned = _api_fields_clean(data)
     fingerprint = order_fingerprint(cleaned=cleaned)
     transaction_id = cleaned["transaction_id"]
+    # Insert first, the product read included (one transaction, one commit): a
+    # replay is rare, and the unique transaction_id finds it.
     try:
-        product = _api_product(slug=cleaned["product"])
+        with transaction.atomic():
+            order = _api_order_insert(cleaned=cleaned, fingerprint=fingerprint)
     except OrderError:
         # A retry of an order made while the product was live still gets it.
         existing = _api_replay(transaction_id=transaction_id, fingerprint=fingerprint)
         if existing is not None:
             return existing, False
         raise
-    # Insert first: a replay is rare, and the unique transaction_id finds it.
-    try:
-        with transaction.atomic():
-            order = _api_order_insert(
-                product=product, cleaned=cleaned, fingerprint=fingerprint
-            )
     except IntegrityError:
         existing = _api_replay(transaction_id=transaction_id, fingerprint=fingerprint)
         if existing is not None:
@@ -404,15 +404,16 @@ def order_create_from_api(*, data: dict) -> tuple[Order, bool]:
     return order, True
 
 
-def _api_order_insert(
-    *, product: Product, cleaned: dict[str, Any], fingerprint: str
-) -> Order:
+def _api_order_insert(*, cleaned: dict[str, Any], fingerprint: str) -> Order:
+    product = _api_product(slug=cleaned["product"])
+    # Paid already (the provider calls us after the payment): born completed.
     checkout = checkout_create(
         product=product,
         quantity=cleaned["quantity"],
         customer_email=cleaned["customer_email"],
         customer_name=cleaned.get("customer_name") or "",
         checkout_hash=cleaned.get("checkout_hash") or None,
+        status=CheckoutStatus.COMPLETED,
     )
     # Inserted by this transaction: nobody else can see it, let alone pay it.
     return _order_complete_locked(

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .. import outcome, payload, transport
@@ -24,6 +25,7 @@ from ..models import (
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
+    EndpointHealth,
     ErrorKind,
 )
 from ..signing import redact_headers
@@ -152,7 +154,8 @@ def _facts_for(delivery: Delivery) -> payload.OrderFacts:
         customer_email=order.customer_email,
         customer_name=order.customer_name,
         product_id=order.product_id,
-        product_name=order.product.name,
+        # The delivery's product is the order's (planned with it), loaded already.
+        product_name=delivery.product.name,
         quantity=order.quantity,
         unit_price=str(order.unit_price),
         currency=order.currency,
@@ -277,14 +280,14 @@ def delivery_attempt(*, delivery_pk: int) -> Delivery | None:
     held by another worker (the normal outcome of a duplicate message), or it was
     put back to wait for its endpoint (circuit open, too many requests in flight)
     without spending an attempt.
+
+    Two transactions, one on each side of the request: the claim with the read
+    of everything the request needs, then the attempt row, the delivery's new
+    state, the order's and the endpoint's, committed together.
     """
     now = timezone.now()
-    if not delivery_claim(delivery_pk, now):
-        return None
-    delivery = Delivery.objects.select_related(
-        "product__webhook_config", "order__checkout", "order__product"
-    ).get(pk=delivery_pk)
-    if not delivery_endpoint_current(delivery, now):
+    delivery = _claim_and_load(delivery_pk, now)
+    if delivery is None:
         return None
     request, result, verdict = _safe_exchange(delivery)
     delay, note = _next_attempt(delivery, verdict)
@@ -293,8 +296,36 @@ def delivery_attempt(*, delivery_pk: int) -> Delivery | None:
     with transaction.atomic():
         _record_attempt(delivery, now, request, result, verdict)
         _settle(delivery, verdict, delay)
-    _endpoint_learn(delivery, result, verdict, started_at=now)
+        _endpoint_learn(delivery, result, verdict, started_at=now)
     return delivery
+
+
+def _claim_and_load(delivery_pk: int, now) -> Delivery | None:
+    """The claim and the delivery with its order, product, Webhook config (and
+    its custom fields) and endpoint health, in one transaction, so one commit;
+    None when it was not claimed (or given back because its new endpoint's
+    circuit holds it)."""
+    with transaction.atomic():
+        if not delivery_claim(delivery_pk, now):
+            return None
+        delivery = _with_health(
+            Delivery.objects.select_related(
+                "product__webhook_config", "order__checkout"
+            )
+        ).get(pk=delivery_pk)
+        if not delivery_endpoint_current(delivery, now):
+            return None
+    return delivery
+
+
+def _with_health(deliveries):
+    """Annotate each delivery with its endpoint's breaker state (None: no row, the
+    endpoint never failed), so a success on a healthy endpoint writes nothing."""
+    health = EndpointHealth.objects.filter(key=OuterRef("endpoint_key"))
+    return deliveries.annotate(
+        endpoint_failures=Subquery(health.values("consecutive_failures")[:1]),
+        endpoint_open_until=Subquery(health.values("open_until")[:1]),
+    )
 
 
 def _safe_exchange(delivery: Delivery):
@@ -356,10 +387,17 @@ def _endpoint_learn(delivery: Delivery, result, verdict, *, started_at) -> None:
                 key=key, message=verdict.message, started_at=started_at
             )
         return
-    if result.status is not None:
+    if result.status is not None and _endpoint_has_failed(delivery):
         held_until = endpoint_record_success(key=key)
         if held_until is not None:
             deliveries_release_held(endpoint_key=key, until=held_until)
+
+
+def _endpoint_has_failed(delivery: Delivery) -> bool:
+    """Is there breaker state to clear? Unknown (not loaded) counts as yes."""
+    if not hasattr(delivery, "endpoint_failures"):
+        return True
+    return bool(delivery.endpoint_failures) or delivery.endpoint_open_until is not None
 
 
 def _settle_target(delivery: Delivery, verdict):
@@ -386,7 +424,7 @@ def _settle(delivery: Delivery, verdict, delay: float | None) -> None:
 
     `delay` is the wait before the next attempt; None fails a failed delivery.
     """
-    from .orders import order_fulfillment_refresh
+    from .orders import order_delivery_settled
 
     now = timezone.now()
     changes = _settle_changes(verdict, delay, now)
@@ -415,7 +453,7 @@ def _settle(delivery: Delivery, verdict, delay: float | None) -> None:
         },
     )
     if delivery.order_id:
-        order_fulfillment_refresh(order_id=delivery.order_id, send_email_now=True)
+        order_delivery_settled(delivery=delivery)
     if delivery.status == DeliveryStatus.RETRYING and delay <= MAX_BROKER_COUNTDOWN:
         # A little late rather than early: an early message finds it not due.
         deliveries_enqueue_on_commit([delivery.pk], countdown=delay + 0.5)

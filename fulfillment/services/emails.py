@@ -30,7 +30,7 @@ from django.utils import timezone
 from orders.email_tracking import order_email_sent_record, sent_fields
 from orders.models import EmailStatus, FulfillmentStatus, Order
 
-from ..emails import order_email_build
+from ..emails import order_email_build, order_licenses
 from ..selectors import order_email_claimable, order_emails_owed
 
 logger = logging.getLogger(__name__)
@@ -61,10 +61,16 @@ def order_email_schedule(*, order: Order, send_now: bool = False) -> None:
             email_status=EmailStatus.DISABLED
         )
         return
+    order_email_schedule_send(order_pk=order.pk, send_now=send_now)
+
+
+def order_email_schedule_send(*, order_pk: int, send_now: bool = False) -> None:
+    """The email is owed (the caller has checked that the product sends order
+    emails): send or enqueue it once the current transaction commits."""
     if send_now and settings.FULFILLMENT["EMAIL_FROM_FULFILLMENT_WORKER"]:
-        transaction.on_commit(lambda: _send_now(order.pk))
+        transaction.on_commit(lambda: _send_now(order_pk))
     else:
-        transaction.on_commit(lambda: _enqueue_email(order.pk))
+        transaction.on_commit(lambda: _enqueue_email(order_pk))
 
 
 def _send_now(order_pk: int) -> None:
@@ -86,17 +92,22 @@ def _send_now(order_pk: int) -> None:
 
 
 def order_email_send(*, order_id: int) -> bool:
-    """Send the order's email if nobody has. Returns whether this call sent it."""
+    """Send the order's email if nobody has. Returns whether this call sent it.
+
+    Two transactions, one on each side of the provider call: the claim with the
+    read of the order and its licenses, then the record of the send."""
     now = timezone.now()
-    claimed = (
-        Order.objects.filter(order_email_claimable(now), pk=order_id)
-        .filter(product__send_order_emails=True)
-        .update(email_status=EmailStatus.SENDING, email_claimed_at=now)
-    )
-    if not claimed:
-        return False
+    with transaction.atomic():
+        claimed = (
+            Order.objects.filter(order_email_claimable(now), pk=order_id)
+            .filter(product__send_order_emails=True)
+            .update(email_status=EmailStatus.SENDING, email_claimed_at=now)
+        )
+        if not claimed:
+            return False
+        order, licenses = _load(order_id)
     try:
-        message = _send(order_id)
+        message = _send(order, licenses)
     except Exception:
         Order.objects.filter(pk=order_id, email_claimed_at=now).update(
             email_status=EmailStatus.NOT_SENT, email_claimed_at=None
@@ -106,7 +117,7 @@ def order_email_send(*, order_id: int) -> bool:
     return True
 
 
-def _send(order_id: int, *, to: str | None = None) -> EmailMessage:
+def _load(order_id: int) -> tuple[Order, list[str]]:
     order = (
         Order.objects.select_related("product__webhook_config", "product__seller")
         # The email needs the Instructions, not the signing secrets (each one a
@@ -117,29 +128,36 @@ def _send(order_id: int, *, to: str | None = None) -> EmailMessage:
         )
         .get(pk=order_id)
     )
-    message = order_email_build(order=order, to=to)
+    return order, order_licenses(order)
+
+
+def _send(order: Order, licenses: list[str], *, to: str | None = None) -> EmailMessage:
+    message = order_email_build(order=order, licenses=licenses, to=to)
     get_connection().send_messages([message])
     return message
 
 
 def _mark_sent(order_id: int, message: EmailMessage) -> None:
-    """Record the send with the ESP's id for it, in one UPDATE. Then log it:
-    if that failed and rolled the send back, the claim would expire and the
-    customer get a second copy."""
+    """Record the send with the ESP's id for it, in one UPDATE, and log it, in
+    one transaction. The log entry has a savepoint of its own: if it failed and
+    rolled the send back, the claim would expire and the customer get a second
+    copy."""
     fields = sent_fields(message)
-    Order.objects.filter(pk=order_id).update(
-        email_status=EmailStatus.SENT, email_sent_at=timezone.now(), **fields
-    )
+    with transaction.atomic():
+        Order.objects.filter(pk=order_id).update(
+            email_status=EmailStatus.SENT, email_sent_at=timezone.now(), **fields
+        )
+        try:
+            with transaction.atomic():
+                order_email_sent_record(order_id=order_id, fields=fields)
+        except Exception:
+            logger.exception(
+                "Order %s: email sent, but its log entry was not recorded",
+                order_id,
+                extra={"order_id": order_id},
+            )
     # No address: the customer's email stays out of the logs.
     logger.info("Order %s: email sent", order_id, extra={"order_id": order_id})
-    try:
-        order_email_sent_record(order_id=order_id, fields=fields)
-    except Exception:
-        logger.exception(
-            "Order %s: email sent, but its log entry was not recorded",
-            order_id,
-            extra={"order_id": order_id},
-        )
 
 
 def order_email_resend(*, order: Order, to: str | None = None) -> None:
@@ -151,7 +169,7 @@ def order_email_resend(*, order: Order, to: str | None = None) -> None:
         email_status=EmailStatus.SENDING, email_claimed_at=timezone.now()
     )
     try:
-        message = _send(order.pk, to=to)
+        message = _send(*_load(order.pk), to=to)
     except Exception:
         Order.objects.filter(pk=order.pk).update(email_status=previous)
         raise

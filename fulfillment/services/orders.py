@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from orders.models import FulfillmentStatus, Order
+from orders.models import EmailStatus, FulfillmentStatus, Order
 
-from ..models import DeliveryStatus
-from .emails import order_email_schedule
+from ..models import Delivery, DeliveryStatus
+from .emails import order_email_schedule, order_email_schedule_send
 
 
 def _status_from(statuses: list[str]) -> str:
@@ -44,3 +45,38 @@ def order_fulfillment_refresh(*, order_id: int, send_email_now: bool = False) ->
     if new_status == FulfillmentStatus.FULFILLED and not was_fulfilled:
         order_email_schedule(order=order, send_now=send_email_now)
     return order
+
+
+def order_delivery_settled(*, delivery: Delivery) -> None:
+    """A delivery of the order just moved on (call inside that transaction).
+
+    An order of one delivery (every order but a Separate Multibuy of several) follows
+    that delivery: one conditional UPDATE, without reading the order. An order of
+    several needs the row lock and a look at the others (`order_fulfillment_refresh`).
+    """
+    if delivery.item_count > 1:
+        order_fulfillment_refresh(order_id=delivery.order_id, send_email_now=True)
+        return
+    new_status = _status_from([delivery.status])
+    if new_status == FulfillmentStatus.PENDING:
+        return  # retrying: the order was pending while its delivery was claimed
+    orders = Order.objects.filter(pk=delivery.order_id).exclude(
+        fulfillment_status__in=[new_status, FulfillmentStatus.MANUAL]
+    )
+    if new_status == FulfillmentStatus.FAILED:
+        orders.update(fulfillment_status=new_status)
+        return
+    sends = delivery.product.send_order_emails
+    emails = {} if sends else {"email_status": _disabled_if_not_sent()}
+    fulfilled = orders.filter(fulfilled_at__isnull=True).update(
+        fulfillment_status=new_status, fulfilled_at=timezone.now(), **emails
+    )
+    if fulfilled and sends:
+        order_email_schedule_send(order_pk=delivery.order_id, send_now=True)
+
+
+def _disabled_if_not_sent() -> Case:
+    return Case(
+        When(email_status=EmailStatus.NOT_SENT, then=Value(EmailStatus.DISABLED)),
+        default=F("email_status"),
+    )

@@ -18,14 +18,18 @@ from tests.httpserver import Route
 
 pytestmark = pytest.mark.django_db
 
-# Claim, with the circuit check folded in (1) + delivery with its product and
-# config (1) + custom fields (1) + attempt row (1) + settle (1) + order refresh
-# (3, no savepoint of its own) + circuit (1), and the settle transaction's
-# savepoint pair (a BEGIN and COMMIT outside the test's transaction).
-ATTEMPT_QUERIES = 11
-# Claim (1) + order with product (1) + its deliveries (1) + sent, with the ESP's
-# message id (1) + its log entry (1) + any report of it that came first (1).
-EMAIL_QUERIES = 6
+# Two transactions (each a savepoint pair here, a BEGIN and COMMIT outside the
+# test's transaction), so two commits: the claim, with the circuit check folded
+# in (1), the delivery with its order, product, config and endpoint health (1)
+# and the config's custom fields (1); then, after the request, the attempt row
+# (1), the settle (1) and the order of one delivery (1, without reading it).
+# Six statements.
+ATTEMPT_QUERIES = 10
+# Two transactions, so two commits: the claim (1), the order with its product
+# (1) and its licenses (1); then, after the provider took it, sent with the
+# ESP's message id (1) and, in a savepoint of its own, its log entry (1) and any
+# report of it that came first (1). Six statements and three savepoint pairs.
+EMAIL_QUERIES = 12
 
 
 @pytest.fixture

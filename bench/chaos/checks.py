@@ -148,6 +148,41 @@ def common_figures(
     }
 
 
+# An attempt this much past its due time waited for the dispatcher's sweep.
+LATE_S = 5.0
+
+
+def attempt_lateness(orders: list[OrderFacts], t0: float) -> dict:
+    """How late attempts went out against their due time (started - due), and
+    every attempt more than LATE_S late: its broker message was lost and the
+    dispatcher found it. `never_deferred` marks a first attempt still due at
+    its delivery's creation: its first message was consumed (or lost) without
+    a claim or a deferral."""
+    late = [
+        (a["started_at"] - a["due_at"], o, d, a)
+        for o in orders
+        for d in o.deliveries
+        for a in d["attempts"]
+        if a["due_at"] is not None and a["error_kind"] != "interrupted"
+    ]
+    return {
+        **stats([item[0] for item in late]),
+        "late": [
+            {
+                "delivery_id": d["delivery_id"],
+                "product": o.product,
+                "number": a["number"],
+                "due_s": round(a["due_at"] - t0, 2),
+                "late_s": round(seconds, 2),
+                "never_deferred": a["number"] == 1
+                and abs(a["due_at"] - d["created_at"]) < 0.01,
+            }
+            for seconds, o, d, a in sorted(late, key=lambda item: item[3]["due_at"])
+            if seconds > LATE_S
+        ],
+    }
+
+
 def integrity_checks(integrity: dict) -> list[Check]:
     o, e, r = integrity["orders"], integrity["emails"], integrity["requests"]
     return [

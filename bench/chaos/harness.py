@@ -13,10 +13,11 @@ from pathlib import Path
 
 from django.db import connections
 
-from bench.chaos.catalogue import Catalogue
+from bench.chaos.catalogue import Catalogue, ProductSpec, catalogue_create
 from bench.chaos.clients import OrderPlan, OrderSent, orders_send
 from bench.chaos.deploy import (
     Deployment,
+    Seller,
     database_url,
     production_env,
     redis_url,
@@ -43,6 +44,16 @@ class Run:
     @property
     def mail(self) -> Path:
         return self.folder / "mail"
+
+    def one_seller_start(
+        self, specs: tuple[ProductSpec, ...]
+    ) -> tuple[Seller, Catalogue]:
+        """One sellers' server for every product of `specs`, the products and
+        the API token, then the deployment's processes."""
+        seller = Seller(self.stack, self.tls)
+        catalogue = catalogue_create(specs, {"main": seller})
+        self.deployment.start()
+        return seller, catalogue
 
     def orders_send(
         self, catalogue: Catalogue, plans: list[OrderPlan], *, t0: float, clients: int

@@ -16,10 +16,15 @@ import argparse
 import math
 import time
 
-from bench.chaos.catalogue import ProductSpec, catalogue_create
-from bench.chaos.checks import Check, common_figures, integrity_checks, stats
+from bench.chaos.catalogue import ProductSpec
+from bench.chaos.checks import (
+    Check,
+    attempt_lateness,
+    common_figures,
+    integrity_checks,
+    stats,
+)
 from bench.chaos.clients import orders_plan
-from bench.chaos.deploy import Seller
 from bench.chaos.faults import SCHEDULE, SECOND_KILL, Event, Faults
 from bench.chaos.harness import Run
 from bench.chaos.measure import OrderFacts, log_lines, orders_read, orders_wait
@@ -44,9 +49,7 @@ PLACED_AFTER = 30.0
 def kills_run(run: Run, args: argparse.Namespace) -> dict:
     """`args`: orders, seconds, clients, second_kill, wait (see __main__)."""
     orders, seconds = args.orders, args.seconds
-    seller = Seller(run.stack, run.tls)
-    catalogue = catalogue_create(PRODUCTS, {"main": seller})
-    run.deployment.start()
+    seller, catalogue = run.one_seller_start(PRODUCTS)
     run.log(f"stack up; {orders} orders over {seconds:g} s")
     plans = orders_plan(catalogue, tag=run.name, count=orders, seconds=seconds)
     t0 = time.time() + 1.0
@@ -80,7 +83,7 @@ def _figures(run, catalogue, seller, sent, faults, waited, t0) -> dict:
         "latency_s": latency,
         "last_due_to_email": last_due,
         "interrupted_attempts": _interrupted(orders),
-        "attempt_lateness_s": _lateness(orders, t0),
+        "attempt_lateness_s": attempt_lateness(orders, t0),
     }
     figures["checks"] = [check.as_dict() for check in _checks(figures)]
     return figures
@@ -159,41 +162,6 @@ def _order_story(order: OrderFacts, run: Run, t0: float) -> dict:
             for d in order.deliveries
         ],
         "order_log": log_lines(run.logs, f"Order {order.pk}:"),
-    }
-
-
-# An attempt this much past its due time waited for the dispatcher's sweep.
-LATE_S = 5.0
-
-
-def _lateness(orders: list[OrderFacts], t0: float) -> dict:
-    """How late attempts went out against their due time (started - due), and
-    every attempt more than LATE_S late: its broker message was lost and the
-    dispatcher found it. `never_deferred` marks a first attempt still due at
-    its delivery's creation: its first message was consumed (or lost) without
-    a claim or a deferral."""
-    late = [
-        (a["started_at"] - a["due_at"], o, d, a)
-        for o in orders
-        for d in o.deliveries
-        for a in d["attempts"]
-        if a["due_at"] is not None and a["error_kind"] != "interrupted"
-    ]
-    return {
-        **stats([item[0] for item in late]),
-        "late": [
-            {
-                "delivery_id": d["delivery_id"],
-                "product": o.product,
-                "number": a["number"],
-                "due_s": round(a["due_at"] - t0, 2),
-                "late_s": round(seconds, 2),
-                "never_deferred": a["number"] == 1
-                and abs(a["due_at"] - d["created_at"]) < 0.01,
-            }
-            for seconds, o, d, a in sorted(late, key=lambda item: item[3]["due_at"])
-            if seconds > LATE_S
-        ],
     }
 
 

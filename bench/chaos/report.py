@@ -48,16 +48,7 @@ def _kills(figures: dict) -> list[str]:
         lines.append(f"order → email (s), kill windows by {title}:")
         for group, values in figures["latency_s"][name].items():
             lines.append(f"  {group:<16} {_fmt(values)}")
-    late = figures["attempt_lateness_s"]
-    lines.append(
-        f"attempt late  (started - due, s) {_fmt(late)}; {len(late['late'])} over 5 s:"
-    )
-    lines += [
-        f"  {item['delivery_id']} {item['product']:<6} #{item['number']} due "
-        f"{item['due_s']:>6.1f} s, +{item['late_s']:.1f} s"
-        + (" (first message, never deferred)" if item["never_deferred"] else "")
-        for item in late["late"]
-    ]
+    lines += _late(figures["attempt_lateness_s"])
     last = figures["last_due_to_email"]
     lines.append(f"last due → email (s): {_fmt(last)}")
     lines.append(
@@ -67,6 +58,23 @@ def _kills(figures: dict) -> list[str]:
     for story in last["over_bound"]:
         lines.append(f"  over 30 s: {story}")
     return lines
+
+
+def _late(late: dict) -> list[str]:
+    lines = [
+        f"attempt late  (started - due, s) {_fmt(late)}; {len(late['late'])} over 5 s:"
+    ]
+    return lines + [
+        f"  {item['delivery_id']} {item['product']:<6} #{item['number']} due "
+        f"{item['due_s']:>6.1f} s, +{item['late_s']:.1f} s"
+        + (" (first message, never deferred)" if item["never_deferred"] else "")
+        for item in late["late"]
+    ]
+
+
+def _burst(figures: dict) -> list[str]:
+    lines = [f"order → email (s) {_fmt(figures['latency_s'])}"]
+    return lines + _late(figures["attempt_lateness_s"]) + _integrity(figures)
 
 
 def _hang(figures: dict) -> list[str]:
@@ -97,7 +105,9 @@ def run_text(result: dict) -> str:
     if "figures" not in result:
         return f"{header}\nFAIL  the run did not finish:\n{result.get('error')}"
     figures = result["figures"]
-    body = _kills(figures) if result["scenario"] == "kills" else _hang(figures)
+    body = {"kills": _kills, "hang": _hang, "burst": _burst}[result["scenario"]](
+        figures
+    )
     checks = [
         f"{check['verdict']}  {check['name']}: {check['figure']}"
         for check in figures["checks"]

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The embedded default lets webhooks reach the demo license server on loopback.
 DEV_ENV := DEBUG=true FULFILLMENT_ALLOWED_PRIVATE_NETWORKS=127.0.0.0/8
 
-.PHONY: install run test lint format clean bench
+.PHONY: install run test lint format clean bench chaos
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,11 @@ test: install
 # see docs/benchmarks.md). BENCH_ARGS=--quick for a short trial run.
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The chaos run of issue 11 on PostgreSQL + Redis (CHAOS_DATABASE_URL, CHAOS_REDIS_URL;
+# see docs/chaos.md). CHAOS_ARGS="--scenario kills --runs 2" for a subset.
+chaos: install
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[dev,bench]"

@@ -57,11 +57,14 @@ def product_entry(product: Product) -> dict[str, object]:
     }
 
 
-def _webhook_form_data(url: str) -> dict[str, str]:
+def _webhook_form_data(url: str, **editor: str) -> dict[str, str]:
+    """The Webhook Editor's form as a seller fills it in; `editor` overrides a
+    field (method, body_format, separate_multibuy="on")."""
     return {
         "url": url,
         "method": "POST",
         "body_format": "form",
+        **editor,
         "instructions": INSTRUCTIONS,
         "custom_fields-TOTAL_FORMS": "1",
         "custom_fields-INITIAL_FORMS": "0",
@@ -70,12 +73,15 @@ def _webhook_form_data(url: str) -> dict[str, str]:
     }
 
 
-def _live_product(seller, *, slug: str, url: str) -> Product:
+def live_product_create(seller, *, slug: str, url: str, **editor: str) -> Product:
+    """A live webhook product wired to `url`, saved through the Webhook Editor's
+    form and service (so the URL policy applies); `editor` as in
+    `_webhook_form_data`."""
     product = product_create(
         seller=seller, name=f"Bench {slug}", slug=slug, price=Decimal("19.00")
     )
     config = product.webhook_config
-    data = _webhook_form_data(url)
+    data = _webhook_form_data(url, **editor)
     form = WebhookConfigForm(data, instance=config)
     formset = CustomFieldFormSet(
         data, instance=config, form_kwargs={"product": product}
@@ -90,7 +96,7 @@ def _live_product(seller, *, slug: str, url: str) -> Product:
     return Product.objects.select_related("webhook_config").get(pk=product.pk)
 
 
-def _seller(username: str):
+def seller_create(username: str):
     return get_user_model().objects.create_user(
         username=username, email=f"{username}@bench.example", password=None
     )
@@ -100,18 +106,20 @@ def bench_data_create(
     *, fast_ports: list[int], slow_port: int, per_port: int, slow_products: int
 ) -> BenchData:
     data = BenchData()
-    sellers = [_seller(f"bench-seller-{index}") for index in range(len(fast_ports))]
+    sellers = [
+        seller_create(f"bench-seller-{index}") for index in range(len(fast_ports))
+    ]
     # Interleaved, so that consecutive products (and orders) are on different
     # sellers' servers: product i is on port i % len(fast_ports).
     for n in range(per_port):
         for index, (seller, port) in enumerate(zip(sellers, fast_ports, strict=True)):
             url = f"http://127.0.0.1:{port}/license"
             data.healthy.append(
-                _live_product(seller, slug=f"fast-{index}-{n}", url=url)
+                live_product_create(seller, slug=f"fast-{index}-{n}", url=url)
             )
-    seller = _seller("bench-seller-slow")
+    seller = seller_create("bench-seller-slow")
     for n in range(slow_products):
         url = f"http://127.0.0.1:{slow_port}/license"
-        data.slow.append(_live_product(seller, slug=f"slow-{n}", url=url))
+        data.slow.append(live_product_create(seller, slug=f"slow-{n}", url=url))
     _, data.api_token = api_token_create(name="bench")
     return data

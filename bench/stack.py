@@ -14,12 +14,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,14 +92,18 @@ def _redis(url: str) -> redis.Redis:
     return client
 
 
+# A database whose name holds one of these may be dropped without --force-drop.
+SCRATCH_MARKERS = ("bench", "chaos")
+
+
 def database_recreate(url: str, *, force: bool = False) -> None:
-    """Drop and create the benchmark's database. Refuses a name without "bench"
-    unless forced: this deletes everything in it."""
+    """Drop and create a run's database. Refuses a name without "bench" or
+    "chaos" unless forced: this deletes everything in it."""
     name = _pg_params(url)["dbname"]
-    if "bench" not in name and not force:
+    if not any(marker in name for marker in SCRATCH_MARKERS) and not force:
         raise StackError(
-            f"Refusing to drop database {name!r}: its name does not contain "
-            "'bench'. Point BENCH_DATABASE_URL at a scratch database, or pass "
+            f"Refusing to drop database {name!r}: its name contains neither "
+            "'bench' nor 'chaos'. Point the run at a scratch database, or pass "
             "--force-drop."
         )
     with _pg_admin(url) as conn:
@@ -151,6 +159,10 @@ class Stack:
         self.log_dir = log_dir
         self.env = env
         self.procs: list[Proc] = []
+        # Killed on purpose; their process groups may still hold children
+        # (gunicorn's workers outlive a killed master for a moment).
+        self.killed: list[Proc] = []
+        self.starts: Counter[str] = Counter()
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def __enter__(self) -> Stack:
@@ -168,7 +180,11 @@ class Stack:
         stdout_pipe: bool = False,
         stdin_pipe: bool = False,
     ) -> Proc:
-        log = self.log_dir / f"{name}.log"
+        # A process started again under the same name (a restart after a kill)
+        # gets its own log, so the first one's lines are kept.
+        self.starts[name] += 1
+        suffix = f"-{self.starts[name]}" if self.starts[name] > 1 else ""
+        log = self.log_dir / f"{name}{suffix}.log"
         with log.open("w") as out:
             popen = subprocess.Popen(  # noqa: S603 - our own commands, no shell
                 cmd,
@@ -207,8 +223,20 @@ class Stack:
         for proc in targets:
             self.stop(proc)
 
+    def kill(self, proc: Proc) -> None:
+        """SIGKILL the process itself, not its group: what a crash or the OOM
+        killer does. Children it leaves behind are on their own."""
+        if proc in self.procs:
+            self.procs.remove(proc)
+        self.killed.append(proc)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.popen.wait()
+
     def close(self) -> None:
         self.stop_all()
+        for proc in self.killed:
+            _signal_group(proc, signal.SIGKILL)
 
 
 def _signal_group(proc: Proc, sig: int) -> None:
@@ -241,18 +269,24 @@ def free_port() -> int:
 # --- The benchmark's processes ----------------------------------------------------
 
 
+def json_line_start(stack: Stack, name: str, cmd: list[str]) -> Proc:
+    """A process that prints one JSON line once it listens (a seller server);
+    that line becomes `proc.info`."""
+    proc = stack.start(name, cmd, stdout_pipe=True)
+    ready, _, _ = select.select([proc.popen.stdout], [], [], 30)
+    line = proc.popen.stdout.readline() if ready else ""
+    if not line:
+        raise StackError(f"{name} did not start:\n{proc.log_tail()}")
+    proc.info = json.loads(line)
+    return proc
+
+
 def seller_start(stack: Stack, kind: str, *, ports: int = 1, hang: float = 0) -> Proc:
     """A seller server process (bench/seller.py); `proc.info["ports"]`."""
     cmd = [sys.executable, "-m", "bench.seller", kind, "--ports", str(ports)]
     if hang:
         cmd += ["--hang", str(hang)]
-    proc = stack.start(f"seller-{kind}", cmd, stdout_pipe=True)
-    ready, _, _ = select.select([proc.popen.stdout], [], [], 30)
-    line = proc.popen.stdout.readline() if ready else ""
-    if not line:
-        raise StackError(f"seller server ({kind}) did not start:\n{proc.log_tail()}")
-    proc.info = json.loads(line)
-    return proc
+    return json_line_start(stack, f"seller-{kind}", cmd)
 
 
 def worker_start(
@@ -308,18 +342,75 @@ def gunicorn_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def gunicorn_start(stack: Stack) -> Proc:
-    port = free_port()
+def gunicorn_start(
+    stack: Stack,
+    *,
+    port: int | None = None,
+    command: list[str] | None = None,
+    ready_path: str = "/bench/trivial",
+    name: str = "gunicorn",
+) -> Proc:
+    """gunicorn on `port` (a free one by default), ready once `ready_path`
+    answers 200; `command` defaults to `gunicorn_command`."""
+    port = port or free_port()
+    command = command or gunicorn_command(port)
     env = {**stack.env, "PORT": str(port)}
-    proc = stack.start("gunicorn", gunicorn_command(port), env=env)
-    proc.info = {"port": port, "command": gunicorn_command(port)}
-    url = f"http://127.0.0.1:{port}/bench/trivial"
+    proc = stack.start(name, command, env=env)
+    proc.info = {"port": port, "command": command}
+    url = f"http://127.0.0.1:{port}{ready_path}"
     wait_ready(
         proc,
         lambda: requests.get(url, timeout=2).status_code == 200,
         timeout=60,
         what="gunicorn",
     )
+    return proc
+
+
+# --- The Procfile's processes -----------------------------------------------------
+
+PROCFILE = ROOT / "Procfile"
+# ${NAME:-default}, as the Procfile writes its tunables.
+_PROCFILE_VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+# Console scripts the Procfile names; run as modules of this interpreter, so that
+# the virtualenv's are used whatever PATH says.
+_PROCFILE_MODULES = ("celery", "gunicorn")
+
+
+def procfile_command(process: str, env: Mapping[str, str]) -> list[str]:
+    """The Procfile's command for `process`, as a process manager runs it: each
+    ${NAME:-default} expanded from `env` (an empty value takes the default)."""
+    for line in PROCFILE.read_text().splitlines():
+        name, colon, command = line.partition(":")
+        if colon and name.strip() == process:
+            words = shlex.split(
+                _PROCFILE_VARIABLE.sub(lambda m: env.get(m[1]) or m[2] or "", command)
+            )
+            if words[0] in _PROCFILE_MODULES:
+                return [sys.executable, "-m", *words]
+            return [sys.executable if words[0] == "python" else words[0], *words[1:]]
+    raise StackError(f"The Procfile has no process {process!r}")
+
+
+def option_set(cmd: list[str], option: str, value: str) -> list[str]:
+    """`cmd` with `option`'s value replaced, or the option added."""
+    if option not in cmd:
+        return [*cmd, option, value]
+    at = cmd.index(option)
+    return [*cmd[: at + 1], value, *cmd[at + 2 :]]
+
+
+def procfile_worker_start(stack: Stack, process: str, *, name: str) -> Proc:
+    """A Celery process of the Procfile (a worker or beat), logged as `name`. A
+    worker is named `name@%h` instead of the Procfile's `process@%h`, so that
+    several of one kind can run on a machine, as docs/deploy.md asks."""
+    cmd = procfile_command(process, stack.env)
+    info = {"command": cmd}
+    if "--hostname" in cmd:
+        cmd = option_set(cmd, "--hostname", f"{name}@%h")
+        info = {"command": cmd, "hostname": f"{name}@{socket.gethostname()}"}
+    proc = stack.start(name, cmd)
+    proc.info = info
     return proc
 
 
@@ -336,7 +427,7 @@ def _status_kib(pid: int, key: str) -> int | None:
     return None
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -361,5 +452,5 @@ def memory(pid: int) -> dict:
         "peak_rss_mib": mib(_status_kib(pid, "VmHWM")),
         "rss_mib": mib(_status_kib(pid, "VmRSS")),
         "threads": _status_kib(pid, "Threads"),
-        "children": [memory(child) for child in _children(pid)],
+        "children": [memory(child) for child in children(pid)],
     }

@@ -112,12 +112,15 @@ def _admit_and_claim(delivery_pk: int, now) -> bool:
 
 def _defer_if_busy(delivery_pk: int, now) -> None:
     """A delivery not claimed because its endpoint is full waits 1-3 s (random, so
-    the waiting ones do not all come back at once), without spending an attempt."""
+    the waiting ones do not all come back at once), without spending an attempt.
+
+    Deferred whenever it is still claimable, not only while the endpoint is still
+    full: a slot freed between the claim and this UPDATE would otherwise leave the
+    delivery without a message until the dispatcher's sweep (15-20 s)."""
     delay = random.uniform(1, 3)  # noqa: S311 - spreading load, not a secret
     deferred = (
         Delivery.objects.filter(pk=delivery_pk, is_test=False)
         .filter(_claimable(now))
-        .filter(_endpoint_busy(now))
         .update(next_attempt_at=now + timedelta(seconds=delay))
     )
     if deferred:

@@ -70,11 +70,29 @@ def endpoint_admits(*, key: str, now: datetime) -> bool | datetime:
         return True
     if open_until > now:
         return open_until
+    return _probe_claim(key=key, seen=open_until, now=now)
+
+
+def _probe_claim(*, key: str, seen: datetime, now: datetime) -> bool | datetime:
+    """The window that ended at `seen` is over: try to become the probe. True if
+    this caller won the compare-and-set, else until when to wait: the probe's
+    lease as the winner stored it, not our own clock's version of it, so that the
+    probe's success (which releases everything held up to that stored time)
+    releases us too."""
     probe_until = now + timedelta(seconds=_conf("LEASE_SECONDS"))
-    won = EndpointHealth.objects.filter(key=key, open_until=open_until).update(
+    won = EndpointHealth.objects.filter(key=key, open_until=seen).update(
         open_until=probe_until
     )
-    return True if won else probe_until
+    if won:
+        return True
+    stored = (
+        EndpointHealth.objects.filter(key=key)
+        .values_list("open_until", flat=True)
+        .first()
+    )
+    if stored is None:
+        return True  # closed meanwhile: the probe succeeded
+    return stored if stored > now else probe_until
 
 
 def endpoint_probe_now(*, key: str) -> bool:

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ..models import (
@@ -25,7 +25,7 @@ from ..models import (
     ErrorKind,
     status_before_claim,
 )
-from .endpoints import endpoint_probe_now
+from .endpoints import CIRCUIT_ERROR_KINDS, endpoint_probe_now
 
 logger = logging.getLogger(__name__)
 
@@ -54,18 +54,29 @@ def deliveries_enqueue_on_commit(delivery_pks: list[int], countdown: float = 0) 
 
 
 def deliveries_release_held(*, endpoint_key: str, until, limit: int = 500) -> int:
-    """The endpoint's circuit closed: deliveries it held (waiting until `until` at
-    the latest) go now instead of an open window or a probe's lease later. The
-    in-flight limit still paces them; scheduled retries due before `until` go a
-    little early, which is harmless against a server that works again."""
+    """The endpoint's circuit closed: its deliveries waiting because nobody
+    answered go now. That is every delivery held by the circuit (waiting until
+    `until` at the latest, the stored end of the window or of the probe's lease)
+    and every retry scheduled after a timeout or a failed connection (the
+    probe's own among them), however far its backoff had pushed it. Retries after
+    an error answer keep their schedule: that answer was theirs. The in-flight
+    limit still paces them."""
     now = timezone.now()
+    silent = Exists(
+        DeliveryAttempt.objects.filter(
+            delivery=OuterRef("pk"),
+            number=OuterRef("attempt_count"),
+            error_kind__in=CIRCUIT_ERROR_KINDS,
+        )
+    )
     pks = list(
         Delivery.objects.filter(
             endpoint_key=endpoint_key,
             status__in=DUE_STATUSES,
             next_attempt_at__gt=now,
-            next_attempt_at__lte=until,
-        ).values_list("pk", flat=True)[:limit]
+        )
+        .filter(Q(next_attempt_at__lte=until) | silent)
+        .values_list("pk", flat=True)[:limit]
     )
     if pks:
         Delivery.objects.filter(pk__in=pks, status__in=DUE_STATUSES).update(
@@ -161,10 +172,11 @@ def deliveries_recover_abandoned(*, now, limit: int = 500) -> list[str]:
             "attempt_count",
             "lost_claims",
             "lease_expires_at",
+            "next_attempt_at",
         )[:limit]
     )
     recovered = [row for row in rows if _recover(row, now)]
-    for _, delivery_id, order_id, number, _, _ in recovered:
+    for _, delivery_id, order_id, number, *_ in recovered:
         logger.warning(
             "Delivery %s: its worker stopped during attempt %d; due again now",
             delivery_id,
@@ -178,7 +190,7 @@ def deliveries_recover_abandoned(*, now, limit: int = 500) -> list[str]:
 def _recover(row: tuple, now) -> bool:
     """One abandoned delivery: a compare-and-set on the claim it lost, and the
     `interrupted` attempt row, in one transaction."""
-    pk, _, _, number, lost, lease_expires_at = row
+    pk, _, _, number, lost, lease_expires_at, due_at = row
     with transaction.atomic():
         won = Delivery.objects.filter(
             pk=pk,
@@ -196,6 +208,7 @@ def _recover(row: tuple, now) -> bool:
             DeliveryAttempt.objects.create(
                 delivery_id=pk,
                 number=number,
+                due_at=due_at,
                 started_at=lease_expires_at
                 - timedelta(seconds=settings.FULFILLMENT["LEASE_SECONDS"]),
                 error_kind=ErrorKind.INTERRUPTED,

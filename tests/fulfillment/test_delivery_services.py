@@ -179,6 +179,7 @@ def test_a_delivery_whose_worker_stopped_is_due_again_at_once_and_says_why(
     monkeypatch.setattr(wakeups, "delivery_enqueue", lambda pk, countdown=0: None)
     order = place(live)
     delivery = order.deliveries.get()
+    due_before = delivery.next_attempt_at
     worker_stops_mid_attempt(delivery)
     assert services.delivery_attempt(delivery_pk=delivery.pk) is None  # not yet
 
@@ -190,6 +191,7 @@ def test_a_delivery_whose_worker_stopped_is_due_again_at_once_and_says_why(
     assert delivery.next_attempt_at <= timezone.now()
     lost = delivery.attempts.get()
     assert (lost.number, lost.error_kind) == (1, ErrorKind.INTERRUPTED)
+    assert lost.due_at == due_before  # when the lost try was due
     assert "worker stopped" in lost.message
     services.delivery_attempt(delivery_pk=delivery.pk)
     delivery.refresh_from_db()

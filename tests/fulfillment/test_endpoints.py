@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from fulfillment.models import Delivery, DeliveryStatus, EndpointHealth
+from fulfillment.services import claims, endpoints, wakeups
 from fulfillment.services import deliveries as services
-from fulfillment.services import wakeups
 from fulfillment.services.endpoints import (
     endpoint_admits,
     endpoint_failure_counts,
@@ -174,6 +174,20 @@ def test_full_endpoint_defers_a_delivery_without_an_attempt_or_a_request(
     assert len(enqueued) == 1
     assert enqueued[0][0] == waiting.pk
     assert 1 <= enqueued[0][1] <= 3.5
+
+
+def test_a_slot_freed_before_the_deferral_still_leaves_the_delivery_a_message(
+    shop_a, enqueued, django_capture_on_commit_callbacks
+):
+    """The claim lost to a full endpoint, then a slot freed before the deferral's
+    UPDATE: the delivery is still deferred with a message, not left to the
+    dispatcher's sweep (the chaos run saw 7-9 of 225 deliveries wait 15-20 s)."""
+    waiting = new_delivery(shop_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        claims._defer_if_busy(waiting.pk, timezone.now())  # nobody is on the wire
+
+    assert [pk for pk, _ in enqueued] == [waiting.pk]
 
 
 def test_expired_leases_do_not_fill_the_endpoint(shop_a, seller_server):
@@ -357,6 +371,54 @@ def test_when_the_window_ends_exactly_one_probe_is_let_through(shop_a, seller_se
 
     assert first is True
     assert second > now  # everyone else waits for the probe's lease
+
+
+def test_a_loser_of_the_probe_race_waits_for_the_winners_stored_lease(
+    shop_a, seller_server
+):
+    """Two workers saw the window end at the same moment; one became the probe.
+    The other must wait until the lease the winner stored, which the probe's
+    success releases, not until its own clock's lease a moment later."""
+    health = open_circuit(shop_a, seller_server)
+    time_passes_until_due(health)
+    health.refresh_from_db()
+    seen, now = health.open_until, timezone.now()
+    assert endpoint_admits(key=health.key, now=now) is True  # the winner
+
+    loser = endpoints._probe_claim(
+        key=health.key, seen=seen, now=now + timedelta(seconds=1)
+    )
+
+    health.refresh_from_db()
+    assert loser == health.open_until
+
+
+def test_closing_the_circuit_releases_retries_after_silence_not_after_answers(
+    shop_a, seller_server, enqueued, django_capture_on_commit_callbacks
+):
+    """The probe's own delivery (and any other that timed out before the circuit
+    opened) goes with the held ones; a retry after an error answer keeps its
+    schedule: that answer was its own."""
+    health = open_circuit(shop_a, seller_server)  # THRESHOLD silent failures
+    silent = Delivery.objects.filter(status="retrying").first()
+    seller_server.set_route("/license", Route(status=500))
+    answered = new_delivery(shop_a)
+    Delivery.objects.filter(pk=answered.pk).update(next_attempt_at=timezone.now())
+    EndpointHealth.objects.filter(pk=health.pk).update(open_until=None)
+    attempt(answered)  # a 500: retrying on its own schedule
+    later = timezone.now() + timedelta(minutes=5)
+    Delivery.objects.filter(pk__in=[silent.pk, answered.pk]).update(
+        next_attempt_at=later
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        wakeups.deliveries_release_held(
+            endpoint_key=health.key, until=timezone.now() + timedelta(seconds=25)
+        )
+
+    released = {pk for pk, _ in enqueued}
+    assert silent.pk in released
+    assert answered.pk not in released
 
 
 def test_a_successful_probe_closes_the_circuit(shop_a, seller_server):

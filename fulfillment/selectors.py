@@ -31,12 +31,18 @@ def deliveries_for_product(
     return deliveries.select_related("order").order_by("-created_at", "-pk")
 
 
+def order_email_claim_stale_before(now: datetime) -> datetime:
+    """An email claimed before this belongs to a worker that is surely gone
+    (EMAIL_CLAIM_TIMEOUT_SECONDS)."""
+    return now - timedelta(seconds=settings.FULFILLMENT["EMAIL_CLAIM_TIMEOUT_SECONDS"])
+
+
 def order_email_claimable(now: datetime) -> Q:
     """Orders whose email nobody is sending: not sent, or claimed by a worker so
-    long ago (EMAIL_CLAIM_TIMEOUT_SECONDS) that it is surely gone."""
-    stale = now - timedelta(seconds=settings.FULFILLMENT["EMAIL_CLAIM_TIMEOUT_SECONDS"])
+    long ago that it is surely gone."""
     return Q(email_status=EmailStatus.NOT_SENT) | Q(
-        email_status=EmailStatus.SENDING, email_claimed_at__lt=stale
+        email_status=EmailStatus.SENDING,
+        email_claimed_at__lt=order_email_claim_stale_before(now),
     )
 
 

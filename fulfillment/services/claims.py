@@ -24,6 +24,7 @@ from ..models import (
     EndpointHealth,
     status_before_claim,
 )
+from . import statements
 from .endpoints import endpoint_admits, endpoint_key_for
 from .wakeups import MAX_BROKER_COUNTDOWN, deliveries_enqueue_on_commit
 
@@ -87,15 +88,13 @@ def _claim(delivery_pk: int, now, *, circuit_closed: bool = False) -> bool:
     With `circuit_closed`, also only while its endpoint's circuit is closed (test
     deliveries bypass the breaker): the common case, claimed in one statement
     without the admission reads."""
-    claimable = Delivery.objects.filter(pk=delivery_pk).filter(_claimable(now))
-    if circuit_closed:
-        claimable = claimable.filter(Q(is_test=True) | _circuit_closed())
-    claimed = claimable.filter(Q(is_test=True) | ~_endpoint_busy(now)).update(
-        status=DeliveryStatus.IN_FLIGHT,
-        lease_expires_at=now + timedelta(seconds=_conf("LEASE_SECONDS")),
-        attempt_count=F("attempt_count") + 1,
+    return statements.delivery_claim(
+        pk=delivery_pk,
+        now=now,
+        lease_until=now + timedelta(seconds=_conf("LEASE_SECONDS")),
+        max_in_flight=_conf("ENDPOINT_MAX_IN_FLIGHT"),
+        check_circuit=circuit_closed,
     )
-    return claimed == 1
 
 
 def _admit_and_claim(delivery_pk: int, now) -> bool:

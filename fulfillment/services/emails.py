@@ -31,7 +31,8 @@ from orders.email_tracking import order_email_sent_record, sent_fields
 from orders.models import EmailStatus, FulfillmentStatus, Order
 
 from ..emails import order_email_build, order_licenses
-from ..selectors import order_email_claimable, order_emails_owed
+from ..selectors import order_email_claim_stale_before, order_emails_owed
+from . import statements
 
 logger = logging.getLogger(__name__)
 
@@ -98,10 +99,10 @@ def order_email_send(*, order_id: int) -> bool:
     read of the order and its licenses, then the record of the send."""
     now = timezone.now()
     with transaction.atomic():
-        claimed = (
-            Order.objects.filter(order_email_claimable(now), pk=order_id)
-            .filter(product__send_order_emails=True)
-            .update(email_status=EmailStatus.SENDING, email_claimed_at=now)
+        claimed = statements.order_email_claim(
+            pk=order_id,
+            now=now,
+            stale_before=order_email_claim_stale_before(now),
         )
         if not claimed:
             return False

@@ -16,8 +16,10 @@ for CIRCUIT_OPEN_SECONDS. While it is open, deliveries to the endpoint wait in
 the database without a request and without spending an attempt. When the window
 ends, one probe delivery goes through: any answer from the server (whatever its
 status) closes the circuit and releases every held delivery at once; no answer
-reopens it, for twice as long up to CIRCUIT_MAX_OPEN_SECONDS. The defaults (30 s,
-at most 30 s) keep the customer's wait after a server comes back under a minute.
+reopens it, for twice as long up to CIRCUIT_MAX_OPEN_SECONDS, counted from the
+start of the probe that failed. The defaults (30 s, at most 30 s) start a probe
+about every 30 s, so held deliveries go out within about 30 s of the server
+coming back.
 """
 
 from __future__ import annotations
@@ -136,9 +138,18 @@ def endpoint_record_failure(
             health.consecutive_failures += 1
             health.last_failure_at = now
             if health.consecutive_failures >= _conf("CIRCUIT_FAILURE_THRESHOLD"):
-                health.open_until = now + timedelta(seconds=_open_seconds(health))
+                health.open_until = _next_probe_at(health, started_at or now, now)
         health.save()
     return health
+
+
+def _next_probe_at(health: EndpointHealth, started_at: datetime, now: datetime):
+    """The window counts from the start of the request that failed, not from its
+    end: a probe that hung for the whole deadline must not push the next one a
+    deadline later, or a server that recovers while a probe hangs would wait a
+    window and a deadline for its held deliveries. Never in the past."""
+    opens = started_at + timedelta(seconds=_open_seconds(health))
+    return max(opens, now + timedelta(seconds=1))
 
 
 def _is_straggler(health: EndpointHealth, started_at: datetime | None) -> bool:

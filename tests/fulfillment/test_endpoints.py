@@ -585,3 +585,20 @@ def test_retry_now_lets_a_held_delivery_through_as_the_probe(shop_a, seller_serv
     health.refresh_from_db()
     assert held.status == DeliveryStatus.SUCCEEDED
     assert health.open_until is None
+
+
+def test_the_next_probe_counts_from_the_start_of_the_one_that_hung(db):
+    """A probe that hung for the whole deadline reopens the circuit until a window
+    after it started, so the next one starts a window after this one started."""
+    key = "https://hangs.example.com:443"
+    for _ in range(5):
+        endpoint_record_failure(key=key, message="timed out")
+    started = timezone.now() - timedelta(seconds=15)  # the deadline ago
+    # The circuit opened before the probe started (else it is a straggler).
+    EndpointHealth.objects.filter(key=key).update(
+        last_failure_at=started - timedelta(seconds=30), open_until=started
+    )
+
+    health = endpoint_record_failure(key=key, message="timed out", started_at=started)
+
+    assert health.open_until == started + timedelta(seconds=30)

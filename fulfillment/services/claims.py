@@ -127,17 +127,15 @@ def _defer_if_busy(delivery_pk: int, now) -> None:
         deliveries_enqueue_on_commit([delivery_pk], countdown=delay + 0.5)
 
 
-def _hold(delivery_pk: int, now, until) -> None:
+def _hold(delivery_pk: int, now, until, key: str) -> bool:
     """The endpoint's circuit is open: wait until `until` without a request and
-    without spending an attempt. Long waits stay in the database."""
-    held = (
-        Delivery.objects.filter(pk=delivery_pk)
-        .filter(_claimable(now))
-        .update(next_attempt_at=until)
-    )
+    without spending an attempt. Long waits stay in the database. False when the
+    circuit closed meanwhile (the delivery may go now) or it is not due."""
+    held = statements.delivery_hold(pk=delivery_pk, now=now, until=until, key=key)
     wait = (until - now).total_seconds()
     if held and wait <= MAX_BROKER_COUNTDOWN:
         deliveries_enqueue_on_commit([delivery_pk], countdown=wait + 0.5)
+    return held
 
 
 def _admit(delivery_pk: int, now) -> bool:
@@ -157,8 +155,8 @@ def _admit(delivery_pk: int, now) -> bool:
     )
     if admitted is True:
         return True
-    _hold(delivery_pk, now, admitted)
-    return False
+    # Not held: the circuit closed between our look and the hold; go now.
+    return not _hold(delivery_pk, now, admitted, endpoint_key_for(url or ""))
 
 
 def delivery_endpoint_current(delivery: Delivery, now) -> bool:

@@ -308,11 +308,10 @@ def _claim_and_load(delivery_pk: int, now) -> Delivery | None:
     with transaction.atomic():
         if not delivery_claim(delivery_pk, now):
             return None
-        delivery = _with_health(
-            Delivery.objects.select_related(
-                "product__webhook_config", "order__checkout"
-            )
-        ).get(pk=delivery_pk)
+        loaded = Delivery.objects.select_related(
+            "product__webhook_config", "order__checkout"
+        ).prefetch_related("product__webhook_config__custom_fields")
+        delivery = _with_health(loaded).get(pk=delivery_pk)
         if not delivery_endpoint_current(delivery, now):
             return None
     return delivery

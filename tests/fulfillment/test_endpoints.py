@@ -602,3 +602,21 @@ def test_the_next_probe_counts_from_the_start_of_the_one_that_hung(db):
     health = endpoint_record_failure(key=key, message="timed out", started_at=started)
 
     assert health.open_until == started + timedelta(seconds=30)
+
+
+def test_a_delivery_is_not_held_once_the_probe_has_closed_the_circuit(
+    shop_a, seller_server
+):
+    """A loser of the probe race that gets to its hold after the probe closed
+    the circuit (and released what it held) is not held for the probe's lease:
+    it goes now."""
+    health = open_circuit(shop_a, seller_server)
+    late = new_delivery(shop_a)
+    lease_end = timezone.now() + timedelta(seconds=25)
+    endpoint_record_success(key=health.key)  # the probe closed it
+
+    held = claims._hold(late.pk, timezone.now(), lease_end, health.key)
+
+    late.refresh_from_db()
+    assert held is False
+    assert late.next_attempt_at <= timezone.now()

@@ -354,7 +354,17 @@ def _api_replay(*, transaction_id: str, fingerprint: str) -> Order | None:
 
 
 def _api_product(*, slug: str) -> Product:
-    product = Product.objects.filter(slug=slug).select_related("webhook_config").first()
+    product = (
+        Product.objects.filter(slug=slug)
+        .select_related("webhook_config")
+        # Planning needs the config's URL and version, not its signing secrets
+        # (each one a decryption).
+        .defer(
+            "webhook_config__signing_secret",
+            "webhook_config__previous_signing_secret",
+        )
+        .first()
+    )
     if product is None:
         raise OrderError(
             "product_not_found", f"No product with slug {slug!r}.", status=404

@@ -16,7 +16,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .. import outcome, payload, transport
@@ -25,7 +24,6 @@ from ..models import (
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
-    EndpointHealth,
     ErrorKind,
 )
 from ..signing import redact_headers
@@ -36,6 +34,7 @@ from .endpoints import (
     endpoint_record_failure,
     endpoint_record_success,
 )
+from .loading import delivery_load
 from .wakeups import (
     MAX_BROKER_COUNTDOWN,
     deliveries_enqueue_on_commit,
@@ -302,29 +301,16 @@ def delivery_attempt(*, delivery_pk: int) -> Delivery | None:
 
 def _claim_and_load(delivery_pk: int, now) -> Delivery | None:
     """The claim and the delivery with its order, product, Webhook config (and
-    its custom fields) and endpoint health, in one transaction, so one commit;
-    None when it was not claimed (or given back because its new endpoint's
-    circuit holds it)."""
+    its custom fields) and endpoint health (`loading`), in one transaction, so
+    one commit; None when it was not claimed (or given back because its new
+    endpoint's circuit holds it)."""
     with transaction.atomic():
         if not delivery_claim(delivery_pk, now):
             return None
-        loaded = Delivery.objects.select_related(
-            "product__webhook_config", "order__checkout"
-        ).prefetch_related("product__webhook_config__custom_fields")
-        delivery = _with_health(loaded).get(pk=delivery_pk)
+        delivery = delivery_load(delivery_pk)
         if not delivery_endpoint_current(delivery, now):
             return None
     return delivery
-
-
-def _with_health(deliveries):
-    """Annotate each delivery with its endpoint's breaker state (None: no row, the
-    endpoint never failed), so a success on a healthy endpoint writes nothing."""
-    health = EndpointHealth.objects.filter(key=OuterRef("endpoint_key"))
-    return deliveries.annotate(
-        endpoint_failures=Subquery(health.values("consecutive_failures")[:1]),
-        endpoint_open_until=Subquery(health.values("open_until")[:1]),
-    )
 
 
 def _safe_exchange(delivery: Delivery):

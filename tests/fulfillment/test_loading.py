@@ -1,0 +1,99 @@
+"""A claimed delivery loaded in two statements is the delivery the ORM loads."""
+
+from __future__ import annotations
+
+import pytest
+
+from fulfillment.models import Delivery, EndpointHealth
+from fulfillment.services.deliveries import delivery_test_send
+from fulfillment.services.endpoints import endpoint_record_failure
+from fulfillment.services.loading import delivery_load
+from orders.services import order_place
+from tests.factories import CustomFieldFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(instance) -> dict:
+    return {
+        f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields
+    }
+
+
+@pytest.fixture
+def placed(wired_product):
+    CustomFieldFactory(
+        config=wired_product.webhook_config, kind="static", name="b", value="2"
+    )
+    CustomFieldFactory(
+        config=wired_product.webhook_config, kind="customer_email", name="a"
+    )
+    order = order_place(
+        product=wired_product, quantity=2, customer_email="jo@example.com"
+    )
+    return order.deliveries.get()
+
+
+def test_every_field_and_relation_is_as_the_orm_loads_it(placed):
+    orm = Delivery.objects.select_related(
+        "order__checkout", "product__webhook_config"
+    ).get(pk=placed.pk)
+
+    loaded = delivery_load(placed.pk)
+
+    assert _fields(loaded) == _fields(orm)
+    assert _fields(loaded.order) == _fields(orm.order)
+    assert _fields(loaded.order.checkout) == _fields(orm.order.checkout)
+    assert _fields(loaded.product) == _fields(orm.product)
+    # The signing secrets come back decrypted, as through the ORM.
+    assert _fields(loaded.product.webhook_config) == _fields(orm.product.webhook_config)
+    assert loaded.product.webhook_config.signing_secret.startswith("whsec_")
+
+
+def test_relations_and_custom_fields_need_no_further_query(
+    placed, django_assert_num_queries
+):
+    loaded = delivery_load(placed.pk)
+
+    with django_assert_num_queries(0):
+        config = loaded.product.webhook_config
+        names = [field.name for field in config.custom_fields.all()]
+        hash_ = loaded.order.checkout.hash
+
+    assert names == ["b", "a"]  # in the editor's order
+    assert hash_
+
+
+def test_the_endpoint_breaker_state_comes_along(placed):
+    healthy = delivery_load(placed.pk)
+    assert (healthy.endpoint_failures, healthy.endpoint_open_until) == (None, None)
+    endpoint_record_failure(key=placed.endpoint_key, message="timed out")
+
+    loaded = delivery_load(placed.pk)
+
+    health = EndpointHealth.objects.get(key=placed.endpoint_key)
+    assert loaded.endpoint_failures == health.consecutive_failures == 1
+    assert loaded.endpoint_open_until is None
+
+
+def test_a_test_delivery_has_no_order(wired_product, seller_server):
+    delivery = delivery_test_send(product=wired_product)
+
+    assert delivery_load(delivery.pk).order is None
+
+
+def test_a_product_without_a_config_is_known_to_have_none(
+    db, django_assert_num_queries
+):
+    product = ProductFactory()
+    delivery = Delivery.objects.create(product=product, config_version=0)
+
+    loaded = delivery_load(delivery.pk)
+
+    with django_assert_num_queries(0):
+        assert getattr(loaded.product, "webhook_config", None) is None
+
+
+def test_a_missing_delivery_is_does_not_exist(db):
+    with pytest.raises(Delivery.DoesNotExist):
+        delivery_load(10**9)

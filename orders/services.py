@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from fulfillment.models import Delivery
 from fulfillment.services.deliveries import order_fulfillment_start
+from fulfillment.services.loading import product_load_by_slug
 from fulfillment.services.wakeups import delivery_retry_now
 from orders.checkout_tokens import CheckoutTokenInvalid, checkout_token_nonce
 from orders.errors import OrderError
@@ -354,17 +355,9 @@ def _api_replay(*, transaction_id: str, fingerprint: str) -> Order | None:
 
 
 def _api_product(*, slug: str) -> Product:
-    product = (
-        Product.objects.filter(slug=slug)
-        .select_related("webhook_config")
-        # Planning needs the config's URL and version, not its signing secrets
-        # (each one a decryption).
-        .defer(
-            "webhook_config__signing_secret",
-            "webhook_config__previous_signing_secret",
-        )
-        .first()
-    )
+    # With its Webhook config, whose URL and version planning needs; without its
+    # signing secrets (each one a decryption), in one precompiled statement.
+    product = product_load_by_slug(slug)
     if product is None:
         raise OrderError(
             "product_not_found", f"No product with slug {slug!r}.", status=404

@@ -30,9 +30,10 @@ from django.utils import timezone
 from orders.email_tracking import order_email_sent_record, sent_fields
 from orders.models import EmailStatus, FulfillmentStatus, Order
 
-from ..emails import order_email_build, order_licenses
+from ..emails import order_email_build
 from ..selectors import order_email_claim_stale_before, order_emails_owed
 from . import statements
+from .loading import order_email_load
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def order_email_send(*, order_id: int) -> bool:
         )
         if not claimed:
             return False
-        order, licenses = _load(order_id)
+        order, licenses = order_email_load(order_id)
     try:
         message = _send(order, licenses)
     except Exception:
@@ -116,20 +117,6 @@ def order_email_send(*, order_id: int) -> bool:
         raise
     _mark_sent(order_id, message)
     return True
-
-
-def _load(order_id: int) -> tuple[Order, list[str]]:
-    order = (
-        Order.objects.select_related("product__webhook_config", "product__seller")
-        # The email needs the Instructions, not the signing secrets (each one a
-        # decryption).
-        .defer(
-            "product__webhook_config__signing_secret",
-            "product__webhook_config__previous_signing_secret",
-        )
-        .get(pk=order_id)
-    )
-    return order, order_licenses(order)
 
 
 def _send(order: Order, licenses: list[str], *, to: str | None = None) -> EmailMessage:
@@ -170,7 +157,7 @@ def order_email_resend(*, order: Order, to: str | None = None) -> None:
         email_status=EmailStatus.SENDING, email_claimed_at=timezone.now()
     )
     try:
-        message = _send(*_load(order.pk), to=to)
+        message = _send(*order_email_load(order.pk), to=to)
     except Exception:
         Order.objects.filter(pk=order.pk).update(email_status=previous)
         raise

@@ -1,13 +1,17 @@
-"""Loading a claimed delivery with everything its attempt needs, without
-compiling a query for every attempt.
+"""Reading the rows of the hot path without compiling a query for each one.
 
-The ORM version (`select_related` over five tables, two annotations and a
-prefetch) spent more of a fulfillment worker's CPU compiling SQL than the rest
-of the attempt (the profile of `make bench`: 39 %). Here the SELECT is written
-once per thread from the models' own fields, and the rows become model
-instances exactly as the ORM makes them: each value through the same database
-and field converters (datetimes on SQLite, decryption of the signing secrets),
-then `Model.from_db`, with the relations cached on the instances.
+Three reads run once per order or delivery: the product an API order is for,
+the claimed delivery with everything its attempt needs, and the order its
+customer email is built from. Built with the ORM (`select_related` over up to
+five tables, annotations, a prefetch) they spent more CPU compiling SQL than the
+rest of their task: 39 % of a fulfillment worker's CPU went to the delivery's
+load (the profile of `make bench`). Here each SELECT is written once per thread
+from the models' own fields, and the rows become model instances exactly as the
+ORM makes them: each value through the same database and field converters
+(datetimes on SQLite, decryption of the signing secrets), then
+`Model.from_db`, with the relations cached on the instances. Fields left out of
+a SELECT (the signing secrets where nothing signs) are deferred, as with
+`QuerySet.defer`.
 """
 
 from __future__ import annotations
@@ -23,14 +27,8 @@ from products.models import Product
 
 from ..models import CustomField, Delivery, EndpointHealth, WebhookConfig
 
-# The rows of one SELECT, in order: (model, table alias, nullable join).
-_TABLES = (
-    (Delivery, "d", False),
-    (Order, "o", True),
-    (Checkout, "c", True),
-    (Product, "p", False),
-    (WebhookConfig, "w", True),
-)
+# What reads that build no request leave out: each secret is a decryption.
+_SECRETS = ("signing_secret", "previous_signing_secret")
 _HEALTH_FIELDS = ("consecutive_failures", "open_until")
 
 
@@ -51,12 +49,19 @@ class _Columns:
 
 
 @dataclass(frozen=True)
-class _Compiled:
-    delivery_sql: str
-    delivery_columns: list[_Columns]
-    health_converters: list[tuple]
-    custom_fields_sql: str
-    custom_fields_columns: _Columns
+class _Select:
+    """A SELECT of several models' rows side by side, and how to split a row."""
+
+    sql: str
+    parts: list[_Columns]
+
+    def instances(self, row) -> list[Model | None]:
+        instances, start = [], 0
+        for part in self.parts:
+            end = start + len(part.attnames)
+            instances.append(part.build(list(row[start:end])))
+            start = end
+        return instances
 
 
 def _converted(values: list, converters: list[tuple]) -> list:
@@ -68,50 +73,98 @@ def _converted(values: list, converters: list[tuple]) -> list:
     return out
 
 
-def _columns(model: type[Model], alias: str, names=None) -> tuple[list[str], _Columns]:
+def _columns(model: type[Model], alias: str, *, only=None, without=()) -> _Columns:
     fields = [
-        f for f in model._meta.concrete_fields if names is None or f.name in names
+        f
+        for f in model._meta.concrete_fields
+        if (only is None or f.name in only) and f.name not in without
     ]
-    quote = connection.ops.quote_name
-    selected = [f"{alias}.{quote(f.column)}" for f in fields]
     converters = []
     for field in fields:
         expression = field.get_col(alias)
         found = connection.ops.get_db_converters(expression)
         found += field.get_db_converters(connection)
         converters.append(tuple((convert, expression) for convert in found))
-    return selected, _Columns(model, [f.attname for f in fields], converters)
+    return _Columns(model, [f.attname for f in fields], converters)
+
+
+def _select(parts: list[tuple[_Columns, str]], rest: str) -> _Select:
+    """SELECT the parts' columns (each with its table alias) + `rest`, which
+    names only tables and columns of our models; values are parameters."""
+    quote = connection.ops.quote_name
+    columns = [
+        f"{alias}.{quote(part.model._meta.get_field(name).column)}"
+        for part, alias in parts
+        for name in _names(part)
+    ]
+    sql = f"SELECT {', '.join(columns)} {rest}"  # noqa: S608 - see the docstring
+    return _Select(sql, [part for part, _ in parts])
+
+
+def _names(part: _Columns) -> list[str]:
+    by_attname = {f.attname: f.name for f in part.model._meta.concrete_fields}
+    return [by_attname[attname] for attname in part.attnames]
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    delivery: _Select
+    custom_fields: _Select
+    product: _Select
+    order_email: _Select
+    licenses: str
 
 
 def _compile() -> _Compiled:
-    quote = connection.ops.quote_name
-    selected, parts = [], []
-    for model, alias, _ in _TABLES:
-        columns, part = _columns(model, alias)
-        selected += columns
-        parts.append(part)
-    health_selected, health = _columns(EndpointHealth, "h", _HEALTH_FIELDS)
-    table = {model: quote(model._meta.db_table) for model, _, _ in _TABLES}
-    # Only the models' own quoted table and column names are interpolated; the
-    # one value, the primary key, is a parameter.
-    delivery_sql = (
-        f"SELECT {', '.join(selected + health_selected)} "  # noqa: S608
-        f"FROM {table[Delivery]} d "
-        f"JOIN {table[Product]} p ON p.id = d.product_id "
-        f"LEFT JOIN {table[WebhookConfig]} w ON w.product_id = p.id "
-        f"LEFT JOIN {table[Order]} o ON o.id = d.order_id "
-        f"LEFT JOIN {table[Checkout]} c ON c.id = o.checkout_id "
-        f"LEFT JOIN {quote(EndpointHealth._meta.db_table)} h "
+    config_unsigned = _columns(WebhookConfig, "w", without=_SECRETS)
+    delivery = _select(
+        [
+            (_columns(Delivery, "d"), "d"),
+            (_columns(Order, "o"), "o"),
+            (_columns(Checkout, "c"), "c"),
+            (_columns(Product, "p"), "p"),
+            (_columns(WebhookConfig, "w"), "w"),
+            (_columns(EndpointHealth, "h", only=_HEALTH_FIELDS), "h"),
+        ],
+        f"FROM {_table(Delivery)} d "
+        f"JOIN {_table(Product)} p ON p.id = d.product_id "
+        f"LEFT JOIN {_table(WebhookConfig)} w ON w.product_id = p.id "
+        f"LEFT JOIN {_table(Order)} o ON o.id = d.order_id "
+        f"LEFT JOIN {_table(Checkout)} c ON c.id = o.checkout_id "
+        f"LEFT JOIN {_table(EndpointHealth)} h "
         "ON h.key = d.endpoint_key AND d.endpoint_key <> '' "
-        "WHERE d.id = %s"
+        "WHERE d.id = %s",
     )
-    custom_selected, custom = _columns(CustomField, "f")
-    custom_fields_sql = (
-        f"SELECT {', '.join(custom_selected)} "  # noqa: S608 - as above
-        f"FROM {quote(CustomField._meta.db_table)} f "
-        "WHERE f.config_id = %s ORDER BY f.position, f.id"
+    return _Compiled(
+        delivery=delivery,
+        custom_fields=_select(
+            [(_columns(CustomField, "f"), "f")],
+            f"FROM {_table(CustomField)} f "
+            "WHERE f.config_id = %s ORDER BY f.position, f.id",
+        ),
+        product=_select(
+            [(_columns(Product, "p"), "p"), (config_unsigned, "w")],
+            f"FROM {_table(Product)} p "
+            f"LEFT JOIN {_table(WebhookConfig)} w ON w.product_id = p.id "
+            "WHERE p.slug = %s",
+        ),
+        order_email=_select(
+            [(_columns(Order, "o"), "o"), (_columns(Product, "p"), "p")]
+            + [(config_unsigned, "w")],
+            f"FROM {_table(Order)} o "
+            f"JOIN {_table(Product)} p ON p.id = o.product_id "
+            f"LEFT JOIN {_table(WebhookConfig)} w ON w.product_id = p.id "
+            "WHERE o.id = %s",
+        ),
+        licenses=(
+            f"SELECT d.response_text FROM {_table(Delivery)} d "  # noqa: S608
+            "WHERE d.order_id = %s AND NOT d.is_test ORDER BY d.item_index"
+        ),
     )
-    return _Compiled(delivery_sql, parts, health.converters, custom_fields_sql, custom)
 
 
 _local = threading.local()
@@ -125,53 +178,77 @@ def _compiled() -> _Compiled:
     return _local.compiled
 
 
+def _fetch_one(select: _Select, param):
+    with connection.cursor() as cursor:
+        cursor.execute(select.sql, [param])
+        return cursor.fetchone()
+
+
 def delivery_load(delivery_pk: int) -> Delivery:
     """The delivery with its order and checkout, product, Webhook config and the
     config's custom fields, as cached relations, and its endpoint's breaker
     state as `endpoint_failures` and `endpoint_open_until` (None: no row)."""
     compiled = _compiled()
-    with connection.cursor() as cursor:
-        cursor.execute(compiled.delivery_sql, [delivery_pk])
-        row = cursor.fetchone()
-        if row is None:
-            raise Delivery.DoesNotExist(f"Delivery {delivery_pk} does not exist.")
-        delivery, order, checkout, product, config = _instances(compiled, list(row))
-        custom_fields = _custom_fields(cursor, compiled, config)
-    _relate(delivery, order, checkout, product, config, custom_fields)
-    health = _converted(list(row[-len(_HEALTH_FIELDS) :]), compiled.health_converters)
-    delivery.endpoint_failures, delivery.endpoint_open_until = health
-    return delivery
-
-
-def _instances(compiled: _Compiled, row: list) -> list[Model | None]:
-    instances, start = [], 0
-    for part in compiled.delivery_columns:
-        end = start + len(part.attnames)
-        instances.append(part.build(row[start:end]))
-        start = end
-    return instances
-
-
-def _custom_fields(cursor, compiled: _Compiled, config) -> list[CustomField]:
-    if config is None:
-        return []
-    cursor.execute(compiled.custom_fields_sql, [config.pk])
-    build = compiled.custom_fields_columns.build
-    return [build(list(values)) for values in cursor.fetchall()]
-
-
-def _relate(delivery, order, checkout, product, config, custom_fields) -> None:
-    delivery.product = product
+    row = _fetch_one(compiled.delivery, delivery_pk)
+    if row is None:
+        raise Delivery.DoesNotExist(f"Delivery {delivery_pk} does not exist.")
+    *models, health = compiled.delivery.instances(row)
+    delivery, order, checkout, product, config = models
     if order is not None:
         order.checkout = checkout
         order.product = product
         delivery.order = order
+    delivery.product = product
+    _relate_config(product, config, compiled)
+    delivery.endpoint_failures = health.consecutive_failures if health else None
+    delivery.endpoint_open_until = health.open_until if health else None
+    return delivery
+
+
+def product_load_by_slug(slug: str) -> Product | None:
+    """The product with its Webhook config (signing secrets deferred), or None."""
+    compiled = _compiled()
+    row = _fetch_one(compiled.product, slug)
+    if row is None:
+        return None
+    product, config = compiled.product.instances(row)
+    _cache_config(product, config)
+    return product
+
+
+def order_email_load(order_id: int) -> tuple[Order, list[str]]:
+    """The order with its product and Webhook config (signing secrets deferred),
+    and its licenses in item order."""
+    compiled = _compiled()
+    row = _fetch_one(compiled.order_email, order_id)
+    if row is None:
+        raise Order.DoesNotExist(f"Order {order_id} does not exist.")
+    order, product, config = compiled.order_email.instances(row)
+    order.product = product
+    _cache_config(product, config)
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.licenses, [order_id])
+        licenses = [text for (text,) in cursor.fetchall()]
+    return order, licenses
+
+
+def _relate_config(product: Product, config, compiled: _Compiled) -> None:
+    """Cache the config on the product, with its custom fields as its prefetch."""
+    _cache_config(product, config)
+    if config is None:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.custom_fields.sql, [config.pk])
+        fields = [compiled.custom_fields.instances(row)[0] for row in cursor.fetchall()]
+    related = config.custom_fields.all()
+    related._result_cache, related._prefetch_done = fields, True
+    config._prefetched_objects_cache = {"custom_fields": related}
+
+
+def _cache_config(product: Product, config) -> None:
     if config is None:
         # Cached as absent, so `getattr(product, "webhook_config", None)` asks
         # nobody.
         Product.webhook_config.related.set_cached_value(product, None)
-        return
-    product.webhook_config = config
-    related = config.custom_fields.all()
-    related._result_cache, related._prefetch_done = custom_fields, True
-    config._prefetched_objects_cache = {"custom_fields": related}
+    else:
+        product.webhook_config = config

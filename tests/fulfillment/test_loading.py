@@ -1,4 +1,4 @@
-"""A claimed delivery loaded in two statements is the delivery the ORM loads."""
+"""The hot path's precompiled reads give what the ORM gives."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import pytest
 from fulfillment.models import Delivery, EndpointHealth
 from fulfillment.services.deliveries import delivery_test_send
 from fulfillment.services.endpoints import endpoint_record_failure
-from fulfillment.services.loading import delivery_load
+from fulfillment.services.loading import (
+    delivery_load,
+    order_email_load,
+    product_load_by_slug,
+)
 from orders.services import order_place
 from tests.factories import CustomFieldFactory, ProductFactory
 
@@ -97,3 +101,39 @@ def test_a_product_without_a_config_is_known_to_have_none(
 def test_a_missing_delivery_is_does_not_exist(db):
     with pytest.raises(Delivery.DoesNotExist):
         delivery_load(10**9)
+
+
+def test_a_product_by_slug_comes_with_its_config_but_not_its_secrets(
+    wired_product, django_assert_num_queries
+):
+    orm = (
+        type(wired_product)
+        .objects.select_related("webhook_config")
+        .get(pk=wired_product.pk)
+    )
+
+    loaded = product_load_by_slug(wired_product.slug)
+
+    assert _fields(loaded) == _fields(orm)
+    config = loaded.webhook_config
+    assert {"signing_secret", "previous_signing_secret"} <= config.get_deferred_fields()
+    assert (config.url, config.version) == (
+        orm.webhook_config.url,
+        orm.webhook_config.version,
+    )
+    assert product_load_by_slug("no-such-product") is None
+
+
+def test_an_order_for_its_email_comes_with_product_config_and_licenses(
+    placed, django_assert_num_queries
+):
+    Delivery.objects.filter(pk=placed.pk).update(response_text="KEY-1")
+    orm = type(placed.order).objects.get(pk=placed.order_id)
+
+    with django_assert_num_queries(2):
+        order, licenses = order_email_load(placed.order_id)
+        instructions = order.product.webhook_config.instructions
+
+    assert _fields(order) == _fields(orm)
+    assert instructions == orm.product.webhook_config.instructions
+    assert licenses == ["KEY-1"]

@@ -130,6 +130,11 @@ class Order(models.Model):
     delay_notice_sent_at = models.DateTimeField(null=True, blank=True)
     token = models.CharField(max_length=64, unique=True, default=new_order_token)
 
+    # Not a column: the deliveries planned by the transaction that created this
+    # instance, so that the orders API answers without reading them back. None
+    # on an order loaded from the database.
+    planned_deliveries: list | None = None
+
     class Meta:
         ordering = ["-completed_at"]
         indexes = [

@@ -45,7 +45,9 @@ def order_get_by_transaction_id(*, transaction_id: str) -> Order | None:
 
 def order_deliveries(*, order: Order) -> list:
     """The order's deliveries in item order (test deliveries never belong here)."""
-    return sorted(order.deliveries.all(), key=lambda d: (d.item_index, d.pk))
+    planned = order.planned_deliveries
+    rows = planned if planned is not None else order.deliveries.all()
+    return sorted(rows, key=lambda d: (d.item_index, d.pk))
 
 
 def order_instructions(*, order: Order) -> str:

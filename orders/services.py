@@ -132,7 +132,7 @@ def _order_complete_locked(*, checkout: Checkout, **fields: Any) -> Order:
     if checkout.status != CheckoutStatus.COMPLETED:
         checkout.status = CheckoutStatus.COMPLETED
         checkout.save(update_fields=["status"])
-    order_fulfillment_start(order=order)
+    order.planned_deliveries = order_fulfillment_start(order=order)
     return order
 
 

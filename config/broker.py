@@ -1,10 +1,17 @@
-"""kombu's filesystem transport, with messages written atomically.
+"""The project's two kombu transports: the embedded default's and Redis's.
 
-kombu writes a message file under its final `.msg` name and then fills it, so a
-worker polling the folder can pick up an empty or half-written file and die on
-the JSON (kombu #1551). Here the message is written under a temporary name that
-the consumer ignores and renamed into place when complete; a rename within one
-folder is atomic. Used only by the embedded default (`make run`, tests).
+Filesystem (the embedded default: `make run`, tests): kombu writes a message file
+under its final `.msg` name and then fills it, so a worker polling the folder can
+pick up an empty or half-written file and die on the JSON (kombu #1551). Here the
+message is written under a temporary name that the consumer ignores and renamed
+into place when complete; a rename within one folder is atomic.
+
+Redis (production): kombu builds a new `redis.Redis` client object around its
+connection pool for every message published and every message a worker takes
+(`Channel._create_client`). With redis-py 8 that costs about 0.14 ms of CPU each
+time, 11 % of a fulfillment worker's CPU in `make bench`. A client is only a
+handle on the pool and is safe to share between threads, so the channel here
+keeps one per pool: a new pool (after a reconnect or a fork) gets a new client.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import uuid
 from time import monotonic
 
 from kombu.exceptions import ChannelError
-from kombu.transport import filesystem
+from kombu.transport import filesystem, redis
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
 
@@ -35,3 +42,21 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+
+class RedisChannel(redis.Channel):
+    _shared_client = None
+
+    def _create_client(self, asynchronous=False):
+        if asynchronous:  # the event loop's own connections: kombu's way
+            return super()._create_client(asynchronous=True)
+        pool = self.pool
+        client = self._shared_client
+        if client is None or client.connection_pool is not pool:
+            # Two threads may both build one here; either serves.
+            client = self._shared_client = super()._create_client()
+        return client
+
+
+class RedisTransport(redis.Transport):
+    Channel = RedisChannel

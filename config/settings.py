@@ -330,6 +330,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.2,
     }
 else:
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport, sharing one client per connection pool.
+        CELERY_BROKER_TRANSPORT = "config.broker:RedisTransport"
     # Above the longest task's hard time limit, so that a running acks_late task
     # is never handed to a second worker (kombu #337).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

@@ -23,6 +23,7 @@ requests waiting to be sent too (no coordinated omission).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 
 import requests
 
+from bench import cpu
 from bench.context import Context
 from bench.load import summary
 from bench.stack import gunicorn_start, memory
@@ -72,8 +74,8 @@ def api_run(
         _drive(orders, order("b3w"), clients=clients, total=2 * clients)
         rounds = [
             _round(
-                _drive(trivial, order(f"b3t{n}"), clients=clients, total=total),
-                _drive(orders, order(f"b3o{n}"), clients=clients, total=total),
+                _measured(proc.pid, trivial, order(f"b3t{n}"), clients, total),
+                _measured(proc.pid, orders, order(f"b3o{n}"), clients, total),
             )
             for n in range(ROUNDS)
         ]
@@ -99,6 +101,21 @@ def api_run(
         "open_seconds": open_seconds,
         "open_loop": open_loop,
     }
+
+
+def _measured(
+    web: int, target: Target, body: Callable, clients: int, total: int
+) -> dict:
+    """A closed-loop drive with the CPU each process spent per request: gunicorn
+    (master and workers), PostgreSQL, Redis, the client threads (this process)."""
+
+    def now() -> dict[str, float]:
+        return cpu.snapshot({"clients": [os.getpid()]}, trees={"web": web})
+
+    before = now()
+    result = _drive(target, body, clients=clients, total=total)
+    result["cpu"] = cpu.usage(before, now(), per=total)
+    return result
 
 
 def _open(rate: float, seconds: float) -> dict:

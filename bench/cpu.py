@@ -77,15 +77,21 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
+def tree_seconds(root: int) -> float:
+    """CPU seconds so far of a process and its descendants, those that exited
+    (and were reaped) included: gunicorn's workers, replaced after
+    `max_requests`, count too."""
+    return _seconds(root, reaped=True) + sum(
+        _seconds(pid, reaped=True) for pid in _descendants(root)
+    )
+
+
 def step_snapshot() -> dict[str, float]:
     """CPU seconds so far of the benchmark (this process, every process it
     started, those that exited included), PostgreSQL, Redis, the machine."""
     root = os.getpid()
-    ours = _seconds(root, reaped=True) + sum(
-        _seconds(pid, reaped=True) for pid in _descendants(root)
-    )
     values = snapshot({"benchmark": [root]})
-    values["benchmark"] = ours
+    values["benchmark"] = tree_seconds(root)
     return values
 
 
@@ -101,13 +107,16 @@ def step_disturbance(before: dict[str, float], after: dict[str, float]) -> dict:
     }
 
 
-def snapshot(components: dict[str, list[int]]) -> dict[str, float]:
-    """CPU seconds used so far by each component (lists of pids), PostgreSQL,
-    Redis and the whole machine."""
+def snapshot(
+    components: dict[str, list[int]], trees: dict[str, int] | None = None
+) -> dict[str, float]:
+    """CPU seconds used so far by each component (lists of pids, or the process
+    tree under a root pid), PostgreSQL, Redis and the whole machine."""
     redis = [pid for pid in _pids() if _comm(pid) == "redis-server"]
     values = {
         name: sum(_seconds(pid) for pid in pids) for name, pids in components.items()
     }
+    values.update({name: tree_seconds(root) for name, root in (trees or {}).items()})
     values["postgresql"] = _postgres_seconds()
     values["redis"] = sum(_seconds(pid) for pid in redis)
     values["machine"] = _machine_busy_seconds()

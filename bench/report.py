@@ -323,7 +323,70 @@ config sizes them for this machine, {b3["clients"]} client threads.
 
 p99 ratio {b3["p99_ratio"]}, p50 ratio {b3["p50_ratio"]}: the median of
 {len(each)} rounds (trivial, then orders, on the same server), whose p99
-ratios were {", ".join(str(r) for r in each)}."""
+ratios were {", ".join(str(r) for r in each)}.
+
+{_b3_cpu(b3)}"""
+
+
+def _b3_cpu(b3: dict) -> str:
+    """CPU per request by process in the reported round (docs/deploy.md sizes
+    the web tier from it)."""
+    cpus = {name: b3[name].get("cpu") for name in ("trivial", "orders")}
+    if not all(cpus.values()):
+        return ""
+    names = ("web", "postgresql", "redis", "clients", "others")
+    rows = [
+        (name, cpus["trivial"]["cpu_ms_per_item"][name],
+         cpus["orders"]["cpu_ms_per_item"][name])
+        for name in names
+    ]  # fmt: skip
+    rows.append(
+        (
+            "machine busy",
+            round(
+                cpus["trivial"]["machine_busy_seconds"]
+                * 1000
+                / b3["trivial"]["requests"],
+                2,
+            ),
+            round(
+                cpus["orders"]["machine_busy_seconds"]
+                * 1000
+                / b3["orders"]["requests"],
+                2,
+            ),
+        )
+    )
+    table = _table(("CPU ms per request", "trivial view", "POST /api/v1/orders"), rows)
+    return f"""CPU per request in that round, by process, from /proc ("web" is
+gunicorn's master and workers, those replaced meanwhile included; "clients" the
+32 client threads of the driver):
+
+{table}"""
+
+
+def _ceiling(s: dict) -> str:
+    c = s["results"].get("ceiling")
+    if not c:
+        return "Not run."
+    if "skipped" in c:
+        return f"Skipped: {c['skipped']}."
+    per_delivery = (
+        s["results"].get("b1", {}).get("postgresql", {}).get("commits_per_delivery")
+    )
+    commits = per_delivery or 5
+    return f"""`pgbench` on a scratch database beside the benchmark's (scale
+{c["scale"]}, {c["clients"]} clients, {c["threads"]} threads, {c["seconds"]} s each),
+on the same cores as everything else:
+
+| workload | transactions (commits) per second |
+| --- | --- |
+| `pgbench -N`: UPDATE, SELECT, INSERT per transaction | {c["simple_update_tps"]} |
+| one INSERT per transaction | {c["insert_tps"]} |
+
+At {commits} commits per delivery, `-N`'s rate bounds this box's PostgreSQL at
+about {c["simple_update_tps"] / commits:.0f} deliveries/s before any CPU for
+Python, the seller or the email (docs/deploy.md, Sizing)."""
 
 
 def _open_note(s: dict) -> str:
@@ -476,6 +539,10 @@ Saturation is the closed loop above: orders/s there against the trivial view's
 requests/s.
 
 {report_peers.open_loop(s["results"].get("b3") or {})}
+
+## PostgreSQL's commit ceiling
+
+{_ceiling(s)}
 
 ## B4 memory
 

@@ -80,7 +80,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add(
         "--only",
         help="comma-separated subset of raw,naive,b1,conventional,djwebhook,"
-        "limit,b5,b2,b3",
+        "limit,b5,b2,b3,ceiling",
     )
     add("--docs", action=argparse.BooleanOptionalAction, help="write the docs page")
     add("--json", type=Path, default=RESULTS / "latest.json", help="summary file")

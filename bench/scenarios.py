@@ -18,6 +18,7 @@ from django.core.management import call_command
 
 from bench import cpu, pgstats, targets
 from bench.api import api_run
+from bench.ceiling import ceiling_run
 from bench.context import Context
 from bench.env import broker_url, database_url
 from bench.fixtures import bench_data_create
@@ -26,7 +27,18 @@ from bench.peers.runs import conventional_run, djwebhook_run, limit_run
 from bench.stack import Stack, seller_start
 from bench.throughput import naive_run, ours_run, raw_run
 
-ALL = ("raw", "naive", "b1", "conventional", "djwebhook", "limit", "b5", "b2", "b3")
+ALL = (
+    "raw",
+    "naive",
+    "b1",
+    "conventional",
+    "djwebhook",
+    "limit",
+    "b5",
+    "b2",
+    "b3",
+    "ceiling",
+)
 PEERS = ("conventional", "djwebhook", "limit")
 
 
@@ -108,6 +120,8 @@ def run_all(procs: Stack, args: argparse.Namespace) -> dict:
             ctx, requests_total=args.b3_requests, open_seconds=args.b3_open_seconds
         ),
     )
+    # Last: nothing of ours runs meanwhile.
+    step("ceiling", lambda: ceiling_run(ctx, database_url=database_url()))
     return {
         **_figures(results),
         "targets": targets.evaluate(results),

@@ -21,6 +21,7 @@ import contextlib
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,6 +79,8 @@ class RecordedRequest:
     body: bytes
     # How much of the answer's body the server managed to write.
     bytes_sent: int = 0
+    # When it arrived (time.monotonic()).
+    received_at: float = field(default_factory=time.monotonic)
 
     def header(self, name: str) -> str:
         return next(

@@ -64,6 +64,16 @@ def place_orders(url: str, prefix: str, count: int) -> list[int]:
     ]
 
 
+def _most_at_once(requests) -> int:
+    """The most requests on the wire together. The server never answers, so each
+    is on the wire from its arrival until our deadline (TOTAL_TIMEOUT) cuts it;
+    once cut, its slot goes to the next delivery (that is not a breach). The
+    half-second margin absorbs a new request that arrives as the old one ends."""
+    times = sorted(r.received_at for r in requests)
+    window = TOTAL_TIMEOUT - 0.5
+    return max(sum(1 for t in times if end - window < t <= end) for end in times)
+
+
 def test_a_hanging_seller_does_not_hold_up_another_sellers_deliveries(
     isolated_worker, seller_server, healthy_server, capsys
 ):
@@ -86,9 +96,10 @@ def test_a_hanging_seller_does_not_hold_up_another_sellers_deliveries(
 
     waiting = Order.objects.filter(pk__in=hanging).exclude(fulfillment_status="pending")
     assert list(waiting) == []
-    assert seller_server.requests_to("/license")  # they were tried, and hang
+    hung = seller_server.requests_to("/license")
+    assert hung  # they were tried, and hang
     # Soft limit: on PostgreSQL two simultaneous claims may exceed it by one.
-    assert len(seller_server.requests_to("/license")) <= MAX_IN_FLIGHT + 1
+    assert _most_at_once(hung) <= MAX_IN_FLIGHT + 1
     assert len(healthy_server.requests_to("/license")) == len(healthy)
     with capsys.disabled():  # the figures belong in the test run's output
         print(

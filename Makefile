@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The embedded default lets webhooks reach the demo license server on loopback.
 DEV_ENV := DEBUG=true FULFILLMENT_ALLOWED_PRIVATE_NETWORKS=127.0.0.0/8
 
-.PHONY: install run test lint format clean bench chaos
+.PHONY: install run test lint typecheck format clean bench chaos
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,10 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy with django-stubs over the application's packages (pyproject.toml, [tool.mypy]).
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

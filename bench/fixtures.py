@@ -88,7 +88,7 @@ def live_product_create(seller, *, slug: str, url: str, **editor: str) -> Produc
     )
     if not (form.is_valid() and formset.is_valid()):
         raise RuntimeError(f"Bench webhook invalid: {form.errors} {formset.errors}")
-    webhook_config_save(config=config, form=form, formset=formset)
+    webhook_config_save(config=config, **form.values(), custom_fields=formset.rows())
     product_email_preview_seen(product=product)
     product.status = ProductStatus.LIVE
     product.published_at = timezone.now()

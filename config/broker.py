@@ -27,7 +27,19 @@ from kombu.utils.json import dumps
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue, payload, **kwargs):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # kombu expects its folders to exist: made here, when a process first
+        # talks to the broker, rather than by the settings module at import.
+        folders = [self.data_folder_in, self.data_folder_out, self.control_folder]
+        if self.store_processed:
+            folders.append(self.processed_folder)
+        for folder in folders:
+            os.makedirs(folder, exist_ok=True)
+
+    # kombu's filesystem channel names this argument `payload`, its base class
+    # `message`: we follow the class we override.
+    def _put(self, queue, payload, **kwargs):  # type: ignore[override]
         name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         # Not "<queue>.msg": the consumer's name filter skips it until renamed.

@@ -13,6 +13,7 @@ keeps the ceiling but never holds more than the pool's `min_size`.
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connections
@@ -45,7 +46,9 @@ def database_pool_fit(*, threads: int, spare: int = 0, process: str) -> None:
         ceiling=options["max_size"],
         min_size=options["min_size"],
     )
-    connections["default"].pool.resize(min_size=min_size, max_size=size)
+    # Django's PostgreSQL backend holds its psycopg_pool.ConnectionPool here.
+    pool = cast(Any, connections["default"]).pool
+    pool.resize(min_size=min_size, max_size=size)
     if size < threads:
         logger.warning(
             "%s: %s threads share at most %s database connections "

@@ -7,7 +7,6 @@ the embedded default: SQLite, kombu's filesystem broker and emails written to fi
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -165,13 +164,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 # WhiteNoise serves STATIC_ROOT from the WSGI app. Deployed (PRODUCTION, or DEBUG
 # off), `collectstatic` writes hashed, compressed copies and a manifest, so pages
-# link /static/css/app.<hash>.css, cached for a year. Development (DEBUG) and the
-# tests (DEBUG off, but no collectstatic) keep the plain storage. STATIC_MANIFEST
+# link /static/css/app.<hash>.css, cached for a year. Development (DEBUG) keeps
+# the plain storage, and so do the tests (tests/settings.py). STATIC_MANIFEST
 # overrides the choice.
-_TESTING = "pytest" in sys.modules
-STATIC_MANIFEST = env.bool(
-    "STATIC_MANIFEST", default=PRODUCTION or not (DEBUG or _TESTING)
-)
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=PRODUCTION or not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -182,10 +178,12 @@ STORAGES = {
         )
     },
 }
-if not STATIC_MANIFEST:
-    # WhiteNoise warns about a missing STATIC_ROOT; without collectstatic (tests,
-    # development) an empty one is all there is to serve from it.
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Without collectstatic there is no STATIC_ROOT: WhiteNoise then finds each file
+# when it is asked for (as it does under DEBUG) instead of indexing the folder
+# at start, which would warn that it is missing.
+WHITENOISE_AUTOREFRESH = env.bool(
+    "WHITENOISE_AUTOREFRESH", default=DEBUG or not STATIC_MANIFEST
+)
 
 # --- Security -------------------------------------------------------------------
 SESSION_COOKIE_SECURE = PRODUCTION
@@ -316,10 +314,8 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost
 _BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport, writing each message atomically (kombu #1551).
+    # It creates these folders when it first opens a channel.
     CELERY_BROKER_TRANSPORT = "config.broker:Transport"
-    # kombu expects the folders to exist.
-    for _folder in ("out", "processed", "control"):
-        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "out"),
         "data_folder_out": str(_BROKER_DIR / "out"),

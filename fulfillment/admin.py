@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -34,7 +37,7 @@ def formset_action_page(
     intro: str,
     submit_label: str,
     formset,
-    rows: list[tuple[forms.Form, str, str]],
+    rows: Sequence[tuple[forms.Form, str, str]],
     selected: list[int],
 ) -> TemplateResponse:
     """The intermediate page of a bulk action with one form per selected object.
@@ -76,7 +79,7 @@ class HandFulfillForm(forms.Form):
     def __init__(self, *args, deliveries, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Only the deliveries selected for this action can be named.
-        self.fields["delivery"].queryset = deliveries
+        cast(forms.ModelChoiceField, self.fields["delivery"]).queryset = deliveries
 
 
 HandFulfillFormSet = forms.formset_factory(HandFulfillForm, extra=0)
@@ -85,8 +88,7 @@ HandFulfillFormSet = forms.formset_factory(HandFulfillForm, extra=0)
 class CustomFieldInline(admin.TabularInline):
     model = CustomField
     extra = 0
-    fields = ["position", "kind", "name", "value"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "kind", "name", "value")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -108,7 +110,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
     # Read-only: a change must go through the Webhook Editor's checks and bump the
     # config version (which un-ticks "Test delivery succeeded"). The signing
     # secrets are the seller's; staff never see them.
-    fields = [
+    fields = readonly_fields = (
         "product",
         "url",
         "method",
@@ -118,8 +120,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
         "separate_multibuy",
         "version",
         "updated_at",
-    ]
-    readonly_fields = fields
+    )
     inlines = [CustomFieldInline]
 
     @admin.display(description="Instructions, as the customer sees them")
@@ -137,7 +138,7 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = [
+    fields = readonly_fields = (
         "number",
         "started_at",
         "duration_ms",
@@ -148,8 +149,7 @@ class DeliveryAttemptInline(admin.TabularInline):
         "error_kind",
         "message",
         "response_body",
-    ]
-    readonly_fields = fields
+    )
 
     def has_add_permission(self, request, obj=None):
         return False

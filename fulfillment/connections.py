@@ -75,7 +75,9 @@ def _looks_open(conn: http.client.HTTPConnection) -> bool:
     sock = conn.sock
     if sock is None:
         return False
-    sock.deadline_ends = None  # no deadline for this probe: it never blocks
+    # A socket of the transport's, with its deadline: none for this probe, which
+    # never blocks.
+    sock.deadline_ends = None  # type: ignore[union-attr]
     try:
         sock.setblocking(False)
         data = sock.recv(1)

@@ -1,7 +1,8 @@
 """The seller's delivery log and delivery pages, with their hand actions.
 
 Thin: parse, call one service, render or redirect. A seller reaches only the
-deliveries of their own products, decided in one place (`get_product_for_seller`);
+deliveries of their own products, decided in one place
+(`products.selectors.product_of_seller`);
 test deliveries belong to the Webhook Editor and are not listed here.
 """
 
@@ -11,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import (
-    HttpRequest,
     HttpResponse,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
@@ -19,18 +19,20 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from accounts.http import SellerRequest
+from products.selectors import product_of_seller
+
 from .forms import DeliveryFilterForm, DeliveryFulfillForm
 from .models import DUE_STATUSES, Delivery, DeliveryAttempt
 from .selectors import deliveries_for_product
 from .services import actions
 from .services.wakeups import delivery_retry_now
-from .views import get_product_for_seller
 
 DELIVERIES_PER_PAGE = 50
 
 
-def _get_delivery(request: HttpRequest, pk: int, delivery_id: str) -> Delivery:
-    product = get_product_for_seller(request, pk)
+def _get_delivery(request: SellerRequest, pk: int, delivery_id: str) -> Delivery:
+    product = product_of_seller(seller=request.user, pk=pk)
     deliveries = Delivery.objects.select_related("order", "handled_by")
     return get_object_or_404(
         deliveries, product=product, delivery_id=delivery_id, is_test=False
@@ -39,8 +41,8 @@ def _get_delivery(request: HttpRequest, pk: int, delivery_id: str) -> Delivery:
 
 @login_required
 @require_GET
-def delivery_list(request: HttpRequest, pk: int) -> HttpResponse:
-    product = get_product_for_seller(request, pk)
+def delivery_list(request: SellerRequest, pk: int) -> HttpResponse:
+    product = product_of_seller(seller=request.user, pk=pk)
     form = DeliveryFilterForm(request.GET)
     # An invalid filter is ignored and its error shown beside it; the rest apply.
     form.is_valid()
@@ -58,7 +60,7 @@ def delivery_list(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _render_detail(
-    request: HttpRequest, delivery: Delivery, fulfill_form: DeliveryFulfillForm
+    request: SellerRequest, delivery: Delivery, fulfill_form: DeliveryFulfillForm
 ) -> HttpResponse:
     attempts = DeliveryAttempt.objects.filter(delivery=delivery).order_by("number")
     context = {
@@ -74,12 +76,12 @@ def _render_detail(
 
 @login_required
 @require_GET
-def delivery_detail(request: HttpRequest, pk: int, delivery_id: str) -> HttpResponse:
+def delivery_detail(request: SellerRequest, pk: int, delivery_id: str) -> HttpResponse:
     delivery = _get_delivery(request, pk, delivery_id)
     return _render_detail(request, delivery, DeliveryFulfillForm())
 
 
-def _post_only(request: HttpRequest) -> HttpResponse | None:
+def _post_only(request: SellerRequest) -> HttpResponse | None:
     # Checked after ownership: another seller learns nothing, not even that the
     # URL exists (404 for GET as for POST).
     return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
@@ -93,14 +95,14 @@ def _back(delivery: Delivery) -> HttpResponseRedirect:
     )
 
 
-def _refused(request: HttpRequest, delivery: Delivery, what: str) -> None:
+def _refused(request: SellerRequest, delivery: Delivery, what: str) -> None:
     delivery.refresh_from_db(fields=["status"])
     status = delivery.get_status_display().lower()
     messages.error(request, f"This delivery cannot be {what} (status {status}).")
 
 
 @login_required
-def delivery_retry(request: HttpRequest, pk: int, delivery_id: str) -> HttpResponse:
+def delivery_retry(request: SellerRequest, pk: int, delivery_id: str) -> HttpResponse:
     delivery = _get_delivery(request, pk, delivery_id)
     if not_allowed := _post_only(request):
         return not_allowed
@@ -112,7 +114,7 @@ def delivery_retry(request: HttpRequest, pk: int, delivery_id: str) -> HttpRespo
 
 
 @login_required
-def delivery_cancel(request: HttpRequest, pk: int, delivery_id: str) -> HttpResponse:
+def delivery_cancel(request: SellerRequest, pk: int, delivery_id: str) -> HttpResponse:
     delivery = _get_delivery(request, pk, delivery_id)
     if not_allowed := _post_only(request):
         return not_allowed
@@ -124,7 +126,7 @@ def delivery_cancel(request: HttpRequest, pk: int, delivery_id: str) -> HttpResp
 
 
 @login_required
-def delivery_fulfill(request: HttpRequest, pk: int, delivery_id: str) -> HttpResponse:
+def delivery_fulfill(request: SellerRequest, pk: int, delivery_id: str) -> HttpResponse:
     delivery = _get_delivery(request, pk, delivery_id)
     if not_allowed := _post_only(request):
         return not_allowed

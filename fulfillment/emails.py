@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from anymail.message import AnymailMessage
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -100,11 +101,11 @@ def order_email_build(
         product=order.product,
         customer_name=order.customer_name,
         quantity=order.quantity,
-        licenses=[] if manual else licenses,
+        licenses=[] if manual or licenses is None else licenses,
         order_url=order_url(order),
         manual=manual,
     )
-    message = EmailMultiAlternatives(
+    message = AnymailMessage(
         subject=preview.subject,
         body=preview.text,
         to=[to or order.customer_email],

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from .models import CustomField, CustomFieldKind, DeliveryStatus, WebhookConfig
 from .payload import is_reserved_name
+from .services.config import CONFIG_FIELDS, CustomFieldRow
 from .urlpolicy import UrlRefused, check_url_from_settings
 
 # Extra blank rows on the page; the "Add rows" button adds this many more without JS.
@@ -15,6 +18,10 @@ MAX_CUSTOM_FIELDS = 50
 
 
 class WebhookConfigForm(forms.ModelForm):
+    def values(self) -> dict[str, Any]:
+        """The valid form's values, as `webhook_config_save` takes them."""
+        return {name: self.cleaned_data[name] for name in CONFIG_FIELDS}
+
     url = forms.URLField(
         label="Webhook URL",
         required=False,
@@ -25,7 +32,7 @@ class WebhookConfigForm(forms.ModelForm):
 
     class Meta:
         model = WebhookConfig
-        fields = ("url", "method", "body_format", "instructions", "separate_multibuy")
+        fields = CONFIG_FIELDS
         labels = {"body_format": "Body format (POST only)"}
         widgets = {
             "method": forms.RadioSelect,
@@ -82,8 +89,9 @@ class CustomFieldForm(forms.ModelForm):
             )
         return name
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         kind = cleaned.get("kind")
         if kind == CustomFieldKind.STATIC:
             if not cleaned.get("value", "").strip():
@@ -110,6 +118,21 @@ class CustomFieldForm(forms.ModelForm):
 
 
 class BaseCustomFieldFormSet(BaseInlineFormSet):
+    def rows(self) -> list[CustomFieldRow]:
+        """The valid formset's rows in page order, without deleted and untouched
+        blank ones, as `webhook_config_save` takes them."""
+        rows = []
+        for form in self.forms:
+            data = form.cleaned_data
+            if not data or data.get("DELETE"):
+                continue
+            rows.append(
+                CustomFieldRow(
+                    data["kind"], data["name"].strip(), data.get("value", "")
+                )
+            )
+        return rows
+
     def clean(self) -> None:
         seen: set[str] = set()
         for form in self.forms:
@@ -125,15 +148,18 @@ class BaseCustomFieldFormSet(BaseInlineFormSet):
         pass
 
 
-CustomFieldFormSet = inlineformset_factory(
-    WebhookConfig,
-    CustomField,
-    form=CustomFieldForm,
-    formset=BaseCustomFieldFormSet,
-    extra=EXTRA_ROWS,
-    max_num=MAX_CUSTOM_FIELDS,
-    validate_max=True,
-    can_delete=True,
+CustomFieldFormSet = cast(
+    type[BaseCustomFieldFormSet],
+    inlineformset_factory(
+        WebhookConfig,
+        CustomField,
+        form=CustomFieldForm,
+        formset=BaseCustomFieldFormSet,
+        extra=EXTRA_ROWS,
+        max_num=MAX_CUSTOM_FIELDS,
+        validate_max=True,
+        can_delete=True,
+    ),
 )
 
 
@@ -152,8 +178,9 @@ class DeliveryFilterForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("created_from"), cleaned.get("created_to")
         if start and end and end < start:
             self.add_error("created_to", "Choose a date on or after “Created from”.")

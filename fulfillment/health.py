@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Window
@@ -150,7 +150,14 @@ def _delivery_counts(pks: list[int], since: datetime) -> dict[int, dict[str, int
             ),
         )
     )
-    return {row.pop("product"): row for row in rows}
+    return {
+        row["product"]: {
+            "deliveries": row["deliveries"],
+            "succeeded": row["succeeded"],
+            "failed": row["failed"],
+        }
+        for row in rows
+    }
 
 
 def _real_attempts(pks: list[int], since: datetime) -> QuerySet[DeliveryAttempt]:
@@ -165,15 +172,17 @@ def _percentile(pks: list[int], since: datetime, percent: int) -> dict[int, int]
     """Nearest rank: the value at rank ceil(percent / 100 * n) of the n answered
     attempts sorted by duration, per product. Integer arithmetic (n * p + 99) /
     100 is that ceiling on SQLite and PostgreSQL alike, without floats."""
-    per_product = {"partition_by": [F("delivery__product")]}
+    per_product = [F("delivery__product")]
     ranked = (
         _real_attempts(pks, since)
         .filter(response_status__isnull=False)
         .annotate(
             rank=Window(
-                RowNumber(), order_by=[F("duration_ms"), F("pk")], **per_product
+                RowNumber(),
+                partition_by=per_product,
+                order_by=[F("duration_ms"), F("pk")],
             ),
-            answered=Window(Count("pk"), **per_product),
+            answered=Window(Count("pk"), partition_by=per_product),
         )
         .filter(rank=(F("answered") * percent + 99) / 100)
     )
@@ -212,7 +221,7 @@ def _open_circuits(
     urls = WebhookConfig.objects.filter(product__in=webhook_pks).exclude(url="")
     keys = {pk: endpoint_key_for(url) for pk, url in urls.values_list("product", "url")}
     circuits = {
-        key: (open_until, reason)
+        key: (cast(datetime, open_until), reason)  # open_until > now below
         for key, open_until, reason in EndpointHealth.objects.filter(
             key__in=set(keys.values()) - {""}, open_until__gt=now
         ).values_list("key", "open_until", "last_error")

@@ -13,7 +13,7 @@ a query string) names at most CIRCUITS_LABELLED open circuits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from django.utils import timezone
@@ -104,7 +104,7 @@ def _gauge(name: str, documentation: str, value: float) -> Metric:
 
 
 def _gauge_by(
-    name: str, documentation: str, label: str, values: dict[str, float]
+    name: str, documentation: str, label: str, values: Mapping[str, float]
 ) -> Metric:
     """One gauge family, a sample for each value of its one label."""
     gauge = GaugeMetricFamily(name, documentation, labels=[label])

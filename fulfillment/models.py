@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from .crypto import EncryptedTextField
 from .ids import new_delivery_id, new_signing_secret
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from orders.models import Order
 
 
 class HttpMethod(models.TextChoices):
@@ -193,6 +200,19 @@ class Delivery(models.Model):
     def counted_attempts(self) -> int:
         """Attempts that count against the retry schedule."""
         return self.attempt_count - self.lost_claims
+
+    # Not columns: the endpoint's breaker state, set when services.loading reads
+    # it with the delivery (None: the endpoint has no health row); unset otherwise.
+    endpoint_failures: int | None
+    endpoint_open_until: datetime | None
+
+    @property
+    def real_order(self) -> Order:
+        """The order of a real delivery. A test delivery has none, and code that
+        reaches here with one has confused the two: it fails loudly."""
+        if self.order is None:
+            raise ValueError(f"Delivery {self.delivery_id} is a test: it has no order")
+        return self.order
 
 
 class ErrorKind(models.TextChoices):

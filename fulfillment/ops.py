@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
@@ -201,7 +202,7 @@ def open_circuits(*, now: datetime) -> list[OpenCircuit]:
     return [
         OpenCircuit(
             key=c.key,
-            open_until=c.open_until,
+            open_until=cast(datetime, c.open_until),  # open_until > now above
             consecutive_failures=c.consecutive_failures,
             last_error=c.last_error,
             waiting=waiting.get(c.key, 0),

@@ -1,4 +1,8 @@
-"""Thin Celery wrappers: ids in, one service call."""
+"""Thin Celery wrappers: ids in, one service call.
+
+Each task says its name: the routes, the beat schedule and messages already in
+the broker find it by that name, wherever the function moves.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from .services.wakeups import deliveries_dispatch_due
 
 
 @shared_task(
+    name="fulfillment.tasks.delivery_attempt_task",
     acks_late=True,
     # Killed before its lease ends, so no second worker sends while it runs.
     time_limit=settings.FULFILLMENT["ATTEMPT_TIME_LIMIT"],
@@ -22,7 +27,7 @@ def delivery_attempt_task(delivery_pk: int) -> None:
     delivery_attempt(delivery_pk=delivery_pk)
 
 
-@shared_task
+@shared_task(name="fulfillment.tasks.deliveries_dispatch_due_task")
 def deliveries_dispatch_due_task() -> int:
     return deliveries_dispatch_due()
 
@@ -37,6 +42,7 @@ RETRYING = {
 
 
 @shared_task(
+    name="fulfillment.tasks.order_email_send_task",
     **RETRYING,
     max_retries=8,
     # Ends before its claim may be taken over (checked at startup).
@@ -47,7 +53,7 @@ def order_email_send_task(order_pk: int) -> None:
     order_email_send(order_id=order_pk)
 
 
-@shared_task
+@shared_task(name="fulfillment.tasks.order_emails_dispatch_due_task")
 def order_emails_dispatch_due_task() -> int:
     return order_emails_dispatch_due()
 
@@ -55,17 +61,23 @@ def order_emails_dispatch_due_task() -> int:
 # The two notification tasks run from beat and claim every email before sending,
 # so a retry (or the next beat run overlapping it) never sends one twice. Few
 # retries: beat runs them again minutes later anyway.
-@shared_task(**RETRYING, max_retries=3)
+@shared_task(
+    name="fulfillment.tasks.seller_alerts_send_task", **RETRYING, max_retries=3
+)
 def seller_alerts_send_task() -> int:
     return seller_alerts_send()
 
 
-@shared_task(**RETRYING, max_retries=3)
+@shared_task(
+    name="fulfillment.tasks.order_delay_notices_send_task", **RETRYING, max_retries=3
+)
 def order_delay_notices_send_task() -> int:
     return order_delay_notices_send()
 
 
 # Batched and idempotent: a purge cut short by the time limit resumes next run.
-@shared_task(time_limit=900, soft_time_limit=840)
+@shared_task(
+    name="fulfillment.tasks.attempts_purge_task", time_limit=900, soft_time_limit=840
+)
 def attempts_purge_task() -> int:
     return attempts_purge()

@@ -41,6 +41,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING, cast
 from urllib.parse import SplitResult, urlsplit
 
 from . import connections
@@ -80,7 +81,13 @@ class _Deadline:
         return int((time.monotonic() - self.started) * 1000)
 
 
-class _DeadlineMixin:
+if TYPE_CHECKING:
+    _SocketBase = socket.socket
+else:
+    _SocketBase = object
+
+
+class _DeadlineMixin(_SocketBase):
     """Every blocking call waits at most until `deadline_ends` (a monotonic time).
 
     http.client reads through `makefile()`, which calls `recv_into`; it writes
@@ -218,6 +225,7 @@ def _open(
     deadline: _Deadline,
     connect_timeout: float,
 ) -> http.client.HTTPConnection:
+    sock: _DeadlineSocket | _DeadlineSSLSocket
     sock = _connect(address, port, deadline, connect_timeout)
     if parts.scheme == "https":
         sock = _start_tls(sock, parts.hostname or "", deadline)
@@ -240,7 +248,7 @@ def _over(
     """One exchange over `conn`. Keeps the connection for the next request when
     the answer was read completely and the server keeps it open. None when a
     reused connection turned out closed before any answer arrived."""
-    conn.sock.deadline_ends = deadline.ends
+    cast(_DeadlineMixin, conn.sock).deadline_ends = deadline.ends
     response = None
     keep = False
     try:
@@ -318,6 +326,7 @@ _CONNECT_ERROR = (
 def _connect(
     address: IPAddress, port: int, deadline: _Deadline, connect_timeout: float
 ) -> _DeadlineSocket:
+    sockaddr: tuple[str, int] | tuple[str, int, int, int]
     if isinstance(address, ipaddress.IPv6Address):
         family, sockaddr = socket.AF_INET6, (str(address), port, 0, 0)
     else:
@@ -346,8 +355,12 @@ def _start_tls(
     # server_hostname is the URL's name, not the address we dialled: SNI and the
     # certificate check are about the name the seller typed.
     try:
-        tls = _tls_context().wrap_socket(
-            sock, server_hostname=hostname, do_handshake_on_connect=False
+        # The context makes _DeadlineSSLSocket (its sslsocket_class).
+        tls = cast(
+            _DeadlineSSLSocket,
+            _tls_context().wrap_socket(
+                sock, server_hostname=hostname, do_handshake_on_connect=False
+            ),
         )
     except (OSError, ValueError) as exc:
         sock.close()

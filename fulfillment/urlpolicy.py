@@ -111,7 +111,7 @@ def resolve_host(host: str, port: int) -> list[str]:
     or UnicodeError when the name does not resolve.
     """
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0] for info in infos]
+    return [str(info[4][0]) for info in infos]
 
 
 def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddress]:
@@ -214,7 +214,8 @@ def _check_embedded(
     problem = _problem(inner)
     if problem and (inner in _METADATA or not _is_allowed(inner, allowed_networks)):
         raise _refuse(address, f"is {kind} for {inner}, which {problem}")
-    if address.ipv4_mapped is not None:
+    # Only an IPv6 address carries one (see _embedded_ipv4).
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         raise _refuse(address, f"is {kind} (for {inner}); use {inner} itself")
 
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.http import SellerRequest
+from config.csp import email_preview_csp
 from products.checklist import (
     checklist_item_done,
     checklist_missing,
     product_checklist,
 )
 from products.models import Product
+from products.selectors import product_of_seller
 
 from .forms import EXTRA_ROWS, CustomFieldFormSet, WebhookConfigForm
 from .payload import STANDARD_FIELDS
@@ -32,16 +34,8 @@ from .services.testing import (
 )
 from .snippets import verification_snippets
 
-# The email preview is an iframe srcdoc: it inherits this page's policy, and an
-# email's HTML is styled inline. Only these pages allow inline styles.
-EMAIL_PREVIEW_CSP = {"style-src": ["'self'", "'unsafe-inline'"]}
 # Longer Instructions than this are not a preview anybody reads.
 INSTRUCTIONS_PREVIEW_MAX = 20_000
-
-
-def get_product_for_seller(request: HttpRequest, pk: int) -> Product:
-    """The product if the logged-in seller owns it; 404 for everyone else."""
-    return get_object_or_404(Product, pk=pk, seller=request.user)
 
 
 def _with_more_rows(data, prefix: str):
@@ -53,9 +47,9 @@ def _with_more_rows(data, prefix: str):
 
 
 @login_required
-@csp_update(EMAIL_PREVIEW_CSP)
-def config_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    product = get_product_for_seller(request, pk)
+@email_preview_csp
+def config_edit(request: SellerRequest, pk: int) -> HttpResponse:
+    product = product_of_seller(seller=request.user, pk=pk)
     config = webhook_config_get_or_create(product=product)
     form_kwargs = {"product": product}
     if request.method != "POST":
@@ -74,7 +68,10 @@ def config_edit(request: HttpRequest, pk: int) -> HttpResponse:
             request.POST, instance=config, form_kwargs=form_kwargs
         )
         if form.is_valid() and formset.is_valid():
-            if webhook_config_save(config=config, form=form, formset=formset):
+            changed = webhook_config_save(
+                config=config, **form.values(), custom_fields=formset.rows()
+            )
+            if changed:
                 messages.success(request, "Webhook saved. Send a test request next.")
             else:
                 messages.info(request, "Nothing changed.")
@@ -97,8 +94,8 @@ def config_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def config_secret_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
-    product = get_product_for_seller(request, pk)
+def config_secret_regenerate(request: SellerRequest, pk: int) -> HttpResponse:
+    product = product_of_seller(seller=request.user, pk=pk)
     config = webhook_config_get_or_create(product=product)
     webhook_config_secret_regenerate(config=config)
     messages.success(
@@ -109,7 +106,7 @@ def config_secret_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("fulfillment:config-edit", pk=product.pk)
 
 
-def _wants_fragment(request: HttpRequest) -> bool:
+def _wants_fragment(request: SellerRequest) -> bool:
     """The editor's script asks for a page fragment instead of a redirect."""
     return request.headers.get("X-Requested-With") == "fetch"
 
@@ -127,9 +124,9 @@ def _test_result_context(product: Product, run) -> dict:
 
 @login_required
 @require_POST
-@csp_update(EMAIL_PREVIEW_CSP)
-def config_test(request: HttpRequest, pk: int) -> HttpResponse:
-    product = get_product_for_seller(request, pk)
+@email_preview_csp
+def config_test(request: SellerRequest, pk: int) -> HttpResponse:
+    product = product_of_seller(seller=request.user, pk=pk)
     webhook_config_get_or_create(product=product)
     run = webhook_test_run(product=product)
     if _wants_fragment(request):
@@ -146,9 +143,11 @@ def config_test(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@csp_update(EMAIL_PREVIEW_CSP)
-def config_test_result(request: HttpRequest, pk: int, delivery_id: str) -> HttpResponse:
-    product = get_product_for_seller(request, pk)
+@email_preview_csp
+def config_test_result(
+    request: SellerRequest, pk: int, delivery_id: str
+) -> HttpResponse:
+    product = product_of_seller(seller=request.user, pk=pk)
     run = webhook_test_run_get(product=product, run_id=delivery_id)
     context = _test_result_context(product, run)
     return render(request, "dashboard/webhook_test_result.html", context)
@@ -156,8 +155,8 @@ def config_test_result(request: HttpRequest, pk: int, delivery_id: str) -> HttpR
 
 @login_required
 @require_POST
-def config_instructions_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def config_instructions_preview(request: SellerRequest, pk: int) -> HttpResponse:
     """The Instructions as the customer's email shows them (same renderer)."""
-    get_product_for_seller(request, pk)
+    product_of_seller(seller=request.user, pk=pk)
     text = request.POST.get("instructions", "")[:INSTRUCTIONS_PREVIEW_MAX]
     return HttpResponse(render_markdown(text), content_type="text/html; charset=utf-8")

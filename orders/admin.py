@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse
@@ -108,7 +110,7 @@ class CorrectedEmailForm(forms.Form):
     def __init__(self, *args, orders, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Only the orders selected for this action can be named.
-        self.fields["order"].queryset = orders
+        cast(forms.ModelChoiceField, self.fields["order"]).queryset = orders
 
 
 CorrectedEmailFormSet = forms.formset_factory(CorrectedEmailForm, extra=0)
@@ -117,8 +119,13 @@ CorrectedEmailFormSet = forms.formset_factory(CorrectedEmailForm, extra=0)
 class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Delivery
     extra = 0
-    fields = ["delivery_link", "item", "status", "attempt_count", "last_error"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "delivery_link",
+        "item",
+        "status",
+        "attempt_count",
+        "last_error",
+    )
     ordering = ["item_index", "pk"]
 
     @admin.display(description="Delivery")
@@ -142,7 +149,7 @@ class EmailEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     model = EmailEvent
     extra = 0
-    fields = [
+    fields = readonly_fields = (
         "timestamp",
         "event_type",
         "recipient",
@@ -152,8 +159,7 @@ class EmailEventInline(ReadOnlyAdminMixin, admin.TabularInline):
         "esp_name",
         "event_id",
         "received_at",
-    ]
-    readonly_fields = fields
+    )
     ordering = ["-timestamp", "-pk"]
     verbose_name_plural = "Customer email log"
 

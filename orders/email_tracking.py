@@ -50,7 +50,7 @@ DELIVERY_BY_EVENT = {
 }
 # Breaks ties between events with the same timestamp: the seller had better be
 # asked to act once too often than not at all.
-SEVERITY = {
+SEVERITY: dict[str, int] = {
     EmailDelivery.DELIVERED: 1,
     EmailDelivery.BOUNCED: 2,
     EmailDelivery.COMPLAINED: 3,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.core.validators import RegexValidator
 
@@ -51,7 +53,7 @@ class SellerOrderFilterForm(forms.Form):
     """The seller's order list filters; only their own products can be chosen."""
 
     product = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="All products"
+        queryset=Product.objects.none(), required=False, empty_label="All products"
     )
     status = forms.ChoiceField(
         choices=[("", "Any status"), *FulfillmentStatus.choices], required=False
@@ -59,9 +61,8 @@ class SellerOrderFilterForm(forms.Form):
 
     def __init__(self, *args, seller, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = Product.objects.filter(
-            seller=seller
-        ).order_by("name")
+        products = Product.objects.filter(seller=seller).order_by("name")
+        cast(forms.ModelChoiceField, self.fields["product"]).queryset = products
 
 
 class OrderEmailResendForm(forms.Form):

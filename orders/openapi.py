@@ -10,7 +10,9 @@ document, so an undocumented status or code fails the tests.
 from __future__ import annotations
 
 from functools import cache
+from typing import cast
 
+from django import forms
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -86,7 +88,7 @@ def _ref(kind: str, name: str) -> dict:
 
 def _string(field: str, **extra) -> dict:
     """A text field of the order, with the form's length limits."""
-    form_field = ApiOrderForm.base_fields[field]
+    form_field = cast(forms.CharField, ApiOrderForm.base_fields[field])
     schema = {"type": "string", "maxLength": form_field.max_length, **extra}
     if form_field.min_length:
         schema["minLength"] = form_field.min_length

@@ -9,10 +9,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from accounts.http import SellerRequest
 from fulfillment.models import DUE_STATUSES
 from fulfillment.services.actions import ActionError, order_email_resend_corrected
 from orders.forms import OrderEmailResendForm, SellerOrderFilterForm
@@ -34,7 +35,7 @@ RETRYABLE_STATUSES = ("failed", "retrying")
 EMAIL_PROBLEMS = (EmailDelivery.BOUNCED, EmailDelivery.COMPLAINED)
 
 
-def _get_order_for_seller(request: HttpRequest, pk: int) -> Order:
+def _get_order_for_seller(request: SellerRequest, pk: int) -> Order:
     """The order if the logged-in seller owns its product; 404 for everyone else."""
     order = order_for_seller(seller=request.user, pk=pk)
     if order is None:
@@ -44,7 +45,7 @@ def _get_order_for_seller(request: HttpRequest, pk: int) -> Order:
 
 @login_required
 @require_GET
-def seller_orders(request: HttpRequest) -> HttpResponse:
+def seller_orders(request: SellerRequest) -> HttpResponse:
     form = SellerOrderFilterForm(request.GET, seller=request.user)
     # An invalid filter (say, another seller's product) is ignored and shown.
     form.is_valid()
@@ -64,7 +65,7 @@ def seller_orders(request: HttpRequest) -> HttpResponse:
 
 
 def _render_order(
-    request: HttpRequest, order: Order, resend_form: OrderEmailResendForm
+    request: SellerRequest, order: Order, resend_form: OrderEmailResendForm
 ) -> HttpResponse:
     context = {
         "order": order,
@@ -80,13 +81,13 @@ def _render_order(
 
 @login_required
 @require_GET
-def seller_order(request: HttpRequest, pk: int) -> HttpResponse:
+def seller_order(request: SellerRequest, pk: int) -> HttpResponse:
     order = _get_order_for_seller(request, pk)
     return _render_order(request, order, OrderEmailResendForm())
 
 
 @login_required
-def seller_order_email_resend(request: HttpRequest, pk: int) -> HttpResponse:
+def seller_order_email_resend(request: SellerRequest, pk: int) -> HttpResponse:
     order = _get_order_for_seller(request, pk)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -113,7 +114,7 @@ def seller_order_email_resend(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def seller_delivery_retry(
-    request: HttpRequest, pk: int, delivery_id: str
+    request: SellerRequest, pk: int, delivery_id: str
 ) -> HttpResponse:
     # Ownership before the method check: another seller learns nothing, not even
     # that the URL exists (404 for GET as for POST).

@@ -318,7 +318,7 @@ def _api_fields_clean(data: Any) -> dict[str, Any]:
     form = ApiOrderForm(data={k: v for k, v in data.items() if k not in fields})
     form.is_valid()
     for key, errors in form.errors.items():
-        fields.setdefault(key, list(errors))
+        fields.setdefault(key, [str(error) for error in errors])
     if fields:
         raise OrderError("invalid_fields", "Some fields are invalid.", fields=fields)
     return form.cleaned_data

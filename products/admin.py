@@ -15,7 +15,7 @@ class WebhookConfigInline(admin.StackedInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = [
+    fields = readonly_fields = (
         "url",
         "method",
         "body_format",
@@ -23,9 +23,8 @@ class WebhookConfigInline(admin.StackedInline):
         "separate_multibuy",
         "version",
         "custom_fields_list",
-    ]
+    )
     # Read-only here: edits go through the Webhook Editor (checks, version bump).
-    readonly_fields = fields
 
     @admin.display(description="Custom Fields")
     def custom_fields_list(self, obj):

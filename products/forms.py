@@ -1,13 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from .models import FulfillmentMethod, Product
-from .services import (
-    EDITABLE_FIELDS,
-    product_slug_available,
-    product_slug_from_name,
-)
+from .services import EDITABLE_FIELDS, product_slug_from_name
 
 
 class ProductForm(forms.ModelForm):
@@ -17,6 +15,9 @@ class ProductForm(forms.ModelForm):
         widgets = {
             "description": forms.Textarea(attrs={"rows": 4}),
             "fulfillment_method": forms.RadioSelect,
+        }
+        error_messages = {
+            "slug": {"unique": "Another product already uses this address."}
         }
         help_texts = {
             "slug": "The product page's address: /p/your-slug/. "
@@ -32,16 +33,14 @@ class ProductForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["slug"].required = False
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        slug = cleaned.get("slug")
-        exclude_pk = self.instance.pk
-        if slug:
-            if not product_slug_available(slug=slug, exclude_pk=exclude_pk):
-                self.add_error("slug", "Another product already uses this address.")
-        elif cleaned.get("name"):
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        # A slug given is checked by the model's unique constraint (the message
+        # is Meta.error_messages'); an empty one is made from the name.
+        if not cleaned.get("slug") and cleaned.get("name"):
             cleaned["slug"] = product_slug_from_name(
-                name=cleaned["name"], exclude_pk=exclude_pk
+                name=cleaned["name"], exclude_pk=self.instance.pk
             )
         self._check_live_product_stays_fulfillable(cleaned)
         return cleaned
@@ -63,12 +62,3 @@ class ProductForm(forms.ModelForm):
                 "This product is live: set its Webhook URL in the Webhook Editor "
                 "before switching to Webhook, or unpublish it first.",
             )
-
-    def validate_unique(self) -> None:
-        # clean() reports a slug clash with a clearer message than the default one.
-        exclude = self._get_validation_exclusions()
-        exclude.add("slug")
-        try:
-            self.instance.validate_unique(exclude=exclude)
-        except forms.ValidationError as exc:
-            self._update_errors(exc)

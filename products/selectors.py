@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Case, OuterRef, QuerySet, Subquery, Value, When
+from django.shortcuts import get_object_or_404
 
 from fulfillment.models import Delivery, DeliveryStatus
 
 from .models import Product
 
 
-def products_for_seller(*, seller: AbstractBaseUser) -> QuerySet[Product]:
+def product_of_seller(*, seller: User, pk: int) -> Product:
+    """The seller's product; Http404 for any other, whether it exists or belongs
+    to somebody else (the same answer, so ids reveal nothing)."""
+    return get_object_or_404(Product, pk=pk, seller=seller)
+
+
+def products_for_seller(*, seller: User) -> QuerySet[Product]:
     """The seller's products with the outcome of their latest real delivery.
 
     Each product gets `last_delivery_status`, `last_delivery_label` and

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -27,11 +28,14 @@ EDITABLE_FIELDS = (
     "collect_customer_name",
 )
 
-_SLUG_MAX = Product._meta.get_field("slug").max_length
+_SLUG_MAX = cast(int, Product._meta.get_field("slug").max_length)
 
 
 def product_slug_available(*, slug: str, exclude_pk: int | None = None) -> bool:
-    return not Product.objects.filter(slug=slug).exclude(pk=exclude_pk).exists()
+    taken = Product.objects.filter(slug=slug)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    return not taken.exists()
 
 
 def product_slug_from_name(*, name: str, exclude_pk: int | None = None) -> str:
@@ -47,7 +51,7 @@ def product_slug_from_name(*, name: str, exclude_pk: int | None = None) -> str:
 @transaction.atomic
 def product_create(
     *,
-    seller: AbstractBaseUser,
+    seller: User,
     name: str,
     slug: str = "",
     description: str = "",

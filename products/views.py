@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.http import SellerRequest
+from config.csp import email_preview_csp
 from fulfillment.emails import order_email_preview
 from fulfillment.health import product_health, products_health
 from fulfillment.models import Delivery, WebhookConfig
-from fulfillment.views import EMAIL_PREVIEW_CSP
 
 from . import services
 from .checklist import checklist_missing, product_checklist
 from .forms import ProductForm
-from .models import Product
-from .selectors import products_for_seller
-
-
-def _get_product_for_seller(request: HttpRequest, pk: int) -> Product:
-    """The product if the logged-in seller owns it; 404 for everyone else."""
-    return get_object_or_404(Product, pk=pk, seller=request.user)
+from .selectors import product_of_seller, products_for_seller
 
 
 @login_required
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: SellerRequest) -> HttpResponse:
     products = list(products_for_seller(seller=request.user))
     health = products_health(products)
     rows = [(product, health[product.pk]) for product in products]
@@ -36,7 +30,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def product_create(request: HttpRequest) -> HttpResponse:
+def product_create(request: SellerRequest) -> HttpResponse:
     form = ProductForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         product = services.product_create(seller=request.user, **form.cleaned_data)
@@ -48,8 +42,8 @@ def product_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _get_product_for_seller(request, pk)
+def product_detail(request: SellerRequest, pk: int) -> HttpResponse:
+    product = product_of_seller(seller=request.user, pk=pk)
     items = product_checklist(product)
     context = {
         "product": product,
@@ -63,11 +57,11 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _get_product_for_seller(request, pk)
+def product_edit(request: SellerRequest, pk: int) -> HttpResponse:
+    product = product_of_seller(seller=request.user, pk=pk)
     # The form works on its own copy, so a rejected edit does not rename the page.
     form = ProductForm(
-        request.POST or None, instance=_get_product_for_seller(request, pk)
+        request.POST or None, instance=product_of_seller(seller=request.user, pk=pk)
     )
     if request.method == "POST" and form.is_valid():
         services.product_update(product=product, **form.cleaned_data)
@@ -79,8 +73,8 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def product_checklist_view(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _get_product_for_seller(request, pk)
+def product_checklist_view(request: SellerRequest, pk: int) -> HttpResponse:
+    product = product_of_seller(seller=request.user, pk=pk)
     items = product_checklist(product)
     context = {
         "product": product,
@@ -92,8 +86,8 @@ def product_checklist_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def product_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _get_product_for_seller(request, pk)
+def product_publish(request: SellerRequest, pk: int) -> HttpResponse:
+    product = product_of_seller(seller=request.user, pk=pk)
     missing = services.product_publish(product=product)
     if missing:
         messages.error(
@@ -106,17 +100,17 @@ def product_publish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def product_unpublish(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _get_product_for_seller(request, pk)
+def product_unpublish(request: SellerRequest, pk: int) -> HttpResponse:
+    product = product_of_seller(seller=request.user, pk=pk)
     services.product_unpublish(product=product)
     messages.success(request, f"“{product.name}” is back to draft.")
     return redirect("products:checklist", pk=product.pk)
 
 
 @login_required
-@csp_update(EMAIL_PREVIEW_CSP)
-def product_email_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _get_product_for_seller(request, pk)
+@email_preview_csp
+def product_email_preview(request: SellerRequest, pk: int) -> HttpResponse:
+    product = product_of_seller(seller=request.user, pk=pk)
     previews = [
         (quantity, order_email_preview(product=product, quantity=quantity))
         for quantity in (1, 3)

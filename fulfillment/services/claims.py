@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from ..models import (
@@ -73,7 +74,7 @@ def _endpoint_busy(now) -> Exists:
     return Exists(in_flight.order_by().values("pk")[limit - 1 : limit])
 
 
-def _circuit_closed() -> Q:
+def _circuit_closed() -> Combinable:
     """The delivery's endpoint has no open (or due-for-a-probe) circuit."""
     tripped = EndpointHealth.objects.filter(
         key=OuterRef("endpoint_key"), open_until__isnull=False

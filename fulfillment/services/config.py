@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -12,8 +14,6 @@ from fulfillment.ids import new_signing_secret
 from fulfillment.models import CustomField, WebhookConfig
 
 if TYPE_CHECKING:
-    from django.forms import BaseInlineFormSet, ModelForm
-
     from products.models import Product
 
 # The editor's own fields; `version` and the secrets change only through services.
@@ -28,15 +28,16 @@ def webhook_config_get_or_create(*, product: Product) -> WebhookConfig:
     return config
 
 
-def _custom_rows(formset: BaseInlineFormSet) -> list[tuple[str, str, str]]:
-    """The formset's rows in page order, without deleted and untouched blank ones."""
-    rows = []
-    for form in formset.forms:
-        data = form.cleaned_data
-        if not data or data.get("DELETE"):
-            continue
-        rows.append((data["kind"], data["name"].strip(), data.get("value", "")))
-    return rows
+@dataclass(frozen=True)
+class CustomFieldRow:
+    """One Custom Field as the seller set it: what it sends, under which name."""
+
+    kind: str
+    name: str
+    value: str = ""
+
+    def as_tuple(self) -> tuple[str, str, str]:
+        return (self.kind, self.name, self.value)
 
 
 def _stored_rows(config: WebhookConfig) -> list[tuple[str, str, str]]:
@@ -49,9 +50,17 @@ def _stored_rows(config: WebhookConfig) -> list[tuple[str, str, str]]:
 
 @transaction.atomic
 def webhook_config_save(
-    *, config: WebhookConfig, form: ModelForm, formset: BaseInlineFormSet
+    *,
+    config: WebhookConfig,
+    url: str,
+    method: str,
+    body_format: str,
+    instructions: str,
+    separate_multibuy: bool,
+    custom_fields: Sequence[CustomFieldRow],
 ) -> bool:
-    """Save the editor's valid form and custom-field formset; True if anything changed.
+    """Save the Webhook Editor's values (validated by its forms) and the Custom
+    Fields in page order; True if anything changed.
 
     The version bumps only on a real change, because every bump un-ticks the
     checklist's "Test delivery succeeded" item. Custom fields are replaced as a
@@ -59,9 +68,15 @@ def webhook_config_save(
     without tripping the per-config unique constraint halfway through.
     """
     stored = WebhookConfig.objects.select_for_update().get(pk=config.pk)
-    new_values = {name: form.cleaned_data[name] for name in CONFIG_FIELDS}
+    new_values = {
+        "url": url,
+        "method": method,
+        "body_format": body_format,
+        "instructions": instructions,
+        "separate_multibuy": separate_multibuy,
+    }
     config_changed = any(getattr(stored, k) != v for k, v in new_values.items())
-    rows = _custom_rows(formset)
+    rows = [row.as_tuple() for row in custom_fields]
     fields_changed = rows != _stored_rows(stored)
     if not (config_changed or fields_changed):
         return False

@@ -145,7 +145,7 @@ def delivery_test_send(
 def _facts_for(delivery: Delivery) -> payload.OrderFacts:
     if delivery.test_facts is not None:
         return payload.OrderFacts.from_json(delivery.test_facts)
-    order = delivery.order
+    order = delivery.real_order
     return payload.OrderFacts(
         order_id=str(order.pk),
         transaction_id=order.transaction_id,
@@ -378,11 +378,15 @@ def _endpoint_learn(delivery: Delivery, result, verdict, *, started_at) -> None:
             deliveries_release_held(endpoint_key=key, until=held_until)
 
 
+_NOT_LOADED = object()
+
+
 def _endpoint_has_failed(delivery: Delivery) -> bool:
     """Is there breaker state to clear? Unknown (not loaded) counts as yes."""
-    if not hasattr(delivery, "endpoint_failures"):
+    failures = getattr(delivery, "endpoint_failures", _NOT_LOADED)
+    if failures is _NOT_LOADED:
         return True
-    return bool(delivery.endpoint_failures) or delivery.endpoint_open_until is not None
+    return bool(failures) or getattr(delivery, "endpoint_open_until", None) is not None
 
 
 def _settle_target(delivery: Delivery, verdict):
@@ -439,7 +443,8 @@ def _settle(delivery: Delivery, verdict, delay: float | None) -> None:
     )
     if delivery.order_id:
         order_delivery_settled(delivery=delivery)
-    if delivery.status == DeliveryStatus.RETRYING and delay <= MAX_BROKER_COUNTDOWN:
+    retrying = delivery.status == DeliveryStatus.RETRYING
+    if retrying and delay is not None and delay <= MAX_BROKER_COUNTDOWN:
         # A little late rather than early: an early message finds it not due.
         deliveries_enqueue_on_commit([delivery.pk], countdown=delay + 0.5)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
@@ -93,16 +94,18 @@ def _select(parts: list[tuple[_Columns, str]], rest: str) -> _Select:
     names only tables and columns of our models; values are parameters."""
     quote = connection.ops.quote_name
     columns = [
-        f"{alias}.{quote(part.model._meta.get_field(name).column)}"
-        for part, alias in parts
-        for name in _names(part)
+        f"{alias}.{quote(column)}" for part, alias in parts for column in _names(part)
     ]
     sql = f"SELECT {', '.join(columns)} {rest}"  # noqa: S608 - see the docstring
     return _Select(sql, [part for part, _ in parts])
 
 
 def _names(part: _Columns) -> list[str]:
-    by_attname = {f.attname: f.name for f in part.model._meta.concrete_fields}
+    """The part's column names, in its order."""
+    # (Every concrete field has a column; the condition tells the type checker.)
+    by_attname = {
+        f.attname: f.column for f in part.model._meta.concrete_fields if f.column
+    }
     return [by_attname[attname] for attname in part.attnames]
 
 
@@ -192,10 +195,15 @@ def delivery_load(delivery_pk: int) -> Delivery:
     row = _fetch_one(compiled.delivery, delivery_pk)
     if row is None:
         raise Delivery.DoesNotExist(f"Delivery {delivery_pk} does not exist.")
-    *models, health = compiled.delivery.instances(row)
-    delivery, order, checkout, product, config = models
-    if order is not None:
-        order.checkout = checkout
+    # The SELECT's parts, in order (see _compile): the casts state what it reads.
+    parts = compiled.delivery.instances(row)
+    delivery = cast(Delivery, parts[0])
+    order = cast(Order | None, parts[1])
+    product = cast(Product, parts[3])
+    config = cast(WebhookConfig | None, parts[4])
+    health = cast(EndpointHealth | None, parts[5])
+    if order is not None:  # an order always has its checkout
+        order.checkout = cast(Checkout, parts[2])
         order.product = product
         delivery.order = order
     delivery.product = product
@@ -211,8 +219,9 @@ def product_load_by_slug(slug: str) -> Product | None:
     row = _fetch_one(compiled.product, slug)
     if row is None:
         return None
-    product, config = compiled.product.instances(row)
-    _cache_config(product, config)
+    parts = compiled.product.instances(row)
+    product = cast(Product, parts[0])
+    _cache_config(product, cast(WebhookConfig | None, parts[1]))
     return product
 
 
@@ -223,9 +232,10 @@ def order_email_load(order_id: int) -> tuple[Order, list[str]]:
     row = _fetch_one(compiled.order_email, order_id)
     if row is None:
         raise Order.DoesNotExist(f"Order {order_id} does not exist.")
-    order, product, config = compiled.order_email.instances(row)
+    parts = compiled.order_email.instances(row)
+    order, product = cast(Order, parts[0]), cast(Product, parts[1])
     order.product = product
-    _cache_config(product, config)
+    _cache_config(product, cast(WebhookConfig | None, parts[2]))
     with connection.cursor() as cursor:
         cursor.execute(compiled.licenses, [order_id])
         licenses = [text for (text,) in cursor.fetchall()]

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from anymail.message import AnymailMessage
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -65,7 +66,7 @@ def _message(
     """A text + HTML email from `emails/<template>{.txt,.html,_subject.txt}`."""
     subject = render_to_string(f"emails/{template}_subject.txt", context)
     text = render_to_string(f"emails/{template}.txt", context)
-    message = EmailMultiAlternatives(
+    message = AnymailMessage(
         subject=" ".join(subject.split()),
         # A plain str: the text part is unescaped, it must not pass as safe HTML.
         body=str.__str__(text),
@@ -175,8 +176,8 @@ def _seller_alert_build(*, seller, delivery_pks: list[int]) -> EmailMultiAlterna
     items = [
         {
             "product": delivery.product.name,
-            "transaction_id": delivery.order.transaction_id,
-            "test_order": delivery.order.is_test,
+            "transaction_id": delivery.real_order.transaction_id,
+            "test_order": delivery.real_order.is_test,
             "item_index": delivery.item_index,
             "item_count": delivery.item_count,
             "last_error": delivery.last_error,

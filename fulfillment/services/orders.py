@@ -54,13 +54,16 @@ def order_delivery_settled(*, delivery: Delivery) -> None:
     that delivery: one conditional UPDATE, without reading the order. An order of
     several needs the row lock and a look at the others (`order_fulfillment_refresh`).
     """
+    order_id = delivery.order_id
+    if order_id is None:
+        raise ValueError(f"Delivery {delivery.delivery_id} is a test: no order to move")
     if delivery.item_count > 1:
-        order_fulfillment_refresh(order_id=delivery.order_id, send_email_now=True)
+        order_fulfillment_refresh(order_id=order_id, send_email_now=True)
         return
     new_status = _status_from([delivery.status])
     if new_status == FulfillmentStatus.PENDING:
         return  # retrying: the order was pending while its delivery was claimed
-    orders = Order.objects.filter(pk=delivery.order_id).exclude(
+    orders = Order.objects.filter(pk=order_id).exclude(
         fulfillment_status__in=[new_status, FulfillmentStatus.MANUAL]
     )
     if new_status == FulfillmentStatus.FAILED:
@@ -72,7 +75,7 @@ def order_delivery_settled(*, delivery: Delivery) -> None:
         fulfillment_status=new_status, fulfilled_at=timezone.now(), **emails
     )
     if fulfilled and sends:
-        order_email_schedule_send(order_pk=delivery.order_id, send_now=True)
+        order_email_schedule_send(order_pk=order_id, send_now=True)
 
 
 def _disabled_if_not_sent() -> Case:

@@ -48,9 +48,12 @@ def delivery_enqueue(delivery_pk: int, countdown: float = 0) -> None:
 
 def deliveries_enqueue_on_commit(delivery_pks: list[int], countdown: float = 0) -> None:
     """Wake workers for these deliveries once the current transaction commits."""
-    transaction.on_commit(
-        lambda: [delivery_enqueue(pk, countdown) for pk in delivery_pks]
-    )
+
+    def enqueue() -> None:
+        for pk in delivery_pks:
+            delivery_enqueue(pk, countdown)
+
+    transaction.on_commit(enqueue)
 
 
 def deliveries_release_held(*, endpoint_key: str, until, limit: int = 500) -> int:

@@ -12,12 +12,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment.forms import CustomFieldFormSet, WebhookConfigForm
-from fulfillment.services.config import webhook_config_save
+from fulfillment.services.config import CustomFieldRow, webhook_config_save
 from products.models import Product, ProductStatus
 from products.services import product_create, product_email_preview_seen
 
@@ -34,21 +33,6 @@ INSTRUCTIONS = """\
 
 Questions? Write to [support@example.com](mailto:support@example.com).
 """
-
-WEBHOOK = {
-    "url": LICENSE_SERVER_URL,
-    "method": "POST",
-    "body_format": "form",
-    "instructions": INSTRUCTIONS,
-    "separate_multibuy": "on",
-    "custom_fields-TOTAL_FORMS": "2",
-    "custom_fields-INITIAL_FORMS": "0",
-    "custom_fields-0-kind": "customer_email",
-    "custom_fields-0-name": "email",
-    "custom_fields-1-kind": "static",
-    "custom_fields-1-name": "edition",
-    "custom_fields-1-value": "pro",
-}
 
 
 class Command(BaseCommand):
@@ -82,14 +66,18 @@ class Command(BaseCommand):
             price=Decimal("29.00"),
             collect_customer_name=True,
         )
-        config = product.webhook_config
-        form = WebhookConfigForm(WEBHOOK, instance=config)
-        formset = CustomFieldFormSet(
-            WEBHOOK, instance=config, form_kwargs={"product": product}
+        webhook_config_save(
+            config=product.webhook_config,
+            url=LICENSE_SERVER_URL,
+            method="POST",
+            body_format="form",
+            instructions=INSTRUCTIONS,
+            separate_multibuy=True,
+            custom_fields=[
+                CustomFieldRow("customer_email", "email"),
+                CustomFieldRow("static", "edition", "pro"),
+            ],
         )
-        if not (form.is_valid() and formset.is_valid()):
-            raise CommandError(f"Demo webhook invalid: {form.errors} {formset.errors}")
-        webhook_config_save(config=config, form=form, formset=formset)
         product_email_preview_seen(product=product)
         product.status = ProductStatus.LIVE
         product.published_at = timezone.now()

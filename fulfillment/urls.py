@@ -16,6 +16,11 @@ urlpatterns = [
         name="config-secret-regenerate",
     ),
     path(
+        "products/<int:pk>/webhook/secret/reveal/",
+        views.config_secret_reveal,
+        name="config-secret-reveal",
+    ),
+    path(
         "products/<int:pk>/webhook/preview/",
         views.config_instructions_preview,
         name="config-instructions-preview",

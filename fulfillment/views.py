@@ -7,10 +7,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import SellerRequest
 from config.csp import email_preview_csp
+from lib.rendering import render_markdown
 from products.checklist import (
     checklist_item_done,
     checklist_missing,
@@ -21,7 +22,6 @@ from products.selectors import product_of_seller
 
 from .forms import EXTRA_ROWS, CustomFieldFormSet, WebhookConfigForm
 from .payload import STANDARD_FIELDS
-from .rendering import render_markdown
 from .services.config import (
     webhook_config_get_or_create,
     webhook_config_save,
@@ -104,6 +104,17 @@ def config_secret_regenerate(request: SellerRequest, pk: int) -> HttpResponse:
         "while you deploy the new one.",
     )
     return redirect("fulfillment:config-edit", pk=product.pk)
+
+
+@login_required
+@require_GET
+def config_secret_reveal(request: SellerRequest, pk: int) -> HttpResponse:
+    """The signing secret on a page of its own, asked for: the editor's HTML
+    carries only its last four characters (signed-in pages are never stored)."""
+    product = product_of_seller(seller=request.user, pk=pk)
+    config = webhook_config_get_or_create(product=product)
+    context = {"product": product, "config": config}
+    return render(request, "dashboard/webhook_secret.html", context)
 
 
 def _wants_fragment(request: SellerRequest) -> bool:

@@ -69,6 +69,7 @@ CLASSIFICATION: dict[str, str] = {
     "products:email-preview": OWNER,
     "fulfillment:config-edit": OWNER,
     "fulfillment:config-secret-regenerate": OWNER,
+    "fulfillment:config-secret-reveal": OWNER,
     "fulfillment:config-instructions-preview": OWNER,
     "fulfillment:config-test": OWNER,
     "fulfillment:config-test-result": OWNER,

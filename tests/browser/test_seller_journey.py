@@ -191,11 +191,17 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     b.execute_script("arguments[0].scrollIntoView()", snippets)
     shot(b, "verify-snippets", full_page=False)
 
-    # Paste the secret into the license server, as the editor says.
-    b.find_element(By.CSS_SELECTOR, ".secret details summary").click()
-    secret = wait_for(b, (By.CSS_SELECTOR, ".secret details p code")).text
+    # Paste the secret into the license server, as the editor says. The
+    # editor's page shows its last characters; the secret is on its own page.
+    b.find_element(By.LINK_TEXT, "Reveal the secret").click()
+    secret = wait_for(b, (By.ID, "signing-secret")).text
     assert secret.startswith("whsec_")
+    b.back()
+    assert secret not in b.page_source
+    b.forward()
     license_server.secret = secret
+    b.find_element(By.LINK_TEXT, "Back to the Webhook Editor").click()
+    wait_for(b, (By.ID, "verify-requests"))
 
     # Send a test request: the result appears without a page reload.
     b.execute_script("window.__samePage = true;")

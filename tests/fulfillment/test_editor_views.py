@@ -58,12 +58,33 @@ def test_editor_shows_the_saved_instructions_rendered(alice_client, editor_url):
     assert b"<strong>license key</strong>" in response.content
 
 
-def test_editor_masks_the_secret_behind_a_reveal(alice_client, editor_url, config):
-    response = alice_client.get(editor_url).content.decode()
+def test_the_editor_page_carries_only_the_secrets_last_characters(
+    alice_client, editor_url, config
+):
+    response = alice_client.get(editor_url)
+    page = response.content.decode()
 
-    assert "<details>" in response
-    summary = response.split("<summary>", 1)[1].split("</summary>", 1)[0]
-    assert config.signing_secret not in summary
+    assert config.signing_secret not in page
+    assert f"whsec_••••••••{config.signing_secret[-4:]}" in page
+    reveal = reverse("fulfillment:config-secret-reveal", args=[config.product.pk])
+    assert f'href="{reveal}"' in page
+
+
+def test_the_secret_is_revealed_on_its_own_page_never_stored(alice_client, config):
+    url = reverse("fulfillment:config-secret-reveal", args=[config.product.pk])
+
+    response = alice_client.get(url)
+
+    assert response.status_code == 200
+    assert config.signing_secret in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+
+
+def test_another_seller_cannot_reveal_the_secret(bob_client, config):
+    url = reverse("fulfillment:config-secret-reveal", args=[config.product.pk])
+
+    assert bob_client.get(url).status_code == 404
 
 
 def test_editor_save_bumps_version_on_change(alice_client, editor_url, config):

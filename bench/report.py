@@ -581,7 +581,7 @@ concurrency, beat running), right after B1.
   servers do. It verifies every signature with the official `standardwebhooks`
   library and answers a short Markdown license (`text/markdown`). raw's
   `requests.Session` keeps its connection alive; the naive peer's `requests.post`
-  opens one per webhook; ours uses whatever `fulfillment/transport.py` does.
+  opens one per webhook; ours uses whatever `lib/transport.py` does.
 - Everything runs on the same machine: the driver placing orders, the workers,
   PostgreSQL, Redis and the seller servers share the cores. raw is therefore the
   limit of this box, not of a network.

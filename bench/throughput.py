@@ -30,8 +30,8 @@ from bench.load import batch, emails_wait, last_email_at, latencies_ms, orders_p
 from bench.load import summary as stats_summary
 from bench.stack import memory, worker_start, workers_wait
 from bench.wire import signed_form, webhook_fields
-from fulfillment.ids import new_delivery_id
 from fulfillment.models import DeliveryAttempt
+from lib.ids import new_delivery_id
 from products.models import Product
 
 

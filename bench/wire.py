@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from fulfillment.signing import sign
+from lib.signing import sign
 
 FORM = "application/x-www-form-urlencoded"
 # What the seller server answers is stored with each attempt, cut to this size.

@@ -4,6 +4,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+# Registers <delivery_id:...> before any app's URLconf uses it.
+import fulfillment.converters  # noqa: F401
 from config.views import healthz, metrics
 
 

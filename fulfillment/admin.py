@@ -1,64 +1,26 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from config.admin_actions import APPLY_MARKER, formset_action_page
+from lib.rendering import render_markdown
+
 from .models import CustomField, Delivery, DeliveryAttempt, WebhookConfig
 from .ops import ops_status
-from .rendering import render_markdown
 from .services.actions import (
     HAND_FULFILLABLE_STATUSES,
     delivery_cancel,
     delivery_fulfill_manually,
 )
 from .services.wakeups import delivery_retry_now
-
-# The marker the intermediate page of a bulk action posts back; without it the
-# action shows the page, with it the action applies (as Django's own
-# delete_selected does with "post").
-APPLY_MARKER = "apply"
-
-
-def formset_action_page(
-    modeladmin: admin.ModelAdmin,
-    request,
-    *,
-    action: str,
-    title: str,
-    intro: str,
-    submit_label: str,
-    formset,
-    rows: Sequence[tuple[forms.Form, str, str]],
-    selected: list[int],
-) -> TemplateResponse:
-    """The intermediate page of a bulk action with one form per selected object.
-
-    It posts back to the changelist with the selection as `_selected_action`, the
-    action's name and the apply marker, the admin's action-confirmation pattern.
-    """
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "opts": modeladmin.opts,
-        "title": title,
-        "intro": intro,
-        "submit_label": submit_label,
-        "action": action,
-        "apply_marker": APPLY_MARKER,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        "selected": selected,
-        "formset": formset,
-        "rows": rows,
-    }
-    return TemplateResponse(request, "admin/bulk_formset_action.html", context)
 
 
 def rendered(text: str):

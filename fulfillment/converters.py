@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import register_converter
 
-from .ids import DELIVERY_ID_PATTERN
+from lib.ids import DELIVERY_ID_PATTERN
 
 
 class DeliveryIdConverter:

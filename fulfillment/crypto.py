@@ -24,7 +24,7 @@ from django.db import models
 # Plaintext Standard Webhooks secrets start with this; Fernet tokens never do
 # (they start with "gAAAAA"), which is how the data migration tells them apart.
 PLAINTEXT_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
-_DERIVATION_LABEL = b"fulfillment.signing-secrets.v1:"
+_DERIVATION_LABEL = b"lib.signing-secrets.v1:"
 
 
 class SecretDecryptionError(ImproperlyConfigured):

@@ -1,7 +1,7 @@
 """The customer's order email: built from templates, the same for sending and preview.
 
 Markdown (Instructions and the seller's answers) is rendered by
-`fulfillment.rendering.render_markdown` for the HTML part and kept as written for
+`lib.rendering.render_markdown` for the HTML part and kept as written for
 the text part, so raw HTML in a seller's answer is never interpreted.
 """
 
@@ -16,7 +16,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .rendering import render_markdown, render_markdown_shared
+from lib.rendering import render_markdown, render_markdown_shared
 
 SAMPLE_LICENSE = "**License key:** `DEMO-{index:04d}-ABCD-EFGH`"
 

@@ -7,10 +7,11 @@ from typing import Any, cast
 from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
+from lib.urlpolicy import UrlRefused
+
 from .models import CustomField, CustomFieldKind, DeliveryStatus, WebhookConfig
 from .payload import is_reserved_name
-from .services.config import CONFIG_FIELDS, CustomFieldRow
-from .urlpolicy import UrlRefused, check_url_from_settings
+from .services.config import CONFIG_FIELDS, CustomFieldRow, check_url_from_settings
 
 # Extra blank rows on the page; the "Add rows" button adds this many more without JS.
 EXTRA_ROWS = 2

@@ -6,8 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from lib.ids import new_delivery_id, new_signing_secret
+
 from .crypto import EncryptedTextField
-from .ids import new_delivery_id, new_signing_secret
 
 if TYPE_CHECKING:
     from datetime import datetime

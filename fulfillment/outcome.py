@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
-from .transport import TransportResult
+from lib.transport import TransportResult
 
 # A whole HTML page (an error page, a login form) rather than a license text.
 _HTML_DOCUMENT = re.compile(rb"^\s*(<!doctype\s+html|<html[\s>])", re.IGNORECASE)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from requests import PreparedRequest, RequestException
 
-from .signing import sign
+from lib.signing import sign
+from lib.transport import OutboundRequest
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,6 @@ class OrderFacts:
     @classmethod
     def from_json(cls, data: dict) -> OrderFacts:
         return cls(**{**data, "event_time": datetime.fromisoformat(data["event_time"])})
-
-
-@dataclass(frozen=True)
-class OutboundRequest:
-    """One HTTP request exactly as it goes out (GET: the query string is in `url`)."""
-
-    method: str
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
 
 
 # The fields every request carries, in the order they are sent. Custom field names

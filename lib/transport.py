@@ -14,7 +14,7 @@ How one exchange goes:
    check and the connection (DNS rebinding) cannot send us to 127.0.0.1 or
    another private address. A kept-alive connection is reused only when this
    request's check approved the very address it is connected to
-   (fulfillment/connections.py); a server that closed it meanwhile gets the
+   (lib/connections.py); a server that closed it meanwhile gets the
    request again on a new connection. For https the TLS layer still uses the URL's host
    name (SNI and certificate verification), and the Host header keeps the
    URL's host[:port].
@@ -46,10 +46,20 @@ from urllib.parse import SplitResult, urlsplit
 
 from . import connections
 from .endpoint_key import endpoint_key_for
-from .payload import OutboundRequest
 from .urlpolicy import IPAddress, LookupFailed, UrlRefused, check_url
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboundRequest:
+    """One HTTP request exactly as it goes out (GET: the query string is in `url`)."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
 
 # Small reads keep the deadline and the size cap precise.
 _CHUNK_BYTES = 8192
@@ -409,7 +419,7 @@ def _headers(request: OutboundRequest, parts: SplitResult) -> dict[str, str]:
         # answer's format by Accept.
         "Accept": "*/*",
         # HTTP/1.1 keeps the connection open for the next request to the same
-        # checked address (fulfillment/connections.py).
+        # checked address (lib/connections.py).
         **request.headers,
     }
     lowered = {name.lower() for name in headers}

@@ -20,8 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import urlsplit
 
-from django.conf import settings
-
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # The longest we wait for a DNS answer, whatever time the caller has left.
@@ -261,16 +259,3 @@ def _literal_address(host: str) -> IPAddress | None:
         return ipaddress.ip_address(host)
     except ValueError:
         return None
-
-
-def check_url_from_settings(
-    url: str, resolve: bool = True, timeout: float | None = None
-) -> list[IPAddress]:
-    """check_url with this deployment's policy (https in production, allowlist)."""
-    return check_url(
-        url,
-        require_https=bool(settings.PRODUCTION),
-        allowed_networks=list(settings.FULFILLMENT["ALLOWED_PRIVATE_NETWORKS"]),
-        resolve=resolve,
-        timeout=timeout,
-    )

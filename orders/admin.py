@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from fulfillment.admin import APPLY_MARKER, formset_action_page
+from config.admin_actions import APPLY_MARKER, formset_action_page
 from fulfillment.models import Delivery
 from fulfillment.services.actions import ActionError, order_email_resend_corrected
 from fulfillment.services.emails import order_emails_resend

@@ -1,6 +1,5 @@
 from django.urls import path, re_path
 
-import fulfillment.converters  # noqa: F401 - registers <delivery_id:...>
 from orders import api, openapi, seller_views, views
 
 app_name = "orders"

@@ -42,12 +42,12 @@ def _fake_dns(monkeypatch):
     Names under example.com, example.org and .test resolve to FAKE_PUBLIC_IP,
     IP literals to themselves, localhost to 127.0.0.1; every other name fails
     like an unknown host. A test needing other answers patches
-    `fulfillment.urlpolicy.resolve_host` itself.
+    `lib.urlpolicy.resolve_host` itself.
     """
     import ipaddress
     import socket
 
-    from fulfillment import urlpolicy
+    from lib import urlpolicy
 
     def resolve_host(host: str, port: int) -> list[str]:
         name = host.lower().rstrip(".")

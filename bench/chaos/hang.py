@@ -27,8 +27,8 @@ from bench.chaos.clients import orders_plan
 from bench.chaos.deploy import Seller
 from bench.chaos.harness import Run
 from bench.chaos.measure import OrderFacts, orders_read, orders_wait
-from fulfillment.endpoint_key import endpoint_key_for
 from fulfillment.models import EndpointHealth
+from lib.endpoint_key import endpoint_key_for
 
 PRODUCTS = (
     ProductSpec("stalling", server="stalling"),

@@ -3,7 +3,7 @@
 The chaos run's sellers speak TLS on loopback, as real sellers' servers do on the
 internet. At the start of a run we make a CA and a certificate for `localhost`
 and 127.0.0.1 signed by it; the workers trust only that CA (SSL_CERT_FILE, which
-fulfillment/transport.py uses instead of certifi's bundle). Nothing is kept: the
+lib/transport.py uses instead of certifi's bundle). Nothing is kept: the
 files live in the run's folder and the keys are never reused.
 """
 

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import fulfillment.ids
+import lib.ids
 from django.db import migrations, models
 
 
@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             name='Delivery',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('delivery_id', models.CharField(default=fulfillment.ids.new_delivery_id, editable=False, max_length=40, unique=True)),
+                ('delivery_id', models.CharField(default=lib.ids.new_delivery_id, editable=False, max_length=40, unique=True)),
                 ('is_test', models.BooleanField(default=False)),
                 ('config_version', models.PositiveIntegerField()),
                 ('item_index', models.PositiveIntegerField(default=1)),
@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
                 ('body_format', models.CharField(choices=[('form', 'Form-encoded (application/x-www-form-urlencoded)'), ('json', 'JSON (application/json)')], default='form', max_length=4, verbose_name='Body format')),
                 ('instructions', models.TextField(blank=True, verbose_name='Instructions')),
                 ('separate_multibuy', models.BooleanField(default=False, verbose_name='Separate Multibuy')),
-                ('signing_secret', models.CharField(default=fulfillment.ids.new_signing_secret, max_length=100)),
+                ('signing_secret', models.CharField(default=lib.ids.new_signing_secret, max_length=100)),
                 ('previous_signing_secret', models.CharField(blank=True, max_length=100)),
                 ('previous_secret_expires_at', models.DateTimeField(blank=True, null=True)),
                 ('version', models.PositiveIntegerField(default=1)),

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment.ids import new_signing_secret
 from fulfillment.models import CustomField, WebhookConfig
+from lib.ids import new_signing_secret
+from lib.urlpolicy import IPAddress, check_url
 
 if TYPE_CHECKING:
     from products.models import Product
@@ -21,6 +23,20 @@ CONFIG_FIELDS = ("url", "method", "body_format", "instructions", "separate_multi
 # How long the previous secret keeps signing after a rotation, so that sellers can
 # deploy the new one without failing deliveries in between.
 PREVIOUS_SECRET_GRACE = timedelta(hours=24)
+
+
+def check_url_from_settings(
+    url: str, resolve: bool = True, timeout: float | None = None
+) -> list[IPAddress]:
+    """`lib.urlpolicy.check_url` with this deployment's policy: https in
+    production, private networks only from FULFILLMENT_ALLOWED_PRIVATE_NETWORKS."""
+    return check_url(
+        url,
+        require_https=bool(settings.PRODUCTION),
+        allowed_networks=list(settings.FULFILLMENT["ALLOWED_PRIVATE_NETWORKS"]),
+        resolve=resolve,
+        timeout=timeout,
+    )
 
 
 def webhook_config_get_or_create(*, product: Product) -> WebhookConfig:

@@ -18,15 +18,17 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .. import outcome, payload, transport
-from ..ids import new_delivery_id
+from lib import transport
+from lib.ids import new_delivery_id
+from lib.signing import redact_headers
+
+from .. import outcome, payload
 from ..models import (
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
     ErrorKind,
 )
-from ..signing import redact_headers
 from .claims import delivery_claim, delivery_endpoint_current
 from .endpoints import (
     endpoint_failure_counts,

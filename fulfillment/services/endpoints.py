@@ -30,7 +30,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..endpoint_key import endpoint_key_for  # noqa: F401 - re-exported
+from lib.endpoint_key import endpoint_key_for  # noqa: F401 - re-exported
+
 from ..models import EndpointHealth
 
 # What counts toward opening a circuit: nobody answered, and finding out cost a

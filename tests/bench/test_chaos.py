@@ -15,8 +15,8 @@ import requests
 from bench.chaos.seller import SellerServer, SellerState
 from bench.chaos.tls import tls_files_create
 from bench.stack import procfile_command
-from fulfillment.ids import new_delivery_id, new_signing_secret
-from fulfillment.signing import sign
+from lib.ids import new_delivery_id, new_signing_secret
+from lib.signing import sign
 
 
 def test_procfile_command_takes_the_environment_then_the_default():

@@ -108,10 +108,10 @@ def test_the_exchange_line_says_the_status_and_the_verdict_truthfully(
     seller_server.set_route("/license", route)
     order = place(live)
 
-    with caplog.at_level(logging.INFO, logger="fulfillment.transport"):
+    with caplog.at_level(logging.INFO, logger="lib.transport"):
         services.delivery_attempt(delivery_pk=order.deliveries.get().pk)
 
-    [record] = [r for r in caplog.records if r.name == "fulfillment.transport"]
+    [record] = [r for r in caplog.records if r.name == "lib.transport"]
     url = f"http://127.0.0.1:{seller_server.port}/license"
     expected = f"webhook POST {url} " + says.format(ms=record.duration_ms)
     assert record.getMessage() == expected

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from fulfillment.ids import new_signing_secret
 from fulfillment.payload import build_request
+from lib.ids import new_signing_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 

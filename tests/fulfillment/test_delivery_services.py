@@ -10,10 +10,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from fulfillment import urlpolicy
 from fulfillment.models import Delivery, DeliveryStatus, EndpointHealth, ErrorKind
 from fulfillment.services import claims, wakeups
 from fulfillment.services import deliveries as services
+from lib import urlpolicy
 from orders.models import FulfillmentStatus, Order
 from orders.services import order_place
 from tests.factories import CustomFieldFactory

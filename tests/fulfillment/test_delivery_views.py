@@ -17,7 +17,7 @@ from django.utils.html import escape
 from fulfillment.models import Delivery, DeliveryStatus
 from fulfillment.services import claims, wakeups
 from fulfillment.services.deliveries import delivery_attempt
-from fulfillment.signing import REDACTED_SIGNATURE, SIGNATURE_HEADER
+from lib.signing import REDACTED_SIGNATURE, SIGNATURE_HEADER
 from orders.models import FulfillmentStatus, Order
 from orders.services import order_place
 from tests.factories import ProductFactory, WebhookConfigFactory

@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils import timezone
 
-from fulfillment.ids import new_signing_secret
-from fulfillment.payload import OrderFacts, OutboundRequest, build_fields, build_request
+from fulfillment.payload import OrderFacts, build_fields, build_request
 from fulfillment.services.config import webhook_config_secret_regenerate
+from lib.ids import new_signing_secret
+from lib.transport import OutboundRequest
 from tests.tools import skip_or_fail
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from fulfillment.outcome import judge
-from fulfillment.transport import TransportResult
+from lib.transport import TransportResult
 
 
 def _answer(status=200, body=b"LICENSE-1", content_type="text/plain", **headers):

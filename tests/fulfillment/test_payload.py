@@ -8,7 +8,6 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from fulfillment.ids import new_signing_secret
 from fulfillment.payload import (
     STANDARD_FIELDS,
     OrderFacts,
@@ -16,6 +15,7 @@ from fulfillment.payload import (
     build_request,
     is_reserved_name,
 )
+from lib.ids import new_signing_secret
 from tests.factories import CustomFieldFactory
 
 DELIVERY_ID = "dlv_01TESTDELIVERY"

@@ -32,8 +32,6 @@ from pathlib import Path
 import pytest
 from django.template.loader import render_to_string
 
-from fulfillment import transport
-from fulfillment.ids import new_delivery_id, new_signing_secret
 from fulfillment.models import DeliveryStatus
 from fulfillment.payload import (
     STANDARD_FIELDS,
@@ -45,6 +43,8 @@ from fulfillment.payload import (
 from fulfillment.services import deliveries as services
 from fulfillment.services.config import webhook_config_secret_regenerate
 from fulfillment.snippets import Snippet, verification_snippets
+from lib import transport
+from lib.ids import new_delivery_id, new_signing_secret
 from orders.services import order_place
 from tests.factories import CustomFieldFactory
 from tests.tools import skip_or_fail

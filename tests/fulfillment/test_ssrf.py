@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 import pytest
 from django.urls import reverse
 
-from fulfillment import transport, urlpolicy
 from fulfillment.outcome import judge
-from fulfillment.payload import OutboundRequest
-from fulfillment.transport import send
+from lib import transport, urlpolicy
+from lib.transport import OutboundRequest, send
 from tests.conftest import FAKE_PUBLIC_IP
 from tests.httpserver import Route, seller_server_fixture  # noqa: F401
 

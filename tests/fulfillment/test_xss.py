@@ -55,8 +55,8 @@ from django.urls import reverse
 
 from fulfillment.emails import order_email_build, order_url
 from fulfillment.models import Delivery, WebhookConfig
-from fulfillment.rendering import ALLOWED_TAGS, LINK_REL
 from fulfillment.services.orders import order_fulfillment_refresh
+from lib.rendering import ALLOWED_TAGS, LINK_REL
 from orders.services import order_place
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Connection reuse (fulfillment/connections.py) against a real HTTP/1.1 server.
+"""Connection reuse (lib/connections.py) against a real HTTP/1.1 server.
 
 Reuse must save connections without weakening anything: only to the address
 this request's URL check approved, never after an incomplete answer, and a
@@ -13,9 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from fulfillment import connections, urlpolicy
-from fulfillment.payload import OutboundRequest
-from fulfillment.transport import send
+from lib import connections, urlpolicy
+from lib.transport import OutboundRequest, send
 
 LOOPBACK = ["127.0.0.0/8"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.template import Context, Template
 
-from fulfillment.rendering import render_markdown
+from lib.rendering import render_markdown
 
 # The same attacks arrive from two places: the seller's Instructions (typed in the
 # editor) and the seller server's response (the license text).
@@ -167,7 +167,7 @@ def test_markdown_image_keeps_no_element_and_no_url(template):
 
 
 def test_shared_rendering_matches_and_follows_an_edited_text():
-    from fulfillment.rendering import CACHED_TEXT_CHARS, render_markdown_shared
+    from lib.rendering import CACHED_TEXT_CHARS, render_markdown_shared
 
     first = "Open **Settings** <script>x</script>"
     edited = "Open **Preferences**"

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from fulfillment.ids import new_signing_secret
 from fulfillment.services.config import webhook_config_secret_regenerate
-from fulfillment.signing import redact_headers, sign
+from lib.ids import new_signing_secret
+from lib.signing import redact_headers, sign
 
 
 def _headers(payload: bytes, secrets: list[str]) -> dict[str, str]:

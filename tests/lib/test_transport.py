@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from fulfillment import transport, urlpolicy
-from fulfillment.ids import new_signing_secret
 from fulfillment.outcome import judge
-from fulfillment.payload import OrderFacts, OutboundRequest, build_fields, build_request
-from fulfillment.transport import send
+from fulfillment.payload import OrderFacts, build_fields, build_request
+from lib import transport, urlpolicy
+from lib.ids import new_signing_secret
+from lib.transport import OutboundRequest, send
 from tests.httpserver import Route, seller_server_fixture  # noqa: F401
 
 LOOPBACK = ["127.0.0.0/8"]

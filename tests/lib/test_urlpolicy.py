@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from fulfillment import urlpolicy
-from fulfillment.urlpolicy import UrlRefused, check_url, check_url_from_settings
+from lib import urlpolicy
+from lib.urlpolicy import UrlRefused, check_url
 
 
 def _check(url, *, require_https=False, allowed=(), resolve=True, timeout=None):
@@ -158,23 +158,6 @@ def test_without_resolving_a_host_name_is_only_checked_for_form(dns):
     assert _check("https://anything.example/", resolve=False) == []
 
 
-def test_settings_policy_requires_https_in_production(settings):
-    settings.PRODUCTION = True
-
-    with pytest.raises(UrlRefused, match="must use https"):
-        check_url_from_settings("http://lic.example.com/", resolve=False)
-
-
-def test_settings_policy_uses_the_allowed_private_networks(settings):
-    settings.PRODUCTION = False
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-    }
-
-    assert check_url_from_settings("http://127.0.0.1:9/")
-
-
 @pytest.mark.parametrize("host", ["2130706433", "0177.0.0.1", "0x7f.1", "127.1"])
 def test_host_written_as_a_number_is_refused_before_resolving(dns, host):
     with pytest.raises(UrlRefused, match="written as a number"):
@@ -210,26 +193,3 @@ def test_slow_resolver_is_given_up_on_in_time(monkeypatch):
             _check("https://slow.example.com/", timeout=0.05)
     finally:
         release.set()
-
-
-def test_allowlist_with_debug_off_is_a_deploy_warning(settings):
-    from fulfillment.checks import fulfillment_allowlist_check
-
-    settings.DEBUG = False
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-    }
-
-    warnings = fulfillment_allowlist_check(None)
-
-    assert [w.id for w in warnings] == ["fulfillment.W001"]
-
-
-def test_empty_allowlist_is_no_deploy_warning(settings):
-    from fulfillment.checks import fulfillment_allowlist_check
-
-    settings.DEBUG = False
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "ALLOWED_PRIVATE_NETWORKS": []}
-
-    assert fulfillment_allowlist_check(None) == []

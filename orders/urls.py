@@ -8,6 +8,7 @@ urlpatterns = [
     path("p/<slug:slug>/", views.product_detail, name="product"),
     path("p/<slug:slug>/checkout/", views.checkout, name="checkout"),
     path("orders/<str:token>/", views.order_detail, name="order"),
+    path("orders/<str:token>/status/", views.order_status, name="order-status"),
     path("dashboard/orders/", seller_views.seller_orders, name="seller-orders"),
     path("dashboard/orders/<int:pk>/", seller_views.seller_order, name="seller-order"),
     path(

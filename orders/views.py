@@ -5,7 +5,7 @@ The seller's order pages are in `seller_views`.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -23,8 +23,11 @@ from orders.selectors import (
 from orders.services import checkout_submit
 from products.models import Product
 
-# Seconds between reloads of the order page while the license is on its way.
+# Without JavaScript: seconds between reloads of the order page while the
+# license is on its way. With it, static/js/order.js asks `order_status` every
+# ORDER_POLL_SECONDS (the page's data-poll-seconds) and reloads once it is there.
 PENDING_REFRESH_SECONDS = 5
+ORDER_POLL_SECONDS = 1
 
 
 def _get_live_product(slug: str) -> Product:
@@ -88,12 +91,25 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
         "instructions": order_instructions(order=order),
         "pending": pending,
         "refresh_seconds": PENDING_REFRESH_SECONDS,
+        "poll_seconds": ORDER_POLL_SECONDS,
     }
-    response = render(request, "public/order.html", context)
-    # The secret URL must not leak to other sites through the Referer header.
+    return _private(render(request, "public/order.html", context))
+
+
+@require_http_methods(["GET"])
+def order_status(request: HttpRequest, token: str) -> HttpResponse:
+    """Whether the order page would still say "on its way": what the page's
+    script polls, so that a license shows within a second of arriving."""
+    order = order_get_by_token(token=token)
+    if order is None:
+        raise Http404("No such order.")
+    pending = order.fulfillment_status == FulfillmentStatus.PENDING
+    return _private(JsonResponse({"pending": pending}))
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """The order's secret URL must not leak to other sites through the Referer
+    header, and nothing on it is stored."""
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "no-store"
-    if pending:
-        # Also as a header: browsers honour it wherever the page's <head> is.
-        response["Refresh"] = str(PENDING_REFRESH_SECONDS)
     return response

@@ -25,9 +25,11 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from fulfillment.models import Delivery, DeliveryStatus
 from orders.models import Order
+from orders.services import order_place
 from tests.browser.conftest import shot
 from tests.factories import CustomFieldFactory
 from tests.httpserver import Route
+from tests.orders.conftest import fulfill
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -417,3 +419,24 @@ def test_the_editor_works_from_the_keyboard(browser, site, alice, wired):
     assert "Webhook saved" in message(browser)
     wired.webhook_config.refresh_from_db()
     assert wired.webhook_config.url.endswith("/issue?v=2")
+
+
+def test_the_order_page_shows_the_license_soon_after_it_arrives(
+    browser, site, live_product
+):
+    """A browser that runs scripts gets no reload timer: the page asks for its
+    status and reloads itself once the license is there."""
+    order = order_place(
+        product=live_product, quantity=1, customer_email="wait@buyer.example"
+    )
+    browser.get(site + reverse("orders:order", args=[order.token]))
+    wait_for(browser, (By.CSS_SELECTOR, "[role=status]"))
+    browser.execute_script("window.__samePage = true;")
+
+    fulfill(order, "**License key:** `TT-WAIT-0001`")
+
+    WebDriverWait(browser, WAIT).until(
+        lambda d: "TT-WAIT-0001" in d.find_element(By.TAG_NAME, "body").text
+    )
+    # The page reloaded itself (a new document), which only the script does.
+    assert browser.execute_script("return window.__samePage !== true;")

@@ -117,13 +117,39 @@ def test_order_page_for_a_token_with_nul_or_control_characters_is_404(
     assert client.get(f"/orders/{token}/").status_code == 404
 
 
-def test_pending_order_page_refreshes_itself(client, live_product):
+def test_pending_order_page_polls_its_status_or_refreshes_without_script(
+    client, live_product
+):
     order = _place(live_product)
     response = client.get(f"/orders/{order.token}/")
     content = response.content.decode()
     assert "We're getting your license from the seller" in content
-    assert response["Refresh"] == "5"
+    status_url = f"/orders/{order.token}/status/"
+    assert f'data-status-url="{status_url}"' in content
+    assert 'data-poll-seconds="1"' in content
+    assert "js/order.js" in content
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in content
+    assert "Refresh" not in response  # the header would reload script users too
     assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_order_status_says_pending_until_the_license_is_there(client, live_product):
+    order = _place(live_product)
+    url = f"/orders/{order.token}/status/"
+
+    pending = client.get(url)
+    fulfill(order, "KEY-1")
+    done = client.get(url)
+
+    assert pending.json() == {"pending": True}
+    assert done.json() == {"pending": False}
+    assert done["Cache-Control"] == "no-store"
+    assert done["Referrer-Policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize("token", ["not-an-order", "%00"])
+def test_order_status_of_an_unknown_token_is_404(client, db, token):
+    assert client.get(f"/orders/{token}/status/").status_code == 404
 
 
 def test_fulfilled_order_page_shows_instructions_and_license(client, live_product):

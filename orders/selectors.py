@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 
 from fulfillment.models import Delivery, DeliveryAttempt
 from orders.inputs import text_problem
-from orders.models import EmailEvent, Order
+from orders.models import EmailEvent, FulfillmentStatus, Order
 from products.models import Product, ProductStatus
 
 
@@ -35,6 +35,18 @@ def order_get_by_token(*, token: str) -> Order | None:
     if text_problem(token):
         return None
     return _orders_with_deliveries().filter(token=token).first()
+
+
+def order_pending_by_token(*, token: str) -> bool | None:
+    """Whether the order with this token still waits for its license (None: no
+    such order). One column of one row: the order page's script asks every second."""
+    if text_problem(token):
+        return None
+    status = Order.objects.filter(token=token).values_list(
+        "fulfillment_status", flat=True
+    )
+    found = status.first()
+    return None if found is None else found == FulfillmentStatus.PENDING
 
 
 def order_get_by_transaction_id(*, transaction_id: str) -> Order | None:

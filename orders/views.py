@@ -18,6 +18,7 @@ from orders.selectors import (
     order_deliveries,
     order_get_by_token,
     order_instructions,
+    order_pending_by_token,
     product_get_live,
 )
 from orders.services import checkout_submit
@@ -100,10 +101,9 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
 def order_status(request: HttpRequest, token: str) -> HttpResponse:
     """Whether the order page would still say "on its way": what the page's
     script polls, so that a license shows within a second of arriving."""
-    order = order_get_by_token(token=token)
-    if order is None:
+    pending = order_pending_by_token(token=token)
+    if pending is None:
         raise Http404("No such order.")
-    pending = order.fulfillment_status == FulfillmentStatus.PENDING
     return _private(JsonResponse({"pending": pending}))
 
 

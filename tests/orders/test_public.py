@@ -147,6 +147,13 @@ def test_order_status_says_pending_until_the_license_is_there(client, live_produ
     assert done["Referrer-Policy"] == "no-referrer"
 
 
+def test_order_status_costs_one_query(client, live_product, django_assert_num_queries):
+    order = _place(live_product)
+
+    with django_assert_num_queries(1):
+        client.get(f"/orders/{order.token}/status/")
+
+
 @pytest.mark.parametrize("token", ["not-an-order", "%00"])
 def test_order_status_of_an_unknown_token_is_404(client, db, token):
     assert client.get(f"/orders/{token}/status/").status_code == 404

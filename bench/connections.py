@@ -149,7 +149,7 @@ def _place(base: str, token: str, orders: int, clients: int) -> float:
 def _emails_sent(url: str) -> int:
     params = {**stack._pg_params(url), "application_name": "measurement"}
     with psycopg.connect(**params) as conn:
-        query = "SELECT count(*) FROM orders_order WHERE email_status = 'sent'"
+        query = "SELECT count(*) FROM emails_orderemail WHERE status = 'sent'"
         return conn.execute(query).fetchone()[0]
 
 

@@ -5,8 +5,8 @@ the orders API through which payment providers create paid orders (quantity 1,
 so one delivery and one email each; one transaction per order, as the peers'),
 from several threads of the driver while the workers run. Each batch has a tag in
 its customers' email domain (`c17@b1.bench.example`), so the database says which
-orders are whose. "Done" is read from the database (the order's email_status and
-email_sent_at) and from the counting email backend's Redis counter; waiting polls
+orders are whose. "Done" is read from the database (the order email's status and
+sent_at) and from the counting email backend's Redis counter; waiting polls
 both until done or a timeout, which is reported as such.
 """
 
@@ -24,7 +24,8 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from bench.email_backend import emails_counted
-from orders.models import EmailStatus, Order
+from emails.models import EmailStatus
+from orders.models import Order
 from orders.services import order_create_from_api
 from products.models import Product
 
@@ -132,7 +133,7 @@ def emails_wait(
         if not (counter_done or late):
             time.sleep(0.1)
             continue
-        sent = orders.filter(email_status=EmailStatus.SENT).count()
+        sent = orders.filter(email__status=EmailStatus.SENT).count()
         done = sent >= expected and counter_done
         if done or late:
             return {
@@ -148,13 +149,13 @@ def emails_wait(
 
 
 def last_email_at(orders: QuerySet[Order]) -> datetime | None:
-    return orders.aggregate(last=Max("email_sent_at"))["last"]
+    return orders.aggregate(last=Max("email__sent_at"))["last"]
 
 
 def latencies_ms(orders: QuerySet[Order]) -> list[float]:
     """Order completed (checkout) → email recorded, for each order sent."""
-    rows = orders.filter(email_status=EmailStatus.SENT).values_list(
-        "completed_at", "email_sent_at"
+    rows = orders.filter(email__status=EmailStatus.SENT).values_list(
+        "completed_at", "email__sent_at"
     )
     return [(sent - completed).total_seconds() * 1000 for completed, sent in rows]
 

@@ -487,7 +487,7 @@ orders through `orders.services.order_create_from_api`, the orders API's service
 (quantity 1: one delivery and one
 email each) while {st.get("workers", 1)} fulfillment workers, the email worker and
 beat run; timed
-from the first order to the last `email_sent_at`, and done only when the database
+from the first order to the last email's `sent_at`, and done only when the database
 shows every email sent and the counting email backend has counted them all. raw
 is one thread posting signed requests in a row through a `requests.Session` to one
 port of the same seller server; the naive peer (`bench/naive.py`) is one Celery

@@ -7,7 +7,7 @@
   processes and concurrency as ours, enqueued as fast as the driver can; timed
   from the first enqueue to the seller server's last verified request.
 - ours: orders placed through `order_create_from_api` by the driver's threads while the
-  workers run; timed from the first order to the last `email_sent_at`. Every
+  workers run; timed from the first order to the last email's `sent_at`. Every
   order was fulfilled by a verified webhook, its attempt stored, its email
   counted.
 """

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "products",
     "fulfillment",
     "orders",
+    "emails",
 ]
 
 MIDDLEWARE = [

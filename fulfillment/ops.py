@@ -35,6 +35,8 @@ from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from emails.selectors import order_emails_owed
+
 from .models import (
     DUE_STATUSES,
     Delivery,
@@ -43,7 +45,6 @@ from .models import (
     EndpointHealth,
     ErrorKind,
 )
-from .selectors import order_emails_owed
 
 FAILURE_WINDOWS_MINUTES = (5, 15)
 # The states `deliveries_by_status` counts: each holds a delivery that is still

@@ -12,7 +12,7 @@ from django.conf import settings
 from .services.deliveries import delivery_attempt
 from .services.emails import order_email_send, order_emails_dispatch_due
 from .services.housekeeping import attempts_purge
-from .services.notifications import order_delay_notices_send, seller_alerts_send
+from .services.notifications import seller_alerts_send
 from .services.wakeups import deliveries_dispatch_due
 
 
@@ -58,21 +58,14 @@ def order_emails_dispatch_due_task() -> int:
     return order_emails_dispatch_due()
 
 
-# The two notification tasks run from beat and claim every email before sending,
-# so a retry (or the next beat run overlapping it) never sends one twice. Few
-# retries: beat runs them again minutes later anyway.
+# Runs from beat and claims every alert before sending, so a retry (or the next
+# beat run overlapping it) never sends one twice. Few retries: beat runs it
+# again minutes later anyway.
 @shared_task(
     name="fulfillment.tasks.seller_alerts_send_task", **RETRYING, max_retries=3
 )
 def seller_alerts_send_task() -> int:
     return seller_alerts_send()
-
-
-@shared_task(
-    name="fulfillment.tasks.order_delay_notices_send_task", **RETRYING, max_retries=3
-)
-def order_delay_notices_send_task() -> int:
-    return order_delay_notices_send()
 
 
 # Batched and idempotent: a purge cut short by the time limit resumes next run.

@@ -10,10 +10,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from config.admin_actions import APPLY_MARKER, formset_action_page
+from emails.models import EmailEvent, OrderEmail
+from emails.selectors import email_of
 from fulfillment.models import Delivery
 from fulfillment.services.actions import ActionError, order_email_resend_corrected
 from fulfillment.services.emails import order_emails_resend
-from orders.models import ApiScope, ApiToken, Checkout, EmailEvent, Order
+from orders.models import ApiScope, ApiToken, Checkout, Order
 from orders.services import api_token_create
 
 
@@ -144,6 +146,25 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
         )
 
 
+class OrderEmailInline(ReadOnlyAdminMixin, admin.StackedInline):
+    """The customer's license email: sent or not, and what the ESP reported."""
+
+    model = OrderEmail
+    extra = 0
+    fields = readonly_fields = (
+        "status",
+        "owed_since",
+        "claimed_at",
+        "sent_at",
+        "sent_to",
+        "message_id",
+        "delivery",
+        "delivery_at",
+        "delivery_detail",
+    )
+    verbose_name_plural = "Customer email"
+
+
 class EmailEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The order email's log: each send and what the ESP reported about it."""
 
@@ -180,8 +201,8 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = [
         "fulfillment_status",
         "is_test",
-        "email_status",
-        "email_delivery",
+        ("email__status", admin.ChoicesFieldListFilter),
+        ("email__delivery", admin.ChoicesFieldListFilter),
         ("product__seller", admin.RelatedOnlyFieldListFilter),
         "completed_at",
     ]
@@ -192,11 +213,11 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "=checkout__hash",
         "=deliveries__delivery_id",
         # The ESP's message id, as its own dashboard shows it.
-        "=email_message_id",
+        "=email__message_id",
     ]
-    list_select_related = ["product"]
+    list_select_related = ["product", "email"]
     date_hierarchy = "completed_at"
-    inlines = [DeliveryInline, EmailEventInline]
+    inlines = [DeliveryInline, OrderEmailInline, EmailEventInline]
     exclude = ["token", "request_fingerprint"]
     readonly_fields = ["order_page"]
     actions = ["resend_email", "resend_email_corrected"]
@@ -266,6 +287,16 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             f"Sent {sent} order email(s); {corrected} address(es) corrected on "
             "orders not fulfilled yet.",
         )
+
+    @admin.display(description="Email status", ordering="email__status")
+    def email_status(self, order: Order) -> str:
+        email = email_of(order)
+        return email.get_status_display() if email else "Not sent yet"
+
+    @admin.display(description="Email delivery", ordering="email__delivery")
+    def email_delivery(self, order: Order) -> str:
+        email = email_of(order)
+        return email.get_delivery_display() if email else "-"
 
     @admin.display(description="Test", ordering="is_test")
     def test_badge(self, order: Order) -> str:

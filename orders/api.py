@@ -21,6 +21,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
+from emails.models import EmailStatus
+from emails.selectors import email_of
 from orders.auth import api_token_authenticate
 from orders.errors import OrderError
 from orders.inputs import JsonRefused, json_parse_bounded
@@ -48,11 +50,21 @@ def error_response(
     return JsonResponse(body, status=status)
 
 
+def _email_status(order: Order) -> str:
+    """The order's email status as the API reports it."""
+    if order.planned_deliveries is not None and order.product.uses_webhook:
+        # Placed by this request: its email is opened when it is fulfilled, and
+        # the answer reports the order as placed, like its planned deliveries.
+        return EmailStatus.NOT_SENT
+    email = email_of(order)
+    return email.status if email else EmailStatus.NOT_SENT
+
+
 def order_json(order: Order) -> dict:
     return {
         "transaction_id": order.transaction_id,
         "status": order.fulfillment_status,
-        "email_status": order.email_status,
+        "email_status": _email_status(order),
         "product": order.product.slug,
         "quantity": order.quantity,
         "order_url": settings.SITE_URL

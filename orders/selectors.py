@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 
 from fulfillment.models import Delivery, DeliveryAttempt
 from orders.inputs import text_problem
-from orders.models import EmailEvent, FulfillmentStatus, Order
+from orders.models import FulfillmentStatus, Order
 from products.models import Product, ProductStatus
 
 
@@ -21,9 +21,9 @@ def product_get_live(*, slug: str) -> Product | None:
 
 
 def _orders_with_deliveries():
-    return Order.objects.select_related("product", "checkout").prefetch_related(
-        "deliveries"
-    )
+    return Order.objects.select_related(
+        "product", "checkout", "email"
+    ).prefetch_related("deliveries")
 
 
 # Both lookups take a value from the URL path. One no field can hold (a NUL,
@@ -81,7 +81,9 @@ def orders_for_seller(
     `product` must be one of the seller's own (the filter form only offers
     those); the seller condition stays regardless, so nothing else can leak.
     """
-    orders = Order.objects.filter(product__seller=seller).select_related("product")
+    orders = Order.objects.filter(product__seller=seller).select_related(
+        "product", "email"
+    )
     if product is not None:
         orders = orders.filter(product=product)
     if status:
@@ -92,7 +94,7 @@ def orders_for_seller(
 def order_for_seller(*, seller, pk: int) -> Order | None:
     return (
         Order.objects.filter(pk=pk, product__seller=seller)
-        .select_related("product", "checkout")
+        .select_related("product", "checkout", "email")
         .first()
     )
 
@@ -107,13 +109,3 @@ def order_deliveries_with_attempts(*, order: Order) -> list[Delivery]:
 
 def order_delivery(*, order: Order, delivery_id: str) -> Delivery | None:
     return order.deliveries.filter(delivery_id=delivery_id, is_test=False).first()
-
-
-# The seller's order page shows the latest reports about the customer's email;
-# the whole log is in admin.
-EMAIL_EVENTS_SHOWN = 20
-
-
-def order_email_events(*, order: Order) -> list[EmailEvent]:
-    """The order's email log, newest first: our sends and the ESP's reports."""
-    return list(order.email_events.order_by("-timestamp", "-pk")[:EMAIL_EVENTS_SHOWN])

@@ -14,14 +14,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from accounts.http import SellerRequest
+from emails.models import EmailDelivery
+from emails.selectors import email_of, order_email_events
 from fulfillment.models import DUE_STATUSES
 from fulfillment.services.actions import ActionError, order_email_resend_corrected
 from orders.forms import OrderEmailResendForm, SellerOrderFilterForm
-from orders.models import EmailDelivery, Order
+from orders.models import Order
 from orders.selectors import (
     order_deliveries_with_attempts,
     order_delivery,
-    order_email_events,
     order_for_seller,
     orders_for_seller,
 )
@@ -67,14 +68,16 @@ def seller_orders(request: SellerRequest) -> HttpResponse:
 def _render_order(
     request: SellerRequest, order: Order, resend_form: OrderEmailResendForm
 ) -> HttpResponse:
+    email = email_of(order)
     context = {
         "order": order,
+        "email": email,
         "deliveries": order_deliveries_with_attempts(order=order),
         "retryable": RETRYABLE_STATUSES,
         "due": DUE_STATUSES,
         "resend_form": resend_form,
-        "email_events": order_email_events(order=order),
-        "email_problem": order.email_delivery in EMAIL_PROBLEMS,
+        "email_events": order_email_events(order_id=order.pk),
+        "email_problem": email is not None and email.delivery in EMAIL_PROBLEMS,
     }
     return render(request, "dashboard/orders/order_detail.html", context)
 

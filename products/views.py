@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import SellerRequest
 from config.csp import email_preview_csp
-from fulfillment.emails import order_email_preview
+from emails.build import order_email_preview
 from fulfillment.health import product_health, products_health
 from fulfillment.models import Delivery, WebhookConfig
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from emails.models import EmailStatus
 from fulfillment.models import Delivery, DeliveryAttempt
-from orders.models import EmailStatus, FulfillmentStatus, Order
+from orders.models import FulfillmentStatus, Order
 
 # Django's file email backend ends every message with this line.
 MAIL_SEPARATOR = b"\n" + b"-" * 79 + b"\n"
@@ -106,7 +107,7 @@ def orders_read(tag: str) -> list[OrderFacts]:
     """The run's orders (transaction ids `tag-…`) with deliveries and attempts."""
     rows = Order.objects.filter(transaction_id__startswith=f"{tag}-").values(
         "pk", "transaction_id", "product__slug", "quantity", "customer_email",
-        "completed_at", "fulfillment_status", "email_status", "email_sent_at",
+        "completed_at", "fulfillment_status", "email__status", "email__sent_at",
     )  # fmt: skip
     orders = {
         row["pk"]: OrderFacts(
@@ -117,8 +118,8 @@ def orders_read(tag: str) -> list[OrderFacts]:
             customer_email=row["customer_email"],
             completed_at=_epoch(row["completed_at"]),
             fulfillment_status=row["fulfillment_status"],
-            email_status=row["email_status"],
-            email_sent_at=_epoch(row["email_sent_at"]),
+            email_status=row["email__status"] or EmailStatus.NOT_SENT,
+            email_sent_at=_epoch(row["email__sent_at"]),
         )
         for row in rows
     }
@@ -166,7 +167,7 @@ def orders_wait(
     run = Order.objects.filter(transaction_id__startswith=f"{tag}-")
     last_said = 0.0
     while True:
-        emailed = run.filter(email_status=EmailStatus.SENT).count()
+        emailed = run.filter(email__status=EmailStatus.SENT).count()
         done = emailed >= expected and time.time() >= not_before
         if done or time.time() - started > timeout:
             return {

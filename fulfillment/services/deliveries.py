@@ -30,6 +30,7 @@ from ..models import (
     ErrorKind,
 )
 from .claims import delivery_claim, delivery_endpoint_current
+from .emails import order_email_schedule
 from .endpoints import (
     endpoint_failure_counts,
     endpoint_key_for,
@@ -60,13 +61,11 @@ def order_fulfillment_start(*, order) -> list[Delivery]:
     otherwise one request carries the whole quantity. Manual products have no
     deliveries: the order is confirmed to the customer and the seller delivers.
     """
-    from ..services.emails import order_email_schedule
-
     product = order.product
     if not product.uses_webhook:
         order.fulfillment_status = "manual"
         order.save(update_fields=["fulfillment_status"])
-        order_email_schedule(order=order)
+        order_email_schedule(order_id=order.pk, sends=product.send_order_emails)
         return []
     config = getattr(product, "webhook_config", None)
     version = config.version if config is not None else 0

@@ -1,21 +1,14 @@
-"""The customer's order email, sent exactly once per order.
+"""When the customer's license email is owed, with which licenses, and by whom
+it is sent. The email itself (its row, claim, send and record) belongs to the
+`emails` app; this module decides when.
 
-Claim, send, record: the order's `email_status` goes not_sent → sending (a
-compare-and-set that stamps `email_claimed_at`, so only one worker sends) → sent.
-If sending raises, the claim is released and the task retries.
-
-If the process dies while it holds the claim, we cannot know whether the email
-left: a worker killed before the ESP call sent nothing, one killed in the instant
-between the ESP accepting it and our UPDATE sent it. We decided for the customer:
-a claim older than EMAIL_CLAIM_TIMEOUT_SECONDS (longer than the send task's hard
-time limit, so its worker is surely gone) is taken over and the email is sent.
-A customer must get their license; the rare second copy carries the same
-deterministic Message-ID, so mail clients and ESPs that deduplicate collapse it.
-(tests/fulfillment/test_delivery_services.py shows both sides.)
+An order's email is opened in the transaction that fulfilled it (or confirmed
+it, for a product the seller delivers), then sent after the commit: by the
+fulfillment worker itself (EMAIL_FROM_FULFILLMENT_WORKER) or by an email task.
 
 The database is the truth here too: `order_emails_dispatch_due` re-enqueues
-orders whose email is owed but `not_sent` (an enqueue lost with the broker down,
-a task that used up its retries during an ESP outage) or stuck in a stale claim.
+emails owed but `not_sent` (an enqueue lost with the broker down, a task that
+used up its retries during an ESP outage) or stuck in a stale claim.
 """
 
 from __future__ import annotations
@@ -23,16 +16,19 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
 
-from orders.email_tracking import order_email_sent_record, sent_fields
-from orders.models import EmailStatus, FulfillmentStatus, Order
+from emails.models import EmailStatus
+from emails.selectors import order_emails_owed
+from emails.services import (
+    order_email_claim,
+    order_email_open,
+    order_email_send_again,
+    order_email_send_claimed,
+)
+from orders.models import FulfillmentStatus, Order
 
-from ..emails import order_email_build
-from ..selectors import order_email_claim_stale_before, order_emails_owed
-from . import statements
 from .loading import order_email_load
 
 logger = logging.getLogger(__name__)
@@ -51,28 +47,21 @@ def _enqueue_email(order_pk: int) -> None:
         )
 
 
-def order_email_schedule(*, order: Order, send_now: bool = False) -> None:
-    """Call inside the transaction that fulfilled (or confirmed) the order.
+def order_email_schedule(*, order_id: int, sends: bool, send_now: bool = False) -> None:
+    """Call inside the transaction that fulfilled (or confirmed) the order, with
+    whether its product sends order emails.
 
-    After the commit the email task is enqueued, or, with `send_now` (a
-    fulfillment worker that just settled the order's last delivery, see
-    EMAIL_FROM_FULFILLMENT_WORKER), this thread sends it at once.
+    The email is opened now; after the commit the email task is enqueued, or,
+    with `send_now` (a fulfillment worker that just settled the order's last
+    delivery, see EMAIL_FROM_FULFILLMENT_WORKER), this thread sends it at once.
     """
-    if not order.product.send_order_emails:
-        Order.objects.filter(pk=order.pk, email_status=EmailStatus.NOT_SENT).update(
-            email_status=EmailStatus.DISABLED
-        )
+    order_email_open(order_id=order_id, sends=sends)
+    if not sends:
         return
-    order_email_schedule_send(order_pk=order.pk, send_now=send_now)
-
-
-def order_email_schedule_send(*, order_pk: int, send_now: bool = False) -> None:
-    """The email is owed (the caller has checked that the product sends order
-    emails): send or enqueue it once the current transaction commits."""
     if send_now and settings.FULFILLMENT["EMAIL_FROM_FULFILLMENT_WORKER"]:
-        transaction.on_commit(lambda: _send_now(order_pk))
+        transaction.on_commit(lambda: _send_now(order_id))
     else:
-        transaction.on_commit(lambda: _enqueue_email(order_pk))
+        transaction.on_commit(lambda: _enqueue_email(order_id))
 
 
 def _send_now(order_pk: int) -> None:
@@ -100,68 +89,18 @@ def order_email_send(*, order_id: int) -> bool:
     read of the order and its licenses, then the record of the send."""
     now = timezone.now()
     with transaction.atomic():
-        claimed = statements.order_email_claim(
-            pk=order_id,
-            now=now,
-            stale_before=order_email_claim_stale_before(now),
-        )
-        if not claimed:
+        if not order_email_claim(order_id=order_id, now=now):
             return False
         order, licenses = order_email_load(order_id)
-    try:
-        message = _send(order, licenses)
-    except Exception:
-        Order.objects.filter(pk=order_id, email_claimed_at=now).update(
-            email_status=EmailStatus.NOT_SENT, email_claimed_at=None
-        )
-        raise
-    _mark_sent(order_id, message)
+    order_email_send_claimed(order=order, licenses=licenses, claimed_at=now)
     return True
 
 
-def _send(order: Order, licenses: list[str], *, to: str | None = None) -> EmailMessage:
-    message = order_email_build(order=order, licenses=licenses, to=to)
-    get_connection().send_messages([message])
-    return message
-
-
-def _mark_sent(order_id: int, message: EmailMessage) -> None:
-    """Record the send with the ESP's id for it, in one UPDATE, and log it, in
-    one transaction. The log entry has a savepoint of its own: if it failed and
-    rolled the send back, the claim would expire and the customer get a second
-    copy."""
-    fields = sent_fields(message)
-    with transaction.atomic():
-        Order.objects.filter(pk=order_id).update(
-            email_status=EmailStatus.SENT, email_sent_at=timezone.now(), **fields
-        )
-        try:
-            with transaction.atomic():
-                order_email_sent_record(order_id=order_id, fields=fields)
-        except Exception:
-            logger.exception(
-                "Order %s: email sent, but its log entry was not recorded",
-                order_id,
-                extra={"order_id": order_id},
-            )
-    # No address: the customer's email stays out of the logs.
-    logger.info("Order %s: email sent", order_id, extra={"order_id": order_id})
-
-
 def order_email_resend(*, order: Order, to: str | None = None) -> None:
-    """Staff or seller: send the order email again now, e.g. after a stuck
-    `sending` or to a corrected address. A deliberate human action, so it sends
-    whatever the status; errors propagate to the caller."""
-    previous = Order.objects.get(pk=order.pk).email_status
-    Order.objects.filter(pk=order.pk).update(
-        email_status=EmailStatus.SENDING, email_claimed_at=timezone.now()
-    )
-    try:
-        message = _send(*order_email_load(order.pk), to=to)
-    except Exception:
-        Order.objects.filter(pk=order.pk).update(email_status=previous)
-        raise
-    _mark_sent(order.pk, message)
+    """Staff or seller: send the order email again now (see
+    `emails.services.order_email_send_again`); errors propagate."""
+    order, licenses = order_email_load(order.pk)
+    order_email_send_again(order=order, licenses=licenses, to=to)
 
 
 def order_emails_resend(*, orders) -> tuple[int, list[tuple[Order, str]]]:
@@ -196,8 +135,8 @@ def order_emails_dispatch_due(*, limit: int = 200) -> int:
     claim belonged to a worker that stopped (the send takes that claim over)."""
     rows = list(
         order_emails_owed(now=timezone.now())
-        .order_by("completed_at")
-        .values_list("pk", "email_status")[:limit]
+        .order_by("owed_since")
+        .values_list("order_id", "status")[:limit]
     )
     for pk, _ in rows:
         _enqueue_email(pk)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from orders.models import EmailStatus, FulfillmentStatus, Order
+from orders.models import FulfillmentStatus, Order
 
 from ..models import Delivery, DeliveryStatus
-from .emails import order_email_schedule, order_email_schedule_send
+from .emails import order_email_schedule
 
 
 def _status_from(statuses: list[str]) -> str:
@@ -43,7 +42,11 @@ def order_fulfillment_refresh(*, order_id: int, send_email_now: bool = False) ->
         order.fulfilled_at = timezone.now()
     order.save(update_fields=["fulfillment_status", "fulfilled_at"])
     if new_status == FulfillmentStatus.FULFILLED and not was_fulfilled:
-        order_email_schedule(order=order, send_now=send_email_now)
+        order_email_schedule(
+            order_id=order.pk,
+            sends=order.product.send_order_emails,
+            send_now=send_email_now,
+        )
     return order
 
 
@@ -69,17 +72,10 @@ def order_delivery_settled(*, delivery: Delivery) -> None:
     if new_status == FulfillmentStatus.FAILED:
         orders.update(fulfillment_status=new_status)
         return
-    sends = delivery.product.send_order_emails
-    emails = {} if sends else {"email_status": _disabled_if_not_sent()}
     fulfilled = orders.filter(fulfilled_at__isnull=True).update(
-        fulfillment_status=new_status, fulfilled_at=timezone.now(), **emails
+        fulfillment_status=new_status, fulfilled_at=timezone.now()
     )
-    if fulfilled and sends:
-        order_email_schedule_send(order_pk=order_id, send_now=True)
-
-
-def _disabled_if_not_sent() -> Case:
-    return Case(
-        When(email_status=EmailStatus.NOT_SENT, then=Value(EmailStatus.DISABLED)),
-        default=F("email_status"),
-    )
+    if fulfilled:
+        order_email_schedule(
+            order_id=order_id, sends=delivery.product.send_order_emails, send_now=True
+        )

@@ -1,9 +1,10 @@
 """The hot path's compare-and-set statements, written once as SQL.
 
-Every delivery and every customer email starts with one of these UPDATEs. Built
-with the ORM, each cost more Python than the rest of its attempt (the profile of
-`make bench`: a quarter of a fulfillment worker's CPU went to compiling the claim
-alone), so they are plain parametrised SQL that SQLite and PostgreSQL both run.
+Every delivery starts with one of these UPDATEs (the customer email's claim is
+written the same way, in `emails.services`). Built with the ORM, each cost more
+Python than the rest of its attempt (the profile of `make bench`: a quarter of a
+fulfillment worker's CPU went to compiling the claim alone), so they are plain
+parametrised SQL that SQLite and PostgreSQL both run.
 The conditions are the same as the ORM versions they replace; the tests of
 `claims` and `emails` run against both databases.
 """
@@ -13,8 +14,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection
-
-from orders.models import EmailStatus
 
 from ..models import DeliveryStatus
 
@@ -57,19 +56,6 @@ WHERE id = %(pk)s
   AND EXISTS (
         SELECT 1 FROM fulfillment_endpointhealth h
         WHERE h.key = %(key)s AND h.open_until IS NOT NULL {lock})
-"""
-
-# Not sent, or claimed so long ago that its worker is surely gone; and only for
-# a product that sends order emails.
-_CLAIM_ORDER_EMAIL = """
-UPDATE orders_order
-SET email_status = %(sending)s, email_claimed_at = %(now)s
-WHERE id = %(pk)s
-  AND (email_status = %(not_sent)s
-       OR (email_status = %(sending)s AND email_claimed_at < %(stale_before)s))
-  AND EXISTS (
-        SELECT 1 FROM products_product p
-        WHERE p.id = orders_order.product_id AND p.send_order_emails)
 """
 
 
@@ -117,18 +103,4 @@ def delivery_hold(*, pk: int, now: datetime, until: datetime, key: str) -> bool:
     }
     with connection.cursor() as cursor:
         cursor.execute(_HOLD_DELIVERY.format(lock=lock), params)
-        return cursor.rowcount == 1
-
-
-def order_email_claim(*, pk: int, now: datetime, stale_before: datetime) -> bool:
-    """Claim the order's email for this worker (see services.emails)."""
-    params = {
-        "pk": pk,
-        "now": _when(now),
-        "stale_before": _when(stale_before),
-        "sending": EmailStatus.SENDING.value,
-        "not_sent": EmailStatus.NOT_SENT.value,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_ORDER_EMAIL, params)
         return cursor.rowcount == 1

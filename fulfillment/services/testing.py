@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from django.http import Http404
 
-from ..emails import EmailPreview, order_email_preview
+from emails.build import EmailPreview, order_email_preview
+
 from ..models import Delivery, DeliveryAttempt, DeliveryStatus
 from .deliveries import delivery_test_send
 

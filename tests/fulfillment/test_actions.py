@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
+from emails.models import EmailStatus
 from fulfillment.models import Delivery, DeliveryStatus
 from fulfillment.services.actions import (
     ActionError,
@@ -20,7 +21,7 @@ from fulfillment.services.actions import (
     order_customer_email_correct,
     order_email_resend_corrected,
 )
-from orders.models import EmailStatus, FulfillmentStatus, Order
+from orders.models import FulfillmentStatus, Order
 from orders.services import order_place
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +130,7 @@ def test_fulfill_by_hand_completes_the_order_and_sends_one_email_with_the_licens
     assert done is True
     order.refresh_from_db()
     assert order.fulfillment_status == FulfillmentStatus.FULFILLED
-    assert order.email_status == EmailStatus.SENT
+    assert order.email.status == EmailStatus.SENT
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["buyer@example.com"]
     assert "HAND-1234" in mail.outbox[0].body

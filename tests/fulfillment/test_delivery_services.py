@@ -77,7 +77,7 @@ def test_manual_product_has_no_deliveries_and_confirms_the_order(
     order.refresh_from_db()
     assert order.deliveries.count() == 0
     assert order.fulfillment_status == FulfillmentStatus.MANUAL
-    assert order.email_status == "sent"
+    assert order.email.status == "sent"
     assert "will be in touch" in mail.outbox[0].body
 
 
@@ -371,7 +371,7 @@ def test_order_email_is_sent_once_when_every_delivery_succeeded(
     assert message.body.count("KEY-") == 2
     assert "License 2 of 2" in message.body
     order.refresh_from_db()
-    assert order.email_status == "sent"
+    assert order.email.status == "sent"
 
 
 def test_no_email_when_order_emails_are_off_but_the_order_is_fulfilled(
@@ -387,7 +387,7 @@ def test_no_email_when_order_emails_are_off_but_the_order_is_fulfilled(
     order.refresh_from_db()
     assert mail.outbox == []
     assert order.fulfillment_status == FulfillmentStatus.FULFILLED
-    assert order.email_status == "disabled"
+    assert order.email.status == "disabled"
 
 
 def test_order_email_send_twice_sends_one_email(live, seller_server, email_backend):
@@ -413,7 +413,7 @@ def test_failed_email_send_releases_the_claim_for_a_retry(
     with pytest.raises(ConnectionError):
         order_email_send(order_id=order.pk)
 
-    assert Order.objects.get(pk=order.pk).email_status == "not_sent"
+    assert Order.objects.get(pk=order.pk).email.status == "not_sent"
 
 
 @pytest.fixture
@@ -454,7 +454,7 @@ def test_the_worker_that_fulfils_the_order_can_send_its_email_without_a_queue_ho
         attempt_all(order)
 
     order.refresh_from_db()
-    assert order.email_status == "sent"
+    assert order.email.status == "sent"
     assert len(mail.outbox) == 1
     assert "LICENSE-OK" in mail.outbox[0].body
     assert email_tasks == []
@@ -474,14 +474,14 @@ def test_an_email_the_worker_could_not_send_is_left_to_the_email_queue(
 
     order.refresh_from_db()
     assert order.fulfillment_status == FulfillmentStatus.FULFILLED
-    assert order.email_status == "not_sent"
+    assert order.email.status == "not_sent"
     assert email_tasks == [order.pk]
     # The ESP is back when the email queue's task runs: one email.
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
     order_email_send_task(order.pk)
     order_email_send_task(order.pk)
     assert len(mail.outbox) == 1
-    assert Order.objects.get(pk=order.pk).email_status == "sent"
+    assert Order.objects.get(pk=order.pk).email.status == "sent"
 
 
 class BrokenBackend:
@@ -543,7 +543,7 @@ def test_owed_email_lost_by_the_broker_is_sent_by_the_email_dispatcher(
     # The broker is down when the order is fulfilled: the enqueue is lost.
     order = place(live)
     attempt_all(order)
-    assert Order.objects.get(pk=order.pk).email_status == "not_sent"
+    assert Order.objects.get(pk=order.pk).email.status == "not_sent"
     sent = []
     monkeypatch.setattr(emails, "_enqueue_email", sent.append)
 
@@ -579,7 +579,7 @@ def test_resend_sends_to_a_corrected_address_and_records_it(
     order_email_resend(order=order, to="right@example.com")
 
     assert [m.to for m in mail.outbox] == [["typo@exmaple.com"], ["right@example.com"]]
-    assert Order.objects.get(pk=order.pk).email_status == "sent"
+    assert Order.objects.get(pk=order.pk).email.status == "sent"
 
 
 def test_orders_paid_with_the_test_provider_reach_the_seller_marked_test(

@@ -8,6 +8,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from emails.models import OrderEmail
+from emails.services import order_email_open
 from fulfillment.models import Delivery
 from orders.models import Order
 from orders.services import order_place
@@ -25,6 +27,7 @@ def fulfilled_order(product):
     Order.objects.filter(pk=order.pk).update(
         fulfillment_status="fulfilled", fulfilled_at=timezone.now()
     )
+    order_email_open(order_id=order.pk, sends=True)
     return order
 
 
@@ -33,8 +36,8 @@ def test_a_fresh_email_claim_is_left_to_its_worker(fulfilled_order, email_backen
 
     order = fulfilled_order
     # Another worker claimed it a moment ago and is sending right now.
-    Order.objects.filter(pk=order.pk).update(
-        email_status="sending", email_claimed_at=timezone.now()
+    OrderEmail.objects.filter(order=order).update(
+        status="sending", claimed_at=timezone.now()
     )
 
     assert order_email_send(order_id=order.pk) is False
@@ -52,11 +55,9 @@ def test_a_dead_workers_email_claim_is_taken_over_and_the_email_sent_once(
     stale = timezone.now() - timedelta(
         seconds=settings.FULFILLMENT["EMAIL_CLAIM_TIMEOUT_SECONDS"] + 1
     )
-    Order.objects.filter(pk=order.pk).update(
-        email_status="sending", email_claimed_at=stale
-    )
+    OrderEmail.objects.filter(order=order).update(status="sending", claimed_at=stale)
 
     assert order_email_send(order_id=order.pk) is True
     assert order_email_send(order_id=order.pk) is False
     assert len(mail.outbox) == 1
-    assert Order.objects.get(pk=order.pk).email_status == "sent"
+    assert Order.objects.get(pk=order.pk).email.status == "sent"

@@ -15,14 +15,14 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 
+from emails.models import DelayNotice
+from emails.notices import order_delay_notices_send
+from emails.tasks import order_delay_notices_send_task
 from fulfillment.models import Delivery, DeliveryStatus
 from fulfillment.services.deliveries import delivery_attempt, delivery_test_send
-from fulfillment.services.notifications import (
-    order_delay_notices_send,
-    seller_alerts_send,
-)
+from fulfillment.services.notifications import seller_alerts_send
 from fulfillment.services.wakeups import delivery_retry_now
-from fulfillment.tasks import order_delay_notices_send_task, seller_alerts_send_task
+from fulfillment.tasks import seller_alerts_send_task
 from orders.models import FulfillmentStatus
 from orders.services import order_place
 from tests.factories import ProductFactory, WebhookConfigFactory
@@ -290,8 +290,7 @@ def test_delay_notice_is_sent_once_after_the_threshold(waiting):
     assert message.subject == "Your order of Pixel Editor is confirmed"
     assert "your license is on its way" in message.body
     assert f"https://shop.example.com/orders/{order.token}/" in message.body
-    order.refresh_from_db()
-    assert order.delay_notice_sent_at == minutes_after(order, 16)
+    assert DelayNotice.objects.get(order=order).sent_at == minutes_after(order, 16)
 
 
 def test_no_delay_notice_for_fulfilled_orders(
@@ -370,8 +369,7 @@ def test_delay_notice_send_error_releases_the_claim(waiting, settings):
     with pytest.raises(SMTPServerDisconnected):
         order_delay_notices_send(now=minutes_after(order, 16))
 
-    order.refresh_from_db()
-    assert order.delay_notice_sent_at is None
+    assert not DelayNotice.objects.filter(order=order).exists()
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
     assert order_delay_notices_send(now=minutes_after(order, 17)) == 1
 

@@ -53,8 +53,9 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from fulfillment.emails import order_email_build, order_url
+from emails.build import order_email_build, order_url
 from fulfillment.models import Delivery, WebhookConfig
+from fulfillment.services.loading import order_email_load
 from fulfillment.services.orders import order_fulfillment_refresh
 from lib.rendering import ALLOWED_TAGS, LINK_REL
 from orders.services import order_place
@@ -279,7 +280,9 @@ def _store(order, source: str, text: str) -> None:
 
 
 def _email(order, client, source):
-    message = order_email_build(order=order)
+    # Read back as the email task reads it: the order and its deliveries' answers.
+    loaded, licenses = order_email_load(order.pk)
+    message = order_email_build(order=loaded, licenses=licenses)
     [(document, _mimetype)] = message.alternatives
     return document
 

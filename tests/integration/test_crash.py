@@ -95,12 +95,12 @@ def run_until_done(place, events, *, timeout: float) -> float:
             order_emails_dispatch_due()
             last_dispatch = time.monotonic()
         finished = placed == ORDERS and not events
-        if finished and not Order.objects.exclude(email_status="sent").exists():
+        if finished and not Order.objects.exclude(email__status="sent").exists():
             return time.monotonic() - started
         time.sleep(0.1)
     raise AssertionError(
         f"not done after {timeout} s: {fulfilled_count()} fulfilled, "
-        f"{Order.objects.filter(email_status='sent').count()} emailed"
+        f"{Order.objects.filter(email__status='sent').count()} emailed"
     )
 
 

@@ -83,9 +83,8 @@ def test_a_hanging_seller_does_not_hold_up_another_sellers_deliveries(
     healthy = place_orders(healthy_server.url("/license"), "ok", 5)
 
     def healthy_emails_sent():
-        return Order.objects.filter(pk__in=healthy, email_status="sent").count() == len(
-            healthy
-        )
+        sent = Order.objects.filter(pk__in=healthy, email__status="sent")
+        return sent.count() == len(healthy)
 
     wait_for(
         healthy_emails_sent,

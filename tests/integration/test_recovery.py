@@ -68,10 +68,10 @@ def until_all_emailed(count: int, *, timeout: float) -> None:
     while time.monotonic() < deadline:
         deliveries_dispatch_due()
         order_emails_dispatch_due()
-        if Order.objects.filter(email_status="sent").count() == count:
+        if Order.objects.filter(email__status="sent").count() == count:
             return
         time.sleep(1)
-    emailed = Order.objects.filter(email_status="sent").count()
+    emailed = Order.objects.filter(email__status="sent").count()
     raise AssertionError(f"after {timeout} s only {emailed} of {count} orders emailed")
 
 
@@ -84,7 +84,7 @@ def webhook_ids_by_delivery(requests) -> dict[str, set[str]]:
 
 
 def order_to_email_seconds(orders) -> list[float]:
-    return [(o.email_sent_at - o.completed_at).total_seconds() for o in orders]
+    return [(o.email.sent_at - o.completed_at).total_seconds() for o in orders]
 
 
 def figures(values: list[float]) -> str:
@@ -278,5 +278,5 @@ def _emailed_after_last_due(orders) -> list[float]:
                 "due_at", flat=True
             )
         )
-        seconds.append((order.email_sent_at - last_due).total_seconds())
+        seconds.append((order.email.sent_at - last_due).total_seconds())
     return seconds

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 LIB = Path(__file__).resolve().parents[2] / "lib"
-FORBIDDEN = ("django", "accounts", "config", "fulfillment", "orders", "products")
+FORBIDDEN = (
+    "django",
+    "accounts",
+    "config",
+    "emails",
+    "fulfillment",
+    "orders",
+    "products",
+)
 
 
 def _imported(path: Path) -> set[str]:

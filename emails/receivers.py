@@ -1,8 +1,8 @@
-"""Signal receivers of the orders app: thin, each hands over to one service."""
+"""Signal receivers of the emails app: thin, each hands over to one service."""
 
 from __future__ import annotations
 
-from orders.email_tracking import email_event_record
+from .tracking import email_event_record
 
 
 def email_tracking_received(sender, event, esp_name: str, **kwargs) -> None:

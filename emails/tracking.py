@@ -1,8 +1,8 @@
 """Delivery reports of the customer's order email, from the ESP through Anymail.
 
 Anymail turns each ESP's tracking webhook into one `tracking` signal, whatever the
-ESP; `orders/receivers.py` hands every event to `email_event_record`. Two services
-keep the delivery status the seller sees on the order:
+ESP; `emails/receivers.py` hands every event to `email_event_record`. Two services
+keep the delivery status the seller sees on the order's email:
 
 - `sent_fields` and `order_email_sent_record`, after each successful send,
   remember the ESP's id for the message and the address it went to, and start
@@ -37,7 +37,7 @@ from anymail.signals import AnymailTrackingEvent, EventType
 from django.db import transaction
 from django.utils import timezone
 
-from orders.models import EmailDelivery, EmailEvent, EmailEventType, Order
+from .models import EmailDelivery, EmailEvent, EmailEventType, OrderEmail
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ SEVERITY: dict[str, int] = {
     EmailDelivery.BOUNCED: 2,
     EmailDelivery.COMPLAINED: 3,
 }
-DELIVERY_FIELDS = ["email_delivery", "email_delivery_at", "email_delivery_detail"]
+DELIVERY_FIELDS = ["delivery", "delivery_at", "delivery_detail"]
 
 
 def _text(value, limit: int = 500) -> str:
@@ -79,35 +79,33 @@ def esp_message_id(message) -> str:
 
 
 def sent_fields(message) -> dict:
-    """The order's tracking fields after a successful send of `message`: the ESP's
+    """The email's tracking fields after a successful send of `message`: the ESP's
     id for it and the address it went to, and the status starting again at
     "awaiting the provider's report" ("no delivery report" for a backend that
     gives no id). The caller stores them in the same UPDATE that marks the email
     sent, so the send and its id are one write."""
     message_id = esp_message_id(message)
     return {
-        "email_message_id": message_id,
-        "email_sent_to": _text(parseaddr(message.to[0])[1] if message.to else "", 254),
-        "email_delivery": EmailDelivery.AWAITING
-        if message_id
-        else EmailDelivery.UNKNOWN,
-        "email_delivery_at": None,
-        "email_delivery_detail": "",
+        "message_id": message_id,
+        "sent_to": _text(parseaddr(message.to[0])[1] if message.to else "", 254),
+        "delivery": EmailDelivery.AWAITING if message_id else EmailDelivery.UNKNOWN,
+        "delivery_at": None,
+        "delivery_detail": "",
     }
 
 
 def order_email_sent_record(*, order_id: int, fields: dict) -> None:
     """After the send is stored with its `sent_fields`: log it, and apply reports
     of this message that arrived before the send was stored (a fast ESP)."""
-    message_id = fields["email_message_id"]
+    message_id = fields["message_id"]
     EmailEvent.objects.create(
         order_id=order_id,
         event_type=EmailEventType.SUBMITTED,
         message_id=message_id,
-        recipient=fields["email_sent_to"],
+        recipient=fields["sent_to"],
         timestamp=timezone.now(),
     )
-    # A report that locked the order before our UPDATE was logged before it; one
+    # A report that locked the email before our UPDATE was logged before it; one
     # that came after found its message current and applied itself. So only the
     # first kind needs applying, and usually there is none.
     early = EmailEvent.objects.filter(order_id=order_id, message_id=message_id)
@@ -117,21 +115,21 @@ def order_email_sent_record(*, order_id: int, fields: dict) -> None:
     ):
         return
     with transaction.atomic():
-        # Under the order's lock, as `email_event_record` is (applying a report
+        # Under the email's lock, as `email_event_record` is (applying a report
         # twice changes nothing, see `_supersedes`).
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if order.email_message_id == message_id and _apply_early_reports(order):
-            order.save(update_fields=DELIVERY_FIELDS)
+        email = OrderEmail.objects.select_for_update().get(order_id=order_id)
+        if email.message_id == message_id and _apply_early_reports(email):
+            email.save(update_fields=DELIVERY_FIELDS)
 
 
-def _apply_early_reports(order: Order) -> bool:
-    # Logged but not applied: the order's current message was another one then.
-    early = order.email_events.filter(message_id=order.email_message_id).exclude(
-        event_type=EmailEventType.SUBMITTED
-    )
+def _apply_early_reports(email: OrderEmail) -> bool:
+    # Logged but not applied: the email's current message was another one then.
+    early = EmailEvent.objects.filter(
+        order_id=email.order_id, message_id=email.message_id
+    ).exclude(event_type=EmailEventType.SUBMITTED)
     changed = False
     for event in sorted(early, key=lambda event: (event.timestamp, event.pk)):
-        changed = _apply(order, event) or changed
+        changed = _apply(email, event) or changed
     return changed
 
 
@@ -156,16 +154,20 @@ def email_event_record(
         )
         return None
     with transaction.atomic():
-        # The order's lock makes its events one at a time, so a repeat delivered
+        # The email's lock makes its events one at a time, so a repeat delivered
         # in parallel sees the first copy.
-        order = Order.objects.select_for_update().get(pk=order_id)
-        row = _event_row(order, event, esp_name)
+        email = (
+            OrderEmail.objects.select_for_update()
+            .select_related("order")
+            .get(order_id=order_id)
+        )
+        row = _event_row(order_id, event, esp_name)
         if _is_repeat(row):
             logger.info("Ignored a repeated %s %s event", esp_name, row.event_type)
             return None
         row.save()
-        if _is_current_send(order, row) and _apply(order, row):
-            order.save(update_fields=DELIVERY_FIELDS)
+        if _is_current_send(email, row) and _apply(email, row):
+            email.save(update_fields=DELIVERY_FIELDS)
     return row
 
 
@@ -179,26 +181,27 @@ def _order_id_for(event: AnymailTrackingEvent) -> int | None:
     transaction_id = _text(metadata.get("order"), 200)
     if not transaction_id:
         return None
-    orders = Order.objects.filter(transaction_id=transaction_id)
-    return orders.values_list("pk", flat=True).first()
+    # Only an order whose email was sent has a row (and a lock) for the event.
+    emails = OrderEmail.objects.filter(order__transaction_id=transaction_id)
+    return emails.values_list("order_id", flat=True).first()
 
 
 def _order_id_by_message(message_id: str) -> int | None:
     # The order's current email, else an earlier one: every send is logged.
-    current = Order.objects.filter(email_message_id=message_id)
-    order_id = current.values_list("pk", flat=True).first()
+    current = OrderEmail.objects.filter(message_id=message_id)
+    order_id = current.values_list("order_id", flat=True).first()
     if order_id is not None:
         return order_id
     logged = EmailEvent.objects.filter(message_id=message_id)
     return logged.values_list("order_id", flat=True).first()
 
 
-def _event_row(order: Order, event: AnymailTrackingEvent, esp_name: str) -> EmailEvent:
+def _event_row(order_id: int, event: AnymailTrackingEvent, esp_name: str) -> EmailEvent:
     event_type = _text(event.event_type, 20)
     if event_type not in EmailEventType.values:
         event_type = EmailEventType.UNKNOWN
     return EmailEvent(
-        order=order,
+        order_id=order_id,
         esp_name=_text(esp_name, 40),
         event_id=_text(event.event_id, 255),
         message_id=_text(event.message_id, 255),
@@ -224,7 +227,7 @@ def _is_repeat(row: EmailEvent) -> bool:
         same = EmailEvent.objects.filter(esp_name=row.esp_name, event_id=row.event_id)
     else:
         same = EmailEvent.objects.filter(
-            order=row.order,
+            order_id=row.order_id,
             esp_name=row.esp_name,
             message_id=row.message_id,
             event_type=row.event_type,
@@ -234,33 +237,33 @@ def _is_repeat(row: EmailEvent) -> bool:
     return same.exists()
 
 
-def _is_current_send(order: Order, row: EmailEvent) -> bool:
-    if order.email_message_id:
-        return row.message_id == order.email_message_id
+def _is_current_send(email: OrderEmail, row: EmailEvent) -> bool:
+    if email.message_id:
+        return row.message_id == email.message_id
     # No id recorded (a backend that gives none, or an order sent before tracking
     # existed): the address is the only way left to tell sends apart.
-    sent_to = order.email_sent_to or order.customer_email
+    sent_to = email.sent_to or email.order.customer_email
     return not row.recipient or row.recipient.lower() == sent_to.lower()
 
 
-def _apply(order: Order, row: EmailEvent) -> bool:
-    """Set the order's status from the event if it supersedes the current one."""
+def _apply(email: OrderEmail, row: EmailEvent) -> bool:
+    """Set the email's status from the event if it supersedes the current one."""
     new = DELIVERY_BY_EVENT.get(row.event_type)
-    if new is None or not _supersedes(order, new, row.timestamp):
+    if new is None or not _supersedes(email, new, row.timestamp):
         return False
-    order.email_delivery = new
-    order.email_delivery_at = row.timestamp
-    order.email_delivery_detail = (
+    email.delivery = new
+    email.delivery_at = row.timestamp
+    email.delivery_detail = (
         "" if new == EmailDelivery.DELIVERED else row.mta_response or row.description
     )
     return True
 
 
-def _supersedes(order: Order, new: str, at: datetime) -> bool:
-    current = order.email_delivery
-    if current not in SEVERITY or order.email_delivery_at is None:
+def _supersedes(email: OrderEmail, new: str, at: datetime) -> bool:
+    current = email.delivery
+    if current not in SEVERITY or email.delivery_at is None:
         # Awaiting (or no report): any verdict is news.
         return True
     if current == EmailDelivery.COMPLAINED and new == EmailDelivery.DELIVERED:
         return False
-    return (at, SEVERITY[new]) > (order.email_delivery_at, SEVERITY[current])
+    return (at, SEVERITY[new]) > (email.delivery_at, SEVERITY[current])

@@ -83,25 +83,18 @@ def order_message_id(order) -> str:
     return f"<order-{digest}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
 
 
-def order_licenses(order) -> list[str]:
-    deliveries = order.deliveries.filter(is_test=False).order_by("item_index")
-    return list(deliveries.values_list("response_text", flat=True))
-
-
 def order_email_build(
-    *, order, licenses: list[str] | None = None, to: str | None = None
+    *, order, licenses: list[str], to: str | None = None
 ) -> EmailMultiAlternatives:
-    """The email for a completed order: its licenses (read from its deliveries
-    unless given), or for a manual product a confirmation that the seller
-    delivers it."""
+    """The email for a completed order: its licenses (the answers of its
+    deliveries, in item order), or for a manual product a confirmation that the
+    seller delivers it."""
     manual = not order.product.uses_webhook
-    if licenses is None and not manual:
-        licenses = order_licenses(order)
     preview = _render(
         product=order.product,
         customer_name=order.customer_name,
         quantity=order.quantity,
-        licenses=[] if manual or licenses is None else licenses,
+        licenses=[] if manual else licenses,
         order_url=order_url(order),
         manual=manual,
     )

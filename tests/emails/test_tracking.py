@@ -24,7 +24,8 @@ from django.core import mail
 from django.test import TestCase
 from django.urls import reverse
 
-from orders.models import EmailDelivery, EmailEvent, EmailEventType, Order
+from emails.models import EmailDelivery, EmailEvent, EmailEventType
+from orders.models import Order
 from orders.services import order_place
 from tests.orders.conftest import fulfill
 
@@ -50,7 +51,7 @@ def _sent(product, email: str = TYPO) -> Order:
     with TestCase.captureOnCommitCallbacks(execute=True):
         fulfill(order, "KEY-TRACKED")
     order.refresh_from_db()
-    assert order.email_status == "sent"
+    assert order.email.status == "sent"
     return order
 
 
@@ -69,14 +70,14 @@ def _postmark_bounce(order: Order, **fields) -> dict:
         "TypeCode": 1,
         "Name": "Hard bounce",
         "Tag": "order-fulfillment",
-        "MessageID": order.email_message_id,
+        "MessageID": order.email.message_id,
         "Metadata": {"order": order.transaction_id, "product": str(order.product_id)},
         "ServerID": 23,
         "MessageStream": "outbound",
         "Description": "The server was unable to deliver your message "
         "(ex: unknown user, mailbox not found).",
         "Details": BOUNCE_REASON,
-        "Email": order.email_sent_to,
+        "Email": order.email.sent_to,
         "From": "orders@fulfillment.localhost",
         "BouncedAt": "2026-11-28T10:00:05.1234567Z",
         "DumpAvailable": True,
@@ -92,8 +93,8 @@ def _postmark_delivery(order: Order, **fields) -> dict:
         "RecordType": "Delivery",
         "ServerID": 23,
         "MessageStream": "outbound",
-        "MessageID": order.email_message_id,
-        "Recipient": order.email_sent_to,
+        "MessageID": order.email.message_id,
+        "Recipient": order.email.sent_to,
         "Tag": "order-fulfillment",
         "DeliveredAt": "2026-11-28T10:00:03Z",
         "Details": "smtp;250 2.0.0 OK",
@@ -120,8 +121,8 @@ def _track(event_type: str, order: Order, *, at: datetime, **fields) -> None:
         **{
             "event_type": event_type,
             "timestamp": at,
-            "message_id": order.email_message_id,
-            "recipient": order.email_sent_to,
+            "message_id": order.email.message_id,
+            "recipient": order.email.sent_to,
             "metadata": {"order": order.transaction_id},
             **fields,
         }
@@ -152,12 +153,12 @@ def _reported(order: Order) -> list[str]:
 
 def test_a_send_records_the_esp_message_id_and_the_address(sent_order):
     [message] = mail.outbox
-    assert sent_order.email_message_id == str(message.anymail_status.message_id)
-    assert sent_order.email_sent_to == TYPO
-    assert sent_order.email_delivery == EmailDelivery.AWAITING
+    assert sent_order.email.message_id == str(message.anymail_status.message_id)
+    assert sent_order.email.sent_to == TYPO
+    assert sent_order.email.delivery == EmailDelivery.AWAITING
     submitted = EmailEvent.objects.get(order=sent_order)
     assert submitted.event_type == EmailEventType.SUBMITTED
-    assert submitted.message_id == sent_order.email_message_id
+    assert submitted.message_id == sent_order.email.message_id
 
 
 def test_a_backend_without_message_ids_records_the_address_and_no_id(
@@ -167,9 +168,9 @@ def test_a_backend_without_message_ids_records_the_address_and_no_id(
 
     order = _sent(live_product)
 
-    assert order.email_message_id == ""
-    assert order.email_sent_to == TYPO
-    assert order.email_delivery == EmailDelivery.UNKNOWN
+    assert order.email.message_id == ""
+    assert order.email.sent_to == TYPO
+    assert order.email.delivery == EmailDelivery.UNKNOWN
 
 
 # --- The real webhook: Postmark's payloads through Anymail ----------------------
@@ -182,9 +183,9 @@ def test_a_postmark_bounce_marks_the_order_bounced_with_the_reason(
 
     assert response.status_code == 200
     order = _reload(sent_order)
-    assert order.email_delivery == EmailDelivery.BOUNCED
-    assert order.email_delivery_detail == BOUNCE_REASON
-    assert order.email_delivery_at == datetime(2026, 11, 28, 10, 0, 5, 123456, UTC)
+    assert order.email.delivery == EmailDelivery.BOUNCED
+    assert order.email.delivery_detail == BOUNCE_REASON
+    assert order.email.delivery_at == datetime(2026, 11, 28, 10, 0, 5, 123456, UTC)
     event = EmailEvent.objects.get(order=order, event_type="bounced")
     assert (event.esp_name, event.event_id) == ("Postmark", "4323372036854775807")
 
@@ -196,8 +197,8 @@ def test_a_postmark_delivery_marks_the_order_delivered(
 
     assert response.status_code == 200
     order = _reload(sent_order)
-    assert order.email_delivery == EmailDelivery.DELIVERED
-    assert order.email_delivery_detail == ""
+    assert order.email.delivery == EmailDelivery.DELIVERED
+    assert order.email.delivery_detail == ""
 
 
 def test_the_seller_sees_the_bounce_its_reason_and_the_resend_form(
@@ -222,7 +223,7 @@ def test_the_webhook_refuses_a_request_without_the_secret(
     response = _post(client, _postmark_bounce(sent_order), auth=auth)
 
     assert response.status_code == 400
-    assert _reload(sent_order).email_delivery == EmailDelivery.AWAITING
+    assert _reload(sent_order).email.delivery == EmailDelivery.AWAITING
     assert _reported(sent_order) == []
 
 
@@ -233,12 +234,12 @@ def test_an_event_about_no_order_of_ours_is_ignored_with_200(
         sent_order, MessageID="not-ours-1", Metadata={"order": "txn-elsewhere"}
     )
 
-    with caplog.at_level(logging.INFO, logger="orders.email_tracking"):
+    with caplog.at_level(logging.INFO, logger="emails.tracking"):
         response = _post(client, stranger)
 
     assert response.status_code == 200
     assert _reported(sent_order) == []
-    assert _reload(sent_order).email_delivery == EmailDelivery.AWAITING
+    assert _reload(sent_order).email.delivery == EmailDelivery.AWAITING
     assert "no order email of ours" in caplog.text
 
 
@@ -264,8 +265,8 @@ def test_an_older_delivered_arriving_late_does_not_hide_a_newer_bounce(sent_orde
     _track("delivered", sent_order, at=T0)
 
     order = _reload(sent_order)
-    assert order.email_delivery == EmailDelivery.BOUNCED
-    assert order.email_delivery_at == T0 + timedelta(minutes=5)
+    assert order.email.delivery == EmailDelivery.BOUNCED
+    assert order.email.delivery_at == T0 + timedelta(minutes=5)
     assert _reported(order) == ["bounced", "delivered"]
 
 
@@ -274,44 +275,44 @@ def test_a_later_delivered_supersedes_an_earlier_soft_bounce(sent_order):
     _track("delivered", sent_order, at=T0 + timedelta(hours=1))
 
     order = _reload(sent_order)
-    assert order.email_delivery == EmailDelivery.DELIVERED
-    assert order.email_delivery_detail == ""
+    assert order.email.delivery == EmailDelivery.DELIVERED
+    assert order.email.delivery_detail == ""
 
 
 def test_at_the_same_time_a_bounce_wins_over_delivered(sent_order):
     _track("bounced", sent_order, at=T0, mta_response="550")
     _track("delivered", sent_order, at=T0)
 
-    assert _reload(sent_order).email_delivery == EmailDelivery.BOUNCED
+    assert _reload(sent_order).email.delivery == EmailDelivery.BOUNCED
 
 
 def test_a_complaint_stands_against_a_later_delivered(sent_order):
     _track("complained", sent_order, at=T0)
     _track("delivered", sent_order, at=T0 + timedelta(minutes=1))
 
-    assert _reload(sent_order).email_delivery == EmailDelivery.COMPLAINED
+    assert _reload(sent_order).email.delivery == EmailDelivery.COMPLAINED
 
 
 def test_a_rejection_by_the_esp_counts_as_bounced(sent_order):
     _track("rejected", sent_order, at=T0, description="Address is suppressed")
 
     order = _reload(sent_order)
-    assert order.email_delivery == EmailDelivery.BOUNCED
-    assert order.email_delivery_detail == "Address is suppressed"
+    assert order.email.delivery == EmailDelivery.BOUNCED
+    assert order.email.delivery_detail == "Address is suppressed"
 
 
 @pytest.mark.parametrize("event_type", ["deferred", "opened", "queued", "failed"])
 def test_other_event_types_are_logged_and_leave_the_status(sent_order, event_type):
     _track(event_type, sent_order, at=T0, mta_response="421 try again later")
 
-    assert _reload(sent_order).email_delivery == EmailDelivery.AWAITING
+    assert _reload(sent_order).email.delivery == EmailDelivery.AWAITING
     assert _reported(sent_order) == [event_type]
 
 
 def test_a_reason_is_stored_without_nul_and_cut_to_size(sent_order):
     _track("bounced", sent_order, at=T0, mta_response="550\x00 " + "x" * 900)
 
-    detail = _reload(sent_order).email_delivery_detail
+    detail = _reload(sent_order).email.delivery_detail
     assert "\x00" not in detail
     assert len(detail) == 500
 
@@ -330,11 +331,11 @@ def test_a_resend_starts_the_status_again_for_the_new_message(alice_client, sent
     response = _resend(alice_client, sent_order, RIGHT)
 
     order = _reload(sent_order)
-    assert order.email_delivery == EmailDelivery.AWAITING
-    assert order.email_delivery_detail == ""
-    assert order.email_sent_to == RIGHT
-    assert order.email_message_id == str(mail.outbox[-1].anymail_status.message_id)
-    assert order.email_message_id != sent_order.email_message_id
+    assert order.email.delivery == EmailDelivery.AWAITING
+    assert order.email.delivery_detail == ""
+    assert order.email.sent_to == RIGHT
+    assert order.email.message_id == str(mail.outbox[-1].anymail_status.message_id)
+    assert order.email.message_id != sent_order.email.message_id
     content = response.content.decode()
     assert "awaiting the provider" in content
     assert "bounced:" not in content
@@ -348,11 +349,11 @@ def test_a_late_report_about_the_earlier_email_is_only_logged(alice_client, sent
     _track("delivered", first, at=T0 + timedelta(minutes=9))
 
     order = _reload(first)
-    assert order.email_delivery == EmailDelivery.AWAITING
+    assert order.email.delivery == EmailDelivery.AWAITING
     assert _reported(order) == ["bounced", "delivered"]
     assert "(earlier email)" in _page(alice_client, order)
     _track("delivered", order, at=T0 + timedelta(minutes=10))
-    assert _reload(order).email_delivery == EmailDelivery.DELIVERED
+    assert _reload(order).email.delivery == EmailDelivery.DELIVERED
 
 
 def test_a_report_arriving_before_its_send_is_recorded_is_applied(
@@ -361,13 +362,13 @@ def test_a_report_arriving_before_its_send_is_recorded_is_applied(
     # A fast ESP: the bounce of the resend is in before our UPDATE records its id.
     # The resend is the outbox's second message; the test backend numbers them.
     _track("bounced", sent_order, at=T0, message_id="1", recipient=RIGHT)
-    assert _reload(sent_order).email_delivery == EmailDelivery.AWAITING
+    assert _reload(sent_order).email.delivery == EmailDelivery.AWAITING
 
     _resend(alice_client, sent_order, RIGHT)
 
     order = _reload(sent_order)
-    assert order.email_message_id == "1"
-    assert order.email_delivery == EmailDelivery.BOUNCED
+    assert order.email.message_id == "1"
+    assert order.email.delivery == EmailDelivery.BOUNCED
 
 
 def test_without_a_message_id_the_order_is_found_by_its_metadata(
@@ -378,7 +379,7 @@ def test_without_a_message_id_the_order_is_found_by_its_metadata(
 
     _track("bounced", order, at=T0, message_id="esp-9", mta_response="550")
 
-    assert _reload(order).email_delivery == EmailDelivery.BOUNCED
+    assert _reload(order).email.delivery == EmailDelivery.BOUNCED
 
 
 def test_without_a_message_id_a_report_for_another_address_is_only_logged(
@@ -389,7 +390,7 @@ def test_without_a_message_id_a_report_for_another_address_is_only_logged(
 
     _track("bounced", order, at=T0, message_id="esp-9", recipient="old@example.com")
 
-    assert _reload(order).email_delivery == EmailDelivery.UNKNOWN
+    assert _reload(order).email.delivery == EmailDelivery.UNKNOWN
     assert _reported(order) == ["bounced"]
 
 
@@ -423,7 +424,7 @@ def test_admin_shows_the_delivery_status_and_filters_by_it(
     client.force_login(charlie)
 
     changelist = client.get(
-        "/admin/orders/order/", {"email_delivery__exact": "bounced"}
+        "/admin/orders/order/", {"email__delivery__exact": "bounced"}
     )
     change = client.get(f"/admin/orders/order/{sent_order.pk}/change/")
 
@@ -442,10 +443,10 @@ def test_a_failing_tracking_record_never_leads_to_a_second_email(
     def broken(**kwargs):
         raise RuntimeError("tracking is broken")
 
-    monkeypatch.setattr("fulfillment.services.emails.order_email_sent_record", broken)
+    monkeypatch.setattr("emails.services.order_email_sent_record", broken)
 
     order = _sent(live_product)
 
     order.refresh_from_db()
-    assert order.email_status == "sent"
+    assert order.email.status == "sent"
     assert len(mail.outbox) == 1

@@ -1,0 +1,24 @@
+"""Thin Celery wrappers of the emails app (see fulfillment/tasks.py for the
+license email's own task: when it is owed is the fulfillment's business)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .notices import order_delay_notices_send
+
+
+# Runs from beat and claims every notice before sending, so a retry (or the next
+# beat run overlapping it) never sends one twice. Few retries: beat runs it
+# again minutes later anyway. The name predates this module: beat schedules and
+# messages already in the broker find it by that name.
+@shared_task(
+    name="fulfillment.tasks.order_delay_notices_send_task",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=3,
+)
+def order_delay_notices_send_task() -> int:
+    return order_delay_notices_send()

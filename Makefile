@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The embedded default lets webhooks reach the demo license server on loopback.
 DEV_ENV := DEBUG=true FULFILLMENT_ALLOWED_PRIVATE_NETWORKS=127.0.0.0/8
 
-.PHONY: install run test lint typecheck format clean bench chaos
+.PHONY: install run test lint typecheck graph format clean bench chaos
 
 install: $(VENV)/.installed
 
@@ -49,6 +49,10 @@ lint: install
 # mypy with django-stubs over the application's packages (pyproject.toml, [tool.mypy]).
 typecheck: install
 	$(BIN)/mypy
+
+# Imports between the apps, and their cycles (exit 1 while there is one).
+graph: install
+	$(BIN)/python -m lib.appgraph
 
 format: install
 	$(BIN)/ruff format .

@@ -114,14 +114,24 @@ def live_product(product):
 
 
 @pytest.fixture
-def loopback(settings):
+def fulfillment_settings(settings):
+    """Call it with keys of settings.FULFILLMENT to override them for one test.
+
+    The rest of FULFILLMENT stays as it is; pytest-django's `settings` puts the
+    whole dictionary back after the test.
+    """
+
+    def override(**overrides) -> None:
+        settings.FULFILLMENT = {**settings.FULFILLMENT, **overrides}
+
+    return override
+
+
+@pytest.fixture
+def loopback(fulfillment_settings):
     """Webhooks may reach the test seller servers on 127.0.0.1 (production allows
     no private network), and give up after 2 s instead of 15."""
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
-    }
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=["127.0.0.0/8"], TOTAL_TIMEOUT=2.0)
 
 
 @pytest.fixture

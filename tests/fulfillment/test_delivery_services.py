@@ -117,9 +117,9 @@ def test_failed_attempt_is_scheduled_for_retry_with_a_readable_reason(
 
 
 def test_delivery_fails_for_good_after_the_last_scheduled_retry(
-    live, seller_server, settings
+    live, seller_server, fulfillment_settings
 ):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "RETRY_SCHEDULE": [1]}
+    fulfillment_settings(RETRY_SCHEDULE=[1])
     seller_server.set_route("/license", Route(status=500, body="oops"))
     order = place(live)
     delivery = order.deliveries.get()
@@ -264,8 +264,10 @@ def test_test_delivery_is_marked_test_and_never_retried(live, seller_server):
     assert b"test=true" in seller_server.requests_to("/license")[0].body
 
 
-def test_refused_url_fails_at_once_without_retry(product, seller_server, settings):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "ALLOWED_PRIVATE_NETWORKS": []}
+def test_refused_url_fails_at_once_without_retry(
+    product, seller_server, fulfillment_settings
+):
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=[])
     product.webhook_config.url = seller_server.url("/license")
     product.webhook_config.save()
     product.status = "live"
@@ -425,11 +427,8 @@ def email_tasks(monkeypatch):
 
 
 @pytest.fixture
-def worker_sends_email(live, settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "EMAIL_FROM_FULFILLMENT_WORKER": True,
-    }
+def worker_sends_email(live, fulfillment_settings):
+    fulfillment_settings(EMAIL_FROM_FULFILLMENT_WORKER=True)
 
 
 def test_by_default_every_email_goes_through_the_email_queue(
@@ -535,11 +534,11 @@ def test_a_failure_after_the_lease_was_lost_leaves_the_delivery_to_its_new_owner
 
 
 def test_owed_email_lost_by_the_broker_is_sent_by_the_email_dispatcher(
-    live, seller_server, email_backend, settings, monkeypatch
+    live, seller_server, email_backend, fulfillment_settings, monkeypatch
 ):
     from fulfillment.services import emails
 
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "EMAIL_DISPATCH_GRACE_SECONDS": 0}
+    fulfillment_settings(EMAIL_DISPATCH_GRACE_SECONDS=0)
     # The broker is down when the order is fulfilled: the enqueue is lost.
     order = place(live)
     attempt_all(order)
@@ -553,11 +552,11 @@ def test_owed_email_lost_by_the_broker_is_sent_by_the_email_dispatcher(
 
 
 def test_email_dispatcher_leaves_sent_disabled_and_pending_orders_alone(
-    live, seller_server, email_backend, settings, monkeypatch
+    live, seller_server, email_backend, fulfillment_settings, monkeypatch
 ):
     from fulfillment.services import emails
 
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "EMAIL_DISPATCH_GRACE_SECONDS": 0}
+    fulfillment_settings(EMAIL_DISPATCH_GRACE_SECONDS=0)
     sent_order = place(live)
     attempt_all(sent_order)
     emails.order_email_send(order_id=sent_order.pk)
@@ -681,8 +680,8 @@ def test_retry_after_http_date_delays_the_next_attempt(live, seller_server):
     assert 195 < seconds_until_next_attempt(order.deliveries.get()) <= 202
 
 
-def test_retry_after_is_bounded(live, seller_server, settings):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "RETRY_AFTER_MAX_SECONDS": 300}
+def test_retry_after_is_bounded(live, seller_server, fulfillment_settings):
+    fulfillment_settings(RETRY_AFTER_MAX_SECONDS=300)
     seller_server.set_route(
         "/license", Route(status=429, headers={"Retry-After": "86400"})
     )
@@ -707,9 +706,9 @@ def test_a_retry_after_shorter_than_the_schedule_changes_nothing(live, seller_se
 
 
 def test_retry_after_never_adds_attempts_beyond_the_schedule(
-    live, seller_server, settings
+    live, seller_server, fulfillment_settings
 ):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "RETRY_SCHEDULE": [1]}
+    fulfillment_settings(RETRY_SCHEDULE=[1])
     seller_server.set_route(
         "/license", Route(status=429, headers={"Retry-After": "60"})
     )

@@ -28,16 +28,14 @@ MAX_OPEN_SECONDS = 240
 
 
 @pytest.fixture
-def fulfillment_settings(settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
-        "ENDPOINT_MAX_IN_FLIGHT": 2,
-        "CIRCUIT_FAILURE_THRESHOLD": THRESHOLD,
-        "CIRCUIT_OPEN_SECONDS": OPEN_SECONDS,
-        "CIRCUIT_MAX_OPEN_SECONDS": MAX_OPEN_SECONDS,
-    }
+def endpoint_limits(loopback, fulfillment_settings):
+    """Two requests in flight per endpoint and a small, fast circuit breaker."""
+    fulfillment_settings(
+        ENDPOINT_MAX_IN_FLIGHT=2,
+        CIRCUIT_FAILURE_THRESHOLD=THRESHOLD,
+        CIRCUIT_OPEN_SECONDS=OPEN_SECONDS,
+        CIRCUIT_MAX_OPEN_SECONDS=MAX_OPEN_SECONDS,
+    )
 
 
 @pytest.fixture
@@ -59,14 +57,14 @@ def live_product(url: str):
 
 
 @pytest.fixture
-def shop_a(db, seller_server, fulfillment_settings):
+def shop_a(db, seller_server, endpoint_limits):
     """A seller whose server answers on /license (a test sets how)."""
     seller_server.set_route("/license", Route(body="KEY-A"))
     return live_product(seller_server.url("/license"))
 
 
 @pytest.fixture
-def shop_b(db, fulfillment_settings):
+def shop_b(db, endpoint_limits):
     """Another seller on another server, which always works."""
     with SellerServer() as server:
         server.set_route("/license", Route(body="KEY-B"))
@@ -349,9 +347,10 @@ def test_a_short_hold_is_enqueued_with_a_countdown(
 
 
 def test_a_long_hold_stays_in_the_database(
-    shop_a, seller_server, settings, enqueued, django_capture_on_commit_callbacks
-):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "CIRCUIT_OPEN_SECONDS": 1800}
+    shop_a, seller_server, fulfillment_settings, enqueued,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    fulfillment_settings(CIRCUIT_OPEN_SECONDS=1800)
     open_circuit(shop_a, seller_server)
     held = new_delivery(shop_a)
 
@@ -506,7 +505,7 @@ def test_a_failed_probe_reopens_the_circuit_for_twice_as_long(shop_a, seller_ser
     assert 2 * OPEN_SECONDS - 5 < wait <= 2 * OPEN_SECONDS
 
 
-def test_the_open_window_doubles_up_to_its_bound(fulfillment_settings, db):
+def test_the_open_window_doubles_up_to_its_bound(endpoint_limits, db):
     key = "https://down.example.com:443"
     for _ in range(THRESHOLD + 20):
         health = endpoint_record_failure(key=key, message="down")
@@ -528,7 +527,7 @@ def test_with_the_shipped_settings_a_probe_goes_out_every_30_seconds(db):
 
 
 def test_a_request_already_on_the_wire_when_it_opened_is_not_counted(
-    fulfillment_settings, db
+    endpoint_limits, db
 ):
     key = "https://down.example.com:443"
     started_before = timezone.now()

@@ -87,13 +87,8 @@ FAULTS = [
 
 
 @pytest.fixture
-def live(product, settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "CONNECT_TIMEOUT": 1.0,
-        "TOTAL_TIMEOUT": TOTAL,
-    }
+def live(product, loopback, fulfillment_settings):
+    fulfillment_settings(CONNECT_TIMEOUT=1.0, TOTAL_TIMEOUT=TOTAL)
     product.status = "live"
     product.save()
     return product

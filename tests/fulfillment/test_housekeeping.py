@@ -22,13 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def live(product, seller_server, settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
-        "ATTEMPT_RETENTION_DAYS": 30,
-    }
+def live(product, seller_server, loopback, fulfillment_settings):
+    fulfillment_settings(ATTEMPT_RETENTION_DAYS=30)
     seller_server.set_route("/license", Route(body="LICENSE-SECRET"))
     config = product.webhook_config
     config.url = seller_server.url("/license")

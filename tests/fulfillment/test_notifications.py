@@ -52,16 +52,13 @@ class RefusesAlice(BaseEmailBackend):
 
 
 @pytest.fixture
-def engine(settings, email_backend):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "RETRY_SCHEDULE": [],
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
+def engine(settings, loopback, fulfillment_settings, email_backend):
+    fulfillment_settings(
+        RETRY_SCHEDULE=[],
         # Several failures in a row must reach the server, not an open circuit.
-        "CIRCUIT_FAILURE_THRESHOLD": 1000,
-        "CUSTOMER_DELAY_NOTICE_MINUTES": 15,
-    }
+        CIRCUIT_FAILURE_THRESHOLD=1000,
+        CUSTOMER_DELAY_NOTICE_MINUTES=15,
+    )
     settings.SITE_URL = "https://shop.example.com"
 
 
@@ -229,8 +226,8 @@ def test_test_deliveries_are_never_alerted(live):
     assert mail.outbox == []
 
 
-def test_retrying_deliveries_are_not_alerted_yet(live, settings):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "RETRY_SCHEDULE": [3600]}
+def test_retrying_deliveries_are_not_alerted_yet(live, fulfillment_settings):
+    fulfillment_settings(RETRY_SCHEDULE=[3600])
     place_and_attempt = place(live)
     attempt(place_and_attempt)
     assert place_and_attempt.deliveries.get().status == DeliveryStatus.RETRYING

@@ -37,12 +37,9 @@ def unsent_delivery(seller_server, monkeypatch) -> Delivery:
 
 
 def test_two_threads_attempting_one_delivery_at_once_send_one_request(
-    seller_server, monkeypatch, settings
+    seller_server, monkeypatch, fulfillment_settings
 ):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-    }
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=["127.0.0.0/8"])
     seller_server.set_route("/license", Route(body="KEY", delay=0.2))
     delivery = unsent_delivery(seller_server, monkeypatch)
     start = threading.Barrier(2)

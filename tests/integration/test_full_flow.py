@@ -158,7 +158,7 @@ def test_failed_attempt_is_retried_with_the_same_delivery_id_and_one_email(
 
 
 def test_delivery_whose_message_was_lost_is_sent_by_the_dispatcher(
-    worker, seller_server, client, settings, monkeypatch
+    worker, seller_server, client, fulfillment_settings, monkeypatch
 ):
     seller_server.set_route("/license", license_route)
     product, _ = live_product(seller_server.url("/license"), separate_multibuy=False)
@@ -170,7 +170,7 @@ def test_delivery_whose_message_was_lost_is_sent_by_the_dispatcher(
         customer_email="lost@example.com", transaction_id="txn-int-3",
     )  # fmt: skip
     monkeypatch.undo()
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "DISPATCH_GRACE_SECONDS": 0}
+    fulfillment_settings(DISPATCH_GRACE_SECONDS=0)
 
     assert wakeups.deliveries_dispatch_due() == 1
 

@@ -34,8 +34,8 @@ THRESHOLD = 3
 
 
 @pytest.fixture
-def breaker(settings, loopback):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "CIRCUIT_FAILURE_THRESHOLD": 3}
+def breaker(loopback, fulfillment_settings):
+    fulfillment_settings(CIRCUIT_FAILURE_THRESHOLD=THRESHOLD)
 
 
 def attempt(delivery: Delivery) -> None:

@@ -15,8 +15,7 @@ from fulfillment.services import claims, wakeups
 from fulfillment.services import deliveries as services
 from lib import urlpolicy
 from orders.models import FulfillmentStatus, Order
-from orders.services import order_place
-from tests.factories import CustomFieldFactory
+from tests.factories import CustomFieldFactory, place
 from tests.httpserver import Route
 
 pytestmark = pytest.mark.django_db
@@ -26,15 +25,6 @@ pytestmark = pytest.mark.django_db
 def live(wired_product, seller_server):
     seller_server.set_route("/license", Route(body="LICENSE-OK"))
     return wired_product
-
-
-def place(product, quantity=1, **kwargs):
-    return order_place(
-        product=product,
-        quantity=quantity,
-        customer_email=kwargs.pop("customer_email", "buyer@example.com"),
-        **kwargs,
-    )
 
 
 def attempt_all(order):
@@ -246,7 +236,7 @@ def test_each_recovered_delivery_and_each_sweep_is_logged_with_its_id(
 
 def test_custom_fields_reach_the_seller(live, seller_server):
     CustomFieldFactory(config=live.webhook_config, kind="customer_email", name="email")
-    order = place(live, customer_email="jo@example.com")
+    order = place(live, email="jo@example.com")
 
     attempt_all(order)
 
@@ -571,7 +561,7 @@ def test_resend_sends_to_a_corrected_address_and_records_it(
 ):
     from fulfillment.services.emails import order_email_resend, order_email_send
 
-    order = place(live, customer_email="typo@exmaple.com")
+    order = place(live, email="typo@exmaple.com")
     attempt_all(order)
     order_email_send(order_id=order.pk)
 

@@ -19,7 +19,7 @@ from fulfillment.services.endpoints import (
     endpoint_record_success,
 )
 from orders.services import order_place
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import LiveProductFactory
 from tests.httpserver import Route, SellerServer
 
 THRESHOLD = 3
@@ -50,17 +50,11 @@ def enqueued(monkeypatch):
     return sent
 
 
-def live_product(url: str):
-    product = ProductFactory(status="live")
-    WebhookConfigFactory(product=product, url=url)
-    return product
-
-
 @pytest.fixture
 def shop_a(db, seller_server, endpoint_limits):
     """A seller whose server answers on /license (a test sets how)."""
     seller_server.set_route("/license", Route(body="KEY-A"))
-    return live_product(seller_server.url("/license"))
+    return LiveProductFactory(webhook_config__url=seller_server.url("/license"))
 
 
 @pytest.fixture
@@ -68,7 +62,7 @@ def shop_b(db, endpoint_limits):
     """Another seller on another server, which always works."""
     with SellerServer() as server:
         server.set_route("/license", Route(body="KEY-B"))
-        yield live_product(server.url("/license")), server
+        yield LiveProductFactory(webhook_config__url=server.url("/license")), server
 
 
 def new_delivery(product) -> Delivery:
@@ -271,7 +265,7 @@ def test_a_flaky_product_does_not_hold_back_its_neighbour_on_the_same_host(
     """Two products on one server: one's license path answers 500 every time,
     the other's works. Every delivery of the healthy one goes out at once."""
     seller_server.set_route("/flaky", Route(status=500, body="generator broke"))
-    flaky = live_product(seller_server.url("/flaky"))
+    flaky = LiveProductFactory(webhook_config__url=seller_server.url("/flaky"))
     for _ in range(THRESHOLD * 3):
         attempt(new_delivery(flaky))
 

@@ -24,8 +24,7 @@ from fulfillment.services.notifications import seller_alerts_send
 from fulfillment.services.wakeups import delivery_retry_now
 from fulfillment.tasks import seller_alerts_send_task
 from orders.models import FulfillmentStatus
-from orders.services import order_place
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import ProductFactory, WebhookConfigFactory, place
 from tests.httpserver import Route
 
 pytestmark = pytest.mark.django_db
@@ -82,10 +81,6 @@ def bobs_product(bob, seller_server, engine):
     product = ProductFactory(seller=bob, name="Bob's Tool", slug="bobs-tool")
     WebhookConfigFactory(product=product)
     return go_live(product, seller_server)
-
-
-def place(product, quantity=1, email="buyer@example.com"):
-    return order_place(product=product, quantity=quantity, customer_email=email)
 
 
 def attempt(order):

@@ -12,7 +12,7 @@ from fulfillment.services import deliveries as delivery_services
 from fulfillment.services import wakeups
 from fulfillment.tasks import delivery_attempt_task
 from orders.services import order_create_from_api
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import LiveProductFactory
 from tests.httpserver import Route
 from tests.integration.worker import wait_for
 
@@ -21,8 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 def unsent_delivery(seller_server, monkeypatch) -> Delivery:
     """A planned delivery whose broker message was never sent."""
-    product = ProductFactory(status="live")
-    WebhookConfigFactory(product=product, url=seller_server.url("/license"))
+    product = LiveProductFactory(webhook_config__url=seller_server.url("/license"))
     monkeypatch.setattr(wakeups, "delivery_enqueue", lambda *a, **k: None)
     order, _ = order_create_from_api(
         data={

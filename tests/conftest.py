@@ -14,7 +14,10 @@ import pytest
 from django.conf import settings
 
 from tests.factories import ProductFactory, UserFactory, WebhookConfigFactory
-from tests.httpserver import seller_server_fixture  # noqa: F401 - shared fixture
+from tests.httpserver import (
+    Route,
+    seller_server_fixture,  # noqa: F401 - shared fixture
+)
 
 # Hypothesis keeps its files (the constants it collects from our source) under
 # var/, not in a .hypothesis/ of the checkout: tests write only there or in
@@ -142,6 +145,13 @@ def wired_product(live_product, seller_server, loopback):
     config.url = seller_server.url("/license")
     config.save()
     return live_product
+
+
+@pytest.fixture
+def answering_product(wired_product, seller_server):
+    """The wired product; the test seller server answers it with LICENSE-OK."""
+    seller_server.set_route("/license", Route(body="LICENSE-OK"))
+    return wired_product
 
 
 @pytest.fixture

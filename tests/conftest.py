@@ -101,6 +101,12 @@ def bob_client(client, bob):
 
 
 @pytest.fixture
+def charlie_client(client, charlie):
+    client.force_login(charlie)
+    return client
+
+
+@pytest.fixture
 def product(alice):
     """alice's webhook product, draft, with a POST form-encoded config."""
     product = ProductFactory(seller=alice, name="Pixel Editor", slug="pixel-editor")

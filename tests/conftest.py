@@ -14,7 +14,10 @@ import pytest
 from django.conf import settings
 
 from tests.factories import ProductFactory, UserFactory, WebhookConfigFactory
-from tests.httpserver import seller_server_fixture  # noqa: F401 - shared fixture
+from tests.httpserver import (
+    Route,
+    seller_server_fixture,  # noqa: F401 - shared fixture
+)
 
 # Hypothesis keeps its files (the constants it collects from our source) under
 # var/, not in a .hypothesis/ of the checkout: tests write only there or in
@@ -98,6 +101,12 @@ def bob_client(client, bob):
 
 
 @pytest.fixture
+def charlie_client(client, charlie):
+    client.force_login(charlie)
+    return client
+
+
+@pytest.fixture
 def product(alice):
     """alice's webhook product, draft, with a POST form-encoded config."""
     product = ProductFactory(seller=alice, name="Pixel Editor", slug="pixel-editor")
@@ -114,14 +123,24 @@ def live_product(product):
 
 
 @pytest.fixture
-def loopback(settings):
+def fulfillment_settings(settings):
+    """Call it with keys of settings.FULFILLMENT to override them for one test.
+
+    The rest of FULFILLMENT stays as it is; pytest-django's `settings` puts the
+    whole dictionary back after the test.
+    """
+
+    def override(**overrides) -> None:
+        settings.FULFILLMENT = {**settings.FULFILLMENT, **overrides}
+
+    return override
+
+
+@pytest.fixture
+def loopback(fulfillment_settings):
     """Webhooks may reach the test seller servers on 127.0.0.1 (production allows
     no private network), and give up after 2 s instead of 15."""
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
-    }
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=["127.0.0.0/8"], TOTAL_TIMEOUT=2.0)
 
 
 @pytest.fixture
@@ -132,6 +151,13 @@ def wired_product(live_product, seller_server, loopback):
     config.url = seller_server.url("/license")
     config.save()
     return live_product
+
+
+@pytest.fixture
+def answering_product(wired_product, seller_server):
+    """The wired product; the test seller server answers it with LICENSE-OK."""
+    seller_server.set_route("/license", Route(body="LICENSE-OK"))
+    return wired_product
 
 
 @pytest.fixture

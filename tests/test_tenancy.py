@@ -23,10 +23,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern
 
-from fulfillment.models import Delivery
 from orders.services import order_place
 from products.models import Product
 from products.services import product_create
+from tests.factories import DeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -174,9 +174,7 @@ def alice_data(alice):
     product.refresh_from_db()
     order = order_place(product=product, quantity=1, customer_email=CUSTOMER_EMAIL)
     delivery = order.deliveries.get()
-    test_delivery = Delivery.objects.create(
-        product=product, is_test=True, config_version=1
-    )
+    test_delivery = DeliveryFactory(product=product)
     return {
         "product": product,
         "order": order,

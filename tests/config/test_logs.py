@@ -14,10 +14,8 @@ from django.urls import reverse
 
 from config.logs import JsonFormatter, RedactPathsFilter, logging_config, redact_path
 from fulfillment.services import deliveries as services
-from tests.fulfillment.test_delivery_services import live, place
+from tests.factories import place
 from tests.httpserver import Route
-
-__all__ = ["live"]  # a fixture, used by name below
 
 
 def _json_lines(caplog) -> list[dict]:
@@ -66,8 +64,10 @@ def test_json_line_carries_the_traceback_of_an_exception():
 
 
 @pytest.mark.django_db
-def test_real_attempt_logs_json_lines_with_its_delivery_and_order(live, caplog):
-    order = place(live)
+def test_real_attempt_logs_json_lines_with_its_delivery_and_order(
+    answering_product, caplog
+):
+    order = place(answering_product)
     delivery = order.deliveries.get()
 
     with caplog.at_level(logging.INFO):
@@ -103,10 +103,10 @@ def test_real_attempt_logs_json_lines_with_its_delivery_and_order(live, caplog):
     ids=["500", "no-answer", "200"],
 )
 def test_the_exchange_line_says_the_status_and_the_verdict_truthfully(
-    live, caplog, seller_server, route, says
+    answering_product, caplog, seller_server, route, says
 ):
     seller_server.set_route("/license", route)
-    order = place(live)
+    order = place(answering_product)
 
     with caplog.at_level(logging.INFO, logger="lib.transport"):
         services.delivery_attempt(delivery_pk=order.deliveries.get().pk)
@@ -119,10 +119,10 @@ def test_the_exchange_line_says_the_status_and_the_verdict_truthfully(
 
 @pytest.mark.django_db
 def test_attempt_log_lines_carry_no_secret_and_no_customer_email(
-    live, caplog, seller_server
+    answering_product, caplog, seller_server
 ):
-    order = place(live, customer_email="secret-buyer@example.com")
-    config = live.webhook_config
+    order = place(answering_product, email="secret-buyer@example.com")
+    config = answering_product.webhook_config
 
     with caplog.at_level(logging.DEBUG):
         services.delivery_attempt(delivery_pk=order.deliveries.get().pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emails.build import order_email_build, order_email_preview
-from orders.services import order_place
+from tests.factories import place
 
 pytestmark = pytest.mark.django_db
 
@@ -14,10 +14,8 @@ LICENSES = ['**KEY-1** <img src=x onerror="alert(1)"> [x](javascript:alert(2))']
 
 
 @pytest.fixture
-def order(product):
-    product.status = "live"
-    product.save()
-    return order_place(product=product, quantity=1, customer_email="ada@example.com")
+def order(live_product):
+    return place(live_product, email="ada@example.com")
 
 
 def html_part(message) -> str:

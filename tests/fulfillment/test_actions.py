@@ -22,7 +22,7 @@ from fulfillment.services.actions import (
     order_email_resend_corrected,
 )
 from orders.models import FulfillmentStatus, Order
-from orders.services import order_place
+from tests.factories import DeliveryFactory, place
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +33,6 @@ def multibuy_product(live_product):
     config.separate_multibuy = True
     config.save()
     return live_product
-
-
-def _place(product, quantity: int = 1) -> Order:
-    return order_place(
-        product=product, quantity=quantity, customer_email="buyer@example.com"
-    )
 
 
 def _set(delivery: Delivery, status: str, **fields) -> Delivery:
@@ -71,7 +65,7 @@ class FailingBackend:
 
 
 def test_cancel_stops_a_failed_delivery_and_records_who(alice, live_product):
-    order = _place(live_product)
+    order = place(live_product)
     delivery = _failed(order)
 
     assert delivery_cancel(delivery=delivery, by=alice) is True
@@ -83,7 +77,7 @@ def test_cancel_stops_a_failed_delivery_and_records_who(alice, live_product):
 
 
 def test_cancel_marks_the_order_not_fulfilled(alice, live_product):
-    order = _place(live_product)
+    order = place(live_product)
 
     delivery_cancel(delivery=order.deliveries.get(), by=alice)
 
@@ -95,7 +89,7 @@ def test_cancel_marks_the_order_not_fulfilled(alice, live_product):
 def test_cancel_is_refused_while_in_flight_or_after_success(
     alice, live_product, status
 ):
-    delivery = _set(_place(live_product).deliveries.get(), status)
+    delivery = _set(place(live_product).deliveries.get(), status)
 
     assert delivery_cancel(delivery=delivery, by=alice) is False
 
@@ -106,9 +100,7 @@ def test_cancel_is_refused_while_in_flight_or_after_success(
 
 def test_cancel_is_refused_for_a_test_delivery(alice, live_product):
     # What "Send test request" leaves behind (without the network call).
-    delivery = Delivery.objects.create(
-        product=live_product, is_test=True, config_version=1, status="failed"
-    )
+    delivery = DeliveryFactory(product=live_product, status="failed")
     assert delivery_cancel(delivery=delivery, by=alice) is False
     assert delivery_actions_allowed(delivery=delivery) == frozenset()
 
@@ -119,7 +111,7 @@ def test_cancel_is_refused_for_a_test_delivery(alice, live_product):
 def test_fulfill_by_hand_completes_the_order_and_sends_one_email_with_the_license(
     alice, live_product, email_backend, django_capture_on_commit_callbacks
 ):
-    order = _place(live_product)
+    order = place(live_product)
     delivery = _failed(order)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -139,7 +131,7 @@ def test_fulfill_by_hand_completes_the_order_and_sends_one_email_with_the_licens
 def test_fulfill_by_hand_stores_the_stripped_text_and_clears_the_reason(
     alice, live_product
 ):
-    delivery = _failed(_place(live_product))
+    delivery = _failed(place(live_product))
 
     delivery_fulfill_manually(delivery=delivery, license_text="  KEY-1 \n", by=alice)
 
@@ -154,7 +146,7 @@ def test_fulfill_by_hand_stores_the_stripped_text_and_clears_the_reason(
 def test_fulfill_by_hand_of_one_unit_waits_for_the_others_before_emailing(
     alice, multibuy_product, email_backend, django_capture_on_commit_callbacks
 ):
-    order = _place(multibuy_product, quantity=2)
+    order = place(multibuy_product, quantity=2)
     first, second = order.deliveries.order_by("item_index")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -169,7 +161,7 @@ def test_fulfill_by_hand_of_one_unit_waits_for_the_others_before_emailing(
 
 @pytest.mark.parametrize("text", ["", "   \n\t "])
 def test_fulfill_by_hand_refuses_empty_license_text(alice, live_product, text):
-    delivery = _failed(_place(live_product))
+    delivery = _failed(place(live_product))
 
     with pytest.raises(ValueError, match="empty"):
         delivery_fulfill_manually(delivery=delivery, license_text=text, by=alice)
@@ -180,7 +172,7 @@ def test_fulfill_by_hand_refuses_empty_license_text(alice, live_product, text):
 
 def test_fulfill_by_hand_is_refused_for_a_succeeded_delivery(alice, live_product):
     delivery = _set(
-        _place(live_product).deliveries.get(),
+        place(live_product).deliveries.get(),
         DeliveryStatus.SUCCEEDED,
         response_text="FROM-THE-SELLER-SERVER",
     )
@@ -195,7 +187,7 @@ def test_fulfill_by_hand_is_refused_for_a_succeeded_delivery(alice, live_product
 
 
 def test_fulfill_by_hand_is_refused_while_a_worker_is_mid_attempt(alice, live_product):
-    delivery = _set(_place(live_product).deliveries.get(), DeliveryStatus.IN_FLIGHT)
+    delivery = _set(place(live_product).deliveries.get(), DeliveryStatus.IN_FLIGHT)
 
     assert (
         delivery_fulfill_manually(delivery=delivery, license_text="HAND", by=alice)
@@ -207,7 +199,7 @@ def test_fulfill_by_hand_is_refused_while_a_worker_is_mid_attempt(alice, live_pr
 
 
 def test_fulfill_by_hand_works_after_a_cancel(alice, live_product):
-    order = _place(live_product)
+    order = place(live_product)
     delivery = order.deliveries.get()
     delivery_cancel(delivery=delivery, by=alice)
 
@@ -222,7 +214,7 @@ def test_a_pending_delivery_fulfilled_by_hand_is_no_longer_claimable(
 ):
     from fulfillment.services.deliveries import delivery_attempt
 
-    delivery = _place(live_product).deliveries.get()
+    delivery = place(live_product).deliveries.get()
     delivery_fulfill_manually(delivery=delivery, license_text="K", by=alice)
 
     # The worker's message arrives later: it finds nothing to do, sends nothing.
@@ -234,7 +226,7 @@ def test_a_pending_delivery_fulfilled_by_hand_is_no_longer_claimable(
 
 
 def _fulfilled(product) -> Order:
-    order = _place(product)
+    order = place(product)
     delivery_fulfill_manually(
         delivery=order.deliveries.get(), license_text="KEY-9", by=None
     )
@@ -243,7 +235,7 @@ def _fulfilled(product) -> Order:
 
 
 def test_correcting_the_customer_email_updates_the_order(live_product):
-    order = _place(live_product)
+    order = place(live_product)
 
     order_customer_email_correct(order=order, email="right@example.com")
 
@@ -251,7 +243,7 @@ def test_correcting_the_customer_email_updates_the_order(live_product):
 
 
 def test_correcting_to_an_invalid_address_is_refused(live_product):
-    order = _place(live_product)
+    order = place(live_product)
     with pytest.raises(ValidationError):
         order_customer_email_correct(order=order, email="not an address")
     assert Order.objects.get(pk=order.pk).customer_email == "buyer@example.com"
@@ -272,7 +264,7 @@ def test_resend_to_a_corrected_address_saves_it_and_sends_there(
 def test_resend_of_an_unfulfilled_order_only_corrects_the_address(
     live_product, email_backend
 ):
-    order = _place(live_product)
+    order = place(live_product)
 
     assert order_email_resend_corrected(order=order, email="right@example.com") is False
 
@@ -283,7 +275,7 @@ def test_resend_of_an_unfulfilled_order_only_corrects_the_address(
 def test_resend_of_an_unfulfilled_order_without_an_address_is_refused(
     live_product, email_backend
 ):
-    order = _place(live_product)
+    order = place(live_product)
     with pytest.raises(ActionError, match="not fulfilled yet"):
         order_email_resend_corrected(order=order)
     assert mail.outbox == []

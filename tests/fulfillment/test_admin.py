@@ -6,24 +6,17 @@ import pytest
 
 from fulfillment.models import Delivery
 from orders.services import order_place
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import ProductFactory, WebhookConfigFactory, place
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def charlie_client(client, charlie):
-    client.force_login(charlie)
-    return client
-
-
-@pytest.fixture
-def orders(product):
-    product.status = "live"
-    product.save()
-    first = order_place(product=product, quantity=1, customer_email="ada@example.com")
-    second = order_place(product=product, quantity=1, customer_email="bo@example.com")
-    return first, second
+def orders(live_product):
+    return (
+        place(live_product, email="ada@example.com"),
+        place(live_product, email="bo@example.com"),
+    )
 
 
 @pytest.mark.parametrize(

@@ -15,26 +15,10 @@ from fulfillment.services import claims, wakeups
 from fulfillment.services import deliveries as services
 from lib import urlpolicy
 from orders.models import FulfillmentStatus, Order
-from orders.services import order_place
-from tests.factories import CustomFieldFactory
+from tests.factories import CustomFieldFactory, place
 from tests.httpserver import Route
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def live(wired_product, seller_server):
-    seller_server.set_route("/license", Route(body="LICENSE-OK"))
-    return wired_product
-
-
-def place(product, quantity=1, **kwargs):
-    return order_place(
-        product=product,
-        quantity=quantity,
-        customer_email=kwargs.pop("customer_email", "buyer@example.com"),
-        **kwargs,
-    )
 
 
 def attempt_all(order):
@@ -42,11 +26,11 @@ def attempt_all(order):
         services.delivery_attempt(delivery_pk=delivery.pk)
 
 
-def test_separate_multibuy_plans_one_delivery_per_unit(live):
-    live.webhook_config.separate_multibuy = True
-    live.webhook_config.save()
+def test_separate_multibuy_plans_one_delivery_per_unit(answering_product):
+    answering_product.webhook_config.separate_multibuy = True
+    answering_product.webhook_config.save()
 
-    order = place(live, quantity=3)
+    order = place(answering_product, quantity=3)
 
     deliveries = list(order.deliveries.order_by("item_index"))
     assert [(d.item_index, d.item_count, d.quantity) for d in deliveries] == [
@@ -56,8 +40,8 @@ def test_separate_multibuy_plans_one_delivery_per_unit(live):
     ]
 
 
-def test_without_separate_multibuy_one_delivery_carries_the_quantity(live):
-    order = place(live, quantity=3)
+def test_without_separate_multibuy_one_delivery_carries_the_quantity(answering_product):
+    order = place(answering_product, quantity=3)
 
     assert [
         (d.item_index, d.item_count, d.quantity) for d in order.deliveries.all()
@@ -82,10 +66,10 @@ def test_manual_product_has_no_deliveries_and_confirms_the_order(
 
 
 def test_successful_attempt_stores_the_license_and_fulfills_the_order(
-    live, seller_server
+    answering_product, seller_server
 ):
     seller_server.set_route("/license", Route(body="**KEY-1**"))
-    order = place(live)
+    order = place(answering_product)
 
     attempt_all(order)
 
@@ -100,10 +84,10 @@ def test_successful_attempt_stores_the_license_and_fulfills_the_order(
 
 
 def test_failed_attempt_is_scheduled_for_retry_with_a_readable_reason(
-    live, seller_server
+    answering_product, seller_server
 ):
     seller_server.set_route("/license", Route(status=500, body="oops"))
-    order = place(live)
+    order = place(answering_product)
 
     attempt_all(order)
 
@@ -117,11 +101,11 @@ def test_failed_attempt_is_scheduled_for_retry_with_a_readable_reason(
 
 
 def test_delivery_fails_for_good_after_the_last_scheduled_retry(
-    live, seller_server, settings
+    answering_product, seller_server, fulfillment_settings
 ):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "RETRY_SCHEDULE": [1]}
+    fulfillment_settings(RETRY_SCHEDULE=[1])
     seller_server.set_route("/license", Route(status=500, body="oops"))
-    order = place(live)
+    order = place(answering_product)
     delivery = order.deliveries.get()
     services.delivery_attempt(delivery_pk=delivery.pk)
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
@@ -135,8 +119,8 @@ def test_delivery_fails_for_good_after_the_last_scheduled_retry(
     assert order.fulfillment_status == FulfillmentStatus.FAILED
 
 
-def test_a_delivery_cannot_be_claimed_twice(live, seller_server):
-    order = place(live)
+def test_a_delivery_cannot_be_claimed_twice(answering_product, seller_server):
+    order = place(answering_product)
     delivery = order.deliveries.get()
     now = timezone.now()
 
@@ -144,8 +128,10 @@ def test_a_delivery_cannot_be_claimed_twice(live, seller_server):
     assert claims._claim(delivery.pk, now) is False
 
 
-def test_an_attempt_on_a_delivery_not_yet_due_sends_nothing(live, seller_server):
-    order = place(live)
+def test_an_attempt_on_a_delivery_not_yet_due_sends_nothing(
+    answering_product, seller_server
+):
+    order = place(answering_product)
     delivery = order.deliveries.get()
     Delivery.objects.filter(pk=delivery.pk).update(
         status="retrying", next_attempt_at=timezone.now() + timedelta(minutes=5)
@@ -155,8 +141,10 @@ def test_an_attempt_on_a_delivery_not_yet_due_sends_nothing(live, seller_server)
     assert seller_server.requests_to("/license") == []
 
 
-def test_a_second_attempt_of_a_succeeded_delivery_sends_nothing(live, seller_server):
-    order = place(live)
+def test_a_second_attempt_of_a_succeeded_delivery_sends_nothing(
+    answering_product, seller_server
+):
+    order = place(answering_product)
     attempt_all(order)
 
     attempt_all(order)
@@ -174,10 +162,10 @@ def worker_stops_mid_attempt(delivery) -> None:
 
 
 def test_a_delivery_whose_worker_stopped_is_due_again_at_once_and_says_why(
-    live, seller_server, monkeypatch
+    answering_product, seller_server, monkeypatch
 ):
     monkeypatch.setattr(wakeups, "delivery_enqueue", lambda pk, countdown=0: None)
-    order = place(live)
+    order = place(answering_product)
     delivery = order.deliveries.get()
     due_before = delivery.next_attempt_at
     worker_stops_mid_attempt(delivery)
@@ -201,11 +189,11 @@ def test_a_delivery_whose_worker_stopped_is_due_again_at_once_and_says_why(
 
 
 def test_a_lost_claim_does_not_move_the_retry_schedule_on(
-    live, seller_server, monkeypatch
+    answering_product, seller_server, monkeypatch
 ):
     monkeypatch.setattr(wakeups, "delivery_enqueue", lambda pk, countdown=0: None)
     seller_server.set_route("/license", Route(status=500, body="oops"))
-    delivery = place(live).deliveries.get()
+    delivery = place(answering_product).deliveries.get()
     services.delivery_attempt(delivery_pk=delivery.pk)  # 1: waits ~10 s
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     worker_stops_mid_attempt(delivery)  # 2: lost
@@ -220,12 +208,12 @@ def test_a_lost_claim_does_not_move_the_retry_schedule_on(
 
 
 def test_each_recovered_delivery_and_each_sweep_is_logged_with_its_id(
-    live, monkeypatch, caplog
+    answering_product, monkeypatch, caplog
 ):
     monkeypatch.setattr(wakeups, "delivery_enqueue", lambda pk, countdown=0: None)
-    lost = place(live).deliveries.get()
+    lost = place(answering_product).deliveries.get()
     worker_stops_mid_attempt(lost)
-    stale = place(live).deliveries.get()
+    stale = place(answering_product).deliveries.get()
     Delivery.objects.filter(pk=stale.pk).update(
         next_attempt_at=timezone.now() - timedelta(minutes=1)
     )
@@ -244,19 +232,23 @@ def test_each_recovered_delivery_and_each_sweep_is_logged_with_its_id(
     )
 
 
-def test_custom_fields_reach_the_seller(live, seller_server):
-    CustomFieldFactory(config=live.webhook_config, kind="customer_email", name="email")
-    order = place(live, customer_email="jo@example.com")
+def test_custom_fields_reach_the_seller(answering_product, seller_server):
+    CustomFieldFactory(
+        config=answering_product.webhook_config, kind="customer_email", name="email"
+    )
+    order = place(answering_product, email="jo@example.com")
 
     attempt_all(order)
 
     assert b"email=jo%40example.com" in seller_server.requests_to("/license")[0].body
 
 
-def test_test_delivery_is_marked_test_and_never_retried(live, seller_server):
+def test_test_delivery_is_marked_test_and_never_retried(
+    answering_product, seller_server
+):
     seller_server.set_route("/license", Route(status=500, body="down"))
 
-    delivery = services.delivery_test_send(product=live)
+    delivery = services.delivery_test_send(product=answering_product)
 
     assert delivery.is_test
     assert delivery.status == DeliveryStatus.FAILED
@@ -264,8 +256,10 @@ def test_test_delivery_is_marked_test_and_never_retried(live, seller_server):
     assert b"test=true" in seller_server.requests_to("/license")[0].body
 
 
-def test_refused_url_fails_at_once_without_retry(product, seller_server, settings):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "ALLOWED_PRIVATE_NETWORKS": []}
+def test_refused_url_fails_at_once_without_retry(
+    product, seller_server, fulfillment_settings
+):
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=[])
     product.webhook_config.url = seller_server.url("/license")
     product.webhook_config.save()
     product.status = "live"
@@ -281,7 +275,7 @@ def test_refused_url_fails_at_once_without_retry(product, seller_server, setting
 
 
 def test_a_host_that_does_not_resolve_is_retried_with_a_readable_reason(
-    live, monkeypatch
+    answering_product, monkeypatch
 ):
     """A resolver hiccup (or a DNS change in progress) must not fail a paid
     order for good, nor pause the seller's server."""
@@ -289,9 +283,9 @@ def test_a_host_that_does_not_resolve_is_retried_with_a_readable_reason(
     def resolver_down(host, port):
         raise OSError("Temporary failure in name resolution")
 
-    live.webhook_config.url = "https://licenses.example.com/issue"
-    live.webhook_config.save()
-    order = place(live)
+    answering_product.webhook_config.url = "https://licenses.example.com/issue"
+    answering_product.webhook_config.save()
+    order = place(answering_product)
     monkeypatch.setattr(urlpolicy, "resolve_host", resolver_down)
 
     attempt_all(order)
@@ -306,9 +300,9 @@ def test_a_host_that_does_not_resolve_is_retried_with_a_readable_reason(
 
 
 def test_retry_now_sends_a_failed_delivery_again_and_fulfills_the_order(
-    live, seller_server
+    answering_product, seller_server
 ):
-    order = place(live)
+    order = place(answering_product)
     delivery = order.deliveries.get()
     Delivery.objects.filter(pk=delivery.pk).update(
         status="failed", next_attempt_at=None
@@ -324,8 +318,8 @@ def test_retry_now_sends_a_failed_delivery_again_and_fulfills_the_order(
     assert Order.objects.get(pk=order.pk).fulfillment_status == "fulfilled"
 
 
-def test_retry_now_leaves_a_succeeded_delivery_alone(live, seller_server):
-    order = place(live)
+def test_retry_now_leaves_a_succeeded_delivery_alone(answering_product, seller_server):
+    order = place(answering_product)
     attempt_all(order)
 
     assert wakeups.delivery_retry_now(delivery=order.deliveries.get()) is False
@@ -333,13 +327,13 @@ def test_retry_now_leaves_a_succeeded_delivery_alone(live, seller_server):
 
 
 def test_dispatcher_picks_up_deliveries_past_the_grace_period_only(
-    live, settings, monkeypatch
+    answering_product, settings, monkeypatch
 ):
     sent = []
     monkeypatch.setattr(
         wakeups, "delivery_enqueue", lambda pk, countdown=0: sent.append(pk)
     )
-    order = place(live)
+    order = place(answering_product)
     delivery = order.deliveries.get()
 
     assert wakeups.deliveries_dispatch_due() == 0
@@ -351,14 +345,14 @@ def test_dispatcher_picks_up_deliveries_past_the_grace_period_only(
 
 
 def test_order_email_is_sent_once_when_every_delivery_succeeded(
-    live, seller_server, email_backend, django_capture_on_commit_callbacks
+    answering_product, seller_server, email_backend, django_capture_on_commit_callbacks
 ):
-    live.webhook_config.separate_multibuy = True
-    live.webhook_config.save()
+    answering_product.webhook_config.separate_multibuy = True
+    answering_product.webhook_config.save()
     seller_server.set_route(
         "/license", lambda r: Route(body=f"KEY-{r.header('webhook-id')[-6:]}")
     )
-    order = place(live, quantity=2)
+    order = place(answering_product, quantity=2)
 
     with django_capture_on_commit_callbacks(execute=True):
         attempt_all(order)
@@ -375,11 +369,11 @@ def test_order_email_is_sent_once_when_every_delivery_succeeded(
 
 
 def test_no_email_when_order_emails_are_off_but_the_order_is_fulfilled(
-    live, seller_server, email_backend, django_capture_on_commit_callbacks
+    answering_product, seller_server, email_backend, django_capture_on_commit_callbacks
 ):
-    live.send_order_emails = False
-    live.save()
-    order = place(live)
+    answering_product.send_order_emails = False
+    answering_product.save()
+    order = place(answering_product)
 
     with django_capture_on_commit_callbacks(execute=True):
         attempt_all(order)
@@ -390,10 +384,12 @@ def test_no_email_when_order_emails_are_off_but_the_order_is_fulfilled(
     assert order.email.status == "disabled"
 
 
-def test_order_email_send_twice_sends_one_email(live, seller_server, email_backend):
+def test_order_email_send_twice_sends_one_email(
+    answering_product, seller_server, email_backend
+):
     from fulfillment.services.emails import order_email_send
 
-    order = place(live)
+    order = place(answering_product)
     attempt_all(order)
 
     assert order_email_send(order_id=order.pk) is True
@@ -402,12 +398,12 @@ def test_order_email_send_twice_sends_one_email(live, seller_server, email_backe
 
 
 def test_failed_email_send_releases_the_claim_for_a_retry(
-    live, seller_server, settings
+    answering_product, seller_server, settings
 ):
     from fulfillment.services.emails import order_email_send
 
     settings.EMAIL_BACKEND = "tests.fulfillment.test_delivery_services.BrokenBackend"
-    order = place(live)
+    order = place(answering_product)
     attempt_all(order)
 
     with pytest.raises(ConnectionError):
@@ -425,17 +421,18 @@ def email_tasks(monkeypatch):
 
 
 @pytest.fixture
-def worker_sends_email(live, settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "EMAIL_FROM_FULFILLMENT_WORKER": True,
-    }
+def worker_sends_email(answering_product, fulfillment_settings):
+    fulfillment_settings(EMAIL_FROM_FULFILLMENT_WORKER=True)
 
 
 def test_by_default_every_email_goes_through_the_email_queue(
-    live, seller_server, email_backend, email_tasks, django_capture_on_commit_callbacks
+    answering_product,
+    seller_server,
+    email_backend,
+    email_tasks,
+    django_capture_on_commit_callbacks,
 ):
-    order = place(live)
+    order = place(answering_product)
 
     with django_capture_on_commit_callbacks(execute=True):
         attempt_all(order)
@@ -445,10 +442,10 @@ def test_by_default_every_email_goes_through_the_email_queue(
 
 
 def test_the_worker_that_fulfils_the_order_can_send_its_email_without_a_queue_hop(
-    live, seller_server, email_backend, email_tasks, worker_sends_email,
+    answering_product, seller_server, email_backend, email_tasks, worker_sends_email,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
-    order = place(live)
+    order = place(answering_product)
 
     with django_capture_on_commit_callbacks(execute=True):
         attempt_all(order)
@@ -461,13 +458,13 @@ def test_the_worker_that_fulfils_the_order_can_send_its_email_without_a_queue_ho
 
 
 def test_an_email_the_worker_could_not_send_is_left_to_the_email_queue(
-    live, seller_server, settings, email_tasks, worker_sends_email,
+    answering_product, seller_server, settings, email_tasks, worker_sends_email,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     from fulfillment.tasks import order_email_send_task
 
     settings.EMAIL_BACKEND = "tests.fulfillment.test_delivery_services.BrokenBackend"
-    order = place(live)
+    order = place(answering_product)
 
     with django_capture_on_commit_callbacks(execute=True):
         attempt_all(order)
@@ -507,10 +504,10 @@ def lease_lost_mid_attempt(monkeypatch):
 
 
 def test_a_success_after_the_lease_was_lost_still_fulfills(
-    live, seller_server, lease_lost_mid_attempt
+    answering_product, seller_server, lease_lost_mid_attempt
 ):
     # The seller's server issued the license: it must not be thrown away.
-    order = place(live)
+    order = place(answering_product)
     delivery = order.deliveries.get()
 
     services.delivery_attempt(delivery_pk=delivery.pk)
@@ -521,10 +518,10 @@ def test_a_success_after_the_lease_was_lost_still_fulfills(
 
 
 def test_a_failure_after_the_lease_was_lost_leaves_the_delivery_to_its_new_owner(
-    live, seller_server, lease_lost_mid_attempt
+    answering_product, seller_server, lease_lost_mid_attempt
 ):
     seller_server.set_route("/license", Route(status=500))
-    order = place(live)
+    order = place(answering_product)
     delivery = order.deliveries.get()
 
     services.delivery_attempt(delivery_pk=delivery.pk)
@@ -535,13 +532,13 @@ def test_a_failure_after_the_lease_was_lost_leaves_the_delivery_to_its_new_owner
 
 
 def test_owed_email_lost_by_the_broker_is_sent_by_the_email_dispatcher(
-    live, seller_server, email_backend, settings, monkeypatch
+    answering_product, seller_server, email_backend, fulfillment_settings, monkeypatch
 ):
     from fulfillment.services import emails
 
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "EMAIL_DISPATCH_GRACE_SECONDS": 0}
+    fulfillment_settings(EMAIL_DISPATCH_GRACE_SECONDS=0)
     # The broker is down when the order is fulfilled: the enqueue is lost.
-    order = place(live)
+    order = place(answering_product)
     attempt_all(order)
     assert Order.objects.get(pk=order.pk).email.status == "not_sent"
     sent = []
@@ -553,26 +550,26 @@ def test_owed_email_lost_by_the_broker_is_sent_by_the_email_dispatcher(
 
 
 def test_email_dispatcher_leaves_sent_disabled_and_pending_orders_alone(
-    live, seller_server, email_backend, settings, monkeypatch
+    answering_product, seller_server, email_backend, fulfillment_settings, monkeypatch
 ):
     from fulfillment.services import emails
 
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "EMAIL_DISPATCH_GRACE_SECONDS": 0}
-    sent_order = place(live)
+    fulfillment_settings(EMAIL_DISPATCH_GRACE_SECONDS=0)
+    sent_order = place(answering_product)
     attempt_all(sent_order)
     emails.order_email_send(order_id=sent_order.pk)
-    place(live)  # still pending: nothing owed yet
+    place(answering_product)  # still pending: nothing owed yet
     monkeypatch.setattr(emails, "_enqueue_email", lambda pk: None)
 
     assert emails.order_emails_dispatch_due() == 0
 
 
 def test_resend_sends_to_a_corrected_address_and_records_it(
-    live, seller_server, email_backend
+    answering_product, seller_server, email_backend
 ):
     from fulfillment.services.emails import order_email_resend, order_email_send
 
-    order = place(live, customer_email="typo@exmaple.com")
+    order = place(answering_product, email="typo@exmaple.com")
     attempt_all(order)
     order_email_send(order_id=order.pk)
 
@@ -583,9 +580,9 @@ def test_resend_sends_to_a_corrected_address_and_records_it(
 
 
 def test_orders_paid_with_the_test_provider_reach_the_seller_marked_test(
-    live, seller_server
+    answering_product, seller_server
 ):
-    order = place(live)
+    order = place(answering_product)
 
     attempt_all(order)
 
@@ -593,12 +590,12 @@ def test_orders_paid_with_the_test_provider_reach_the_seller_marked_test(
     assert b"&test=true&" in seller_server.requests_to("/license")[0].body
 
 
-def test_api_orders_reach_the_seller_as_real_orders(live, seller_server):
+def test_api_orders_reach_the_seller_as_real_orders(answering_product, seller_server):
     from orders.services import order_create_from_api
 
     order, _ = order_create_from_api(
         data={
-            "product": live.slug,
+            "product": answering_product.slug,
             "quantity": 1,
             "customer_email": "real@example.com",
             "transaction_id": "txn-real-1",
@@ -613,26 +610,28 @@ def test_api_orders_reach_the_seller_as_real_orders(live, seller_server):
 # --- Endpoint key, Retry-After, 410 --------------------------------------------
 
 
-def test_planned_deliveries_carry_their_endpoint_key(live, seller_server):
-    order = place(live)
+def test_planned_deliveries_carry_their_endpoint_key(answering_product, seller_server):
+    order = place(answering_product)
 
     assert (
         order.deliveries.get().endpoint_key == f"http://127.0.0.1:{seller_server.port}"
     )
 
 
-def test_test_delivery_carries_its_endpoint_key(live, seller_server):
-    delivery = services.delivery_test_send(product=live)
+def test_test_delivery_carries_its_endpoint_key(answering_product, seller_server):
+    delivery = services.delivery_test_send(product=answering_product)
 
     assert delivery.endpoint_key == f"http://127.0.0.1:{seller_server.port}"
 
 
-def test_endpoint_key_follows_a_webhook_url_changed_after_planning(live, seller_server):
-    live.webhook_config.url = "https://old-server.example.com/license"
-    live.webhook_config.save()
-    order = place(live)
-    live.webhook_config.url = seller_server.url("/license")
-    live.webhook_config.save()
+def test_endpoint_key_follows_a_webhook_url_changed_after_planning(
+    answering_product, seller_server
+):
+    answering_product.webhook_config.url = "https://old-server.example.com/license"
+    answering_product.webhook_config.save()
+    order = place(answering_product)
+    answering_product.webhook_config.url = seller_server.url("/license")
+    answering_product.webhook_config.save()
 
     attempt_all(order)
 
@@ -651,12 +650,12 @@ def seconds_until_next_attempt(delivery) -> float:
 
 
 def test_retry_after_seconds_delays_the_next_attempt_and_is_explained(
-    live, seller_server
+    answering_product, seller_server
 ):
     seller_server.set_route(
         "/license", Route(status=429, headers={"Retry-After": "120"})
     )
-    order = place(live)
+    order = place(answering_product)
 
     attempt_all(order)
 
@@ -667,13 +666,15 @@ def test_retry_after_seconds_delays_the_next_attempt_and_is_explained(
     assert delivery.attempts.get().message == delivery.last_error
 
 
-def test_retry_after_http_date_delays_the_next_attempt(live, seller_server):
+def test_retry_after_http_date_delays_the_next_attempt(
+    answering_product, seller_server
+):
     when = timezone.now() + timedelta(seconds=200)
     seller_server.set_route(
         "/license",
         Route(status=503, headers={"Retry-After": http_date(when.timestamp())}),
     )
-    order = place(live)
+    order = place(answering_product)
 
     attempt_all(order)
 
@@ -681,12 +682,12 @@ def test_retry_after_http_date_delays_the_next_attempt(live, seller_server):
     assert 195 < seconds_until_next_attempt(order.deliveries.get()) <= 202
 
 
-def test_retry_after_is_bounded(live, seller_server, settings):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "RETRY_AFTER_MAX_SECONDS": 300}
+def test_retry_after_is_bounded(answering_product, seller_server, fulfillment_settings):
+    fulfillment_settings(RETRY_AFTER_MAX_SECONDS=300)
     seller_server.set_route(
         "/license", Route(status=429, headers={"Retry-After": "86400"})
     )
-    order = place(live)
+    order = place(answering_product)
 
     attempt_all(order)
 
@@ -695,9 +696,11 @@ def test_retry_after_is_bounded(live, seller_server, settings):
     assert "retry after 86400 s; we wait at most 300 s" in delivery.last_error
 
 
-def test_a_retry_after_shorter_than_the_schedule_changes_nothing(live, seller_server):
+def test_a_retry_after_shorter_than_the_schedule_changes_nothing(
+    answering_product, seller_server
+):
     seller_server.set_route("/license", Route(status=503, headers={"Retry-After": "1"}))
-    order = place(live)
+    order = place(answering_product)
 
     attempt_all(order)
 
@@ -707,13 +710,13 @@ def test_a_retry_after_shorter_than_the_schedule_changes_nothing(live, seller_se
 
 
 def test_retry_after_never_adds_attempts_beyond_the_schedule(
-    live, seller_server, settings
+    answering_product, seller_server, fulfillment_settings
 ):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "RETRY_SCHEDULE": [1]}
+    fulfillment_settings(RETRY_SCHEDULE=[1])
     seller_server.set_route(
         "/license", Route(status=429, headers={"Retry-After": "60"})
     )
-    order = place(live)
+    order = place(answering_product)
     delivery = order.deliveries.get()
     services.delivery_attempt(delivery_pk=delivery.pk)
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
@@ -725,9 +728,9 @@ def test_retry_after_never_adds_attempts_beyond_the_schedule(
     assert delivery.next_attempt_at is None
 
 
-def test_410_gone_fails_at_once_with_what_to_do(live, seller_server):
+def test_410_gone_fails_at_once_with_what_to_do(answering_product, seller_server):
     seller_server.set_route("/license", Route(status=410, body="gone"))
-    order = place(live)
+    order = place(answering_product)
 
     attempt_all(order)
 
@@ -740,8 +743,10 @@ def test_410_gone_fails_at_once_with_what_to_do(live, seller_server):
     assert order.fulfillment_status == FulfillmentStatus.FAILED
 
 
-def test_a_retried_delivery_that_fails_again_is_alerted_again(live, seller_server):
-    order = place(live)
+def test_a_retried_delivery_that_fails_again_is_alerted_again(
+    answering_product, seller_server
+):
+    order = place(answering_product)
     delivery = order.deliveries.get()
     Delivery.objects.filter(pk=delivery.pk).update(
         status="failed", next_attempt_at=None, alerted_at=timezone.now()

@@ -12,17 +12,15 @@ from emails.models import OrderEmail
 from emails.services import order_email_open
 from fulfillment.models import Delivery
 from orders.models import Order
-from orders.services import order_place
+from tests.factories import place
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def fulfilled_order(product):
+def fulfilled_order(live_product):
     """An order whose deliveries succeeded and whose email is now owed."""
-    product.status = "live"
-    product.save()
-    order = order_place(product=product, quantity=1, customer_email="ada@example.com")
+    order = place(live_product, email="ada@example.com")
     Delivery.objects.filter(order=order).update(status="succeeded", response_text="K")
     Order.objects.filter(pk=order.pk).update(
         fulfillment_status="fulfilled", fulfilled_at=timezone.now()

@@ -19,7 +19,7 @@ from fulfillment.services.endpoints import (
     endpoint_record_success,
 )
 from orders.services import order_place
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import LiveProductFactory
 from tests.httpserver import Route, SellerServer
 
 THRESHOLD = 3
@@ -28,16 +28,14 @@ MAX_OPEN_SECONDS = 240
 
 
 @pytest.fixture
-def fulfillment_settings(settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
-        "ENDPOINT_MAX_IN_FLIGHT": 2,
-        "CIRCUIT_FAILURE_THRESHOLD": THRESHOLD,
-        "CIRCUIT_OPEN_SECONDS": OPEN_SECONDS,
-        "CIRCUIT_MAX_OPEN_SECONDS": MAX_OPEN_SECONDS,
-    }
+def endpoint_limits(loopback, fulfillment_settings):
+    """Two requests in flight per endpoint and a small, fast circuit breaker."""
+    fulfillment_settings(
+        ENDPOINT_MAX_IN_FLIGHT=2,
+        CIRCUIT_FAILURE_THRESHOLD=THRESHOLD,
+        CIRCUIT_OPEN_SECONDS=OPEN_SECONDS,
+        CIRCUIT_MAX_OPEN_SECONDS=MAX_OPEN_SECONDS,
+    )
 
 
 @pytest.fixture
@@ -52,25 +50,19 @@ def enqueued(monkeypatch):
     return sent
 
 
-def live_product(url: str):
-    product = ProductFactory(status="live")
-    WebhookConfigFactory(product=product, url=url)
-    return product
-
-
 @pytest.fixture
-def shop_a(db, seller_server, fulfillment_settings):
+def shop_a(db, seller_server, endpoint_limits):
     """A seller whose server answers on /license (a test sets how)."""
     seller_server.set_route("/license", Route(body="KEY-A"))
-    return live_product(seller_server.url("/license"))
+    return LiveProductFactory(webhook_config__url=seller_server.url("/license"))
 
 
 @pytest.fixture
-def shop_b(db, fulfillment_settings):
+def shop_b(db, endpoint_limits):
     """Another seller on another server, which always works."""
     with SellerServer() as server:
         server.set_route("/license", Route(body="KEY-B"))
-        yield live_product(server.url("/license")), server
+        yield LiveProductFactory(webhook_config__url=server.url("/license")), server
 
 
 def new_delivery(product) -> Delivery:
@@ -273,7 +265,7 @@ def test_a_flaky_product_does_not_hold_back_its_neighbour_on_the_same_host(
     """Two products on one server: one's license path answers 500 every time,
     the other's works. Every delivery of the healthy one goes out at once."""
     seller_server.set_route("/flaky", Route(status=500, body="generator broke"))
-    flaky = live_product(seller_server.url("/flaky"))
+    flaky = LiveProductFactory(webhook_config__url=seller_server.url("/flaky"))
     for _ in range(THRESHOLD * 3):
         attempt(new_delivery(flaky))
 
@@ -349,9 +341,10 @@ def test_a_short_hold_is_enqueued_with_a_countdown(
 
 
 def test_a_long_hold_stays_in_the_database(
-    shop_a, seller_server, settings, enqueued, django_capture_on_commit_callbacks
-):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "CIRCUIT_OPEN_SECONDS": 1800}
+    shop_a, seller_server, fulfillment_settings, enqueued,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    fulfillment_settings(CIRCUIT_OPEN_SECONDS=1800)
     open_circuit(shop_a, seller_server)
     held = new_delivery(shop_a)
 
@@ -506,7 +499,7 @@ def test_a_failed_probe_reopens_the_circuit_for_twice_as_long(shop_a, seller_ser
     assert 2 * OPEN_SECONDS - 5 < wait <= 2 * OPEN_SECONDS
 
 
-def test_the_open_window_doubles_up_to_its_bound(fulfillment_settings, db):
+def test_the_open_window_doubles_up_to_its_bound(endpoint_limits, db):
     key = "https://down.example.com:443"
     for _ in range(THRESHOLD + 20):
         health = endpoint_record_failure(key=key, message="down")
@@ -528,7 +521,7 @@ def test_with_the_shipped_settings_a_probe_goes_out_every_30_seconds(db):
 
 
 def test_a_request_already_on_the_wire_when_it_opened_is_not_counted(
-    fulfillment_settings, db
+    endpoint_limits, db
 ):
     key = "https://down.example.com:443"
     started_before = timezone.now()

@@ -87,16 +87,11 @@ FAULTS = [
 
 
 @pytest.fixture
-def live(product, settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "CONNECT_TIMEOUT": 1.0,
-        "TOTAL_TIMEOUT": TOTAL,
-    }
-    product.status = "live"
-    product.save()
-    return product
+def impatient_product(live_product, loopback, fulfillment_settings):
+    """The live product, giving up after 1 s to connect and TOTAL in all (each
+    test points its Webhook URL somewhere)."""
+    fulfillment_settings(CONNECT_TIMEOUT=1.0, TOTAL_TIMEOUT=TOTAL)
+    return live_product
 
 
 def attempt(product, url: str):
@@ -118,11 +113,11 @@ def attempt(product, url: str):
     ids=[case[0] for case in FAULTS],
 )
 def test_misbehaving_server_ends_in_the_right_state_with_a_reason(
-    live, seller_server, route, status, kind, reason
+    impatient_product, seller_server, route, status, kind, reason
 ):
     seller_server.set_route("/license", route)
 
-    delivery, elapsed = attempt(live, seller_server.url("/license"))
+    delivery, elapsed = attempt(impatient_product, seller_server.url("/license"))
 
     attempt_row = delivery.attempts.get()
     assert delivery.status == status
@@ -132,24 +127,26 @@ def test_misbehaving_server_ends_in_the_right_state_with_a_reason(
     assert attempt_row.duration_ms <= (TOTAL + 1) * 1000
 
 
-def test_429_with_retry_after_waits_at_least_that_long(live, seller_server):
+def test_429_with_retry_after_waits_at_least_that_long(
+    impatient_product, seller_server
+):
     seller_server.set_route(
         "/license", Route(status=429, headers={"Retry-After": "120"})
     )
 
-    delivery, _ = attempt(live, seller_server.url("/license"))
+    delivery, _ = attempt(impatient_product, seller_server.url("/license"))
 
     assert delivery.status == DeliveryStatus.RETRYING
     assert delivery.next_attempt_at >= timezone.now() + timedelta(seconds=110)
     assert "120" in delivery.last_error
 
 
-def test_connection_refused_is_retried_with_a_reason(live):
+def test_connection_refused_is_retried_with_a_reason(impatient_product):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
 
-    delivery, elapsed = attempt(live, f"http://127.0.0.1:{port}/license")
+    delivery, elapsed = attempt(impatient_product, f"http://127.0.0.1:{port}/license")
 
     assert delivery.status == DeliveryStatus.RETRYING
     assert delivery.attempts.get().error_kind == "connect"
@@ -157,22 +154,22 @@ def test_connection_refused_is_retried_with_a_reason(live):
     assert elapsed <= TOTAL + 1
 
 
-def test_the_redirect_target_is_never_requested(live, seller_server):
+def test_the_redirect_target_is_never_requested(impatient_product, seller_server):
     seller_server.set_route("/license", Route.redirect(seller_server.url("/secret")))
 
-    attempt(live, seller_server.url("/license"))
+    attempt(impatient_product, seller_server.url("/license"))
 
     assert seller_server.requests_to("/secret") == []
 
 
 def test_a_nul_byte_in_the_answer_is_not_text_and_the_attempt_is_recorded(
-    live, seller_server
+    impatient_product, seller_server
 ):
     # PostgreSQL cannot store NUL in text: the answer must be refused, and the
     # attempt record must still be written (or the delivery would stay in flight).
     seller_server.set_route("/license", Route(body=b"KEY\x00-1"))
 
-    delivery, _ = attempt(live, seller_server.url("/license"))
+    delivery, _ = attempt(impatient_product, seller_server.url("/license"))
 
     assert delivery.status == DeliveryStatus.RETRYING
     attempt_row = delivery.attempts.get()

@@ -22,20 +22,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def live(product, seller_server, settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
-        "ATTEMPT_RETENTION_DAYS": 30,
-    }
+def secret_answering_product(wired_product, seller_server, fulfillment_settings):
+    """The wired product, answered with LICENSE-SECRET; attempts are kept 30 days."""
+    fulfillment_settings(ATTEMPT_RETENTION_DAYS=30)
     seller_server.set_route("/license", Route(body="LICENSE-SECRET"))
-    config = product.webhook_config
-    config.url = seller_server.url("/license")
-    config.save()
-    product.status = "live"
-    product.save()
-    return product
+    return wired_product
 
 
 def make_attempt(product, *, days_ago: int = 0) -> DeliveryAttempt:
@@ -50,8 +41,10 @@ def make_attempt(product, *, days_ago: int = 0) -> DeliveryAttempt:
     return attempt
 
 
-def test_old_attempts_lose_bodies_and_headers_but_keep_their_history(live):
-    old = make_attempt(live, days_ago=31)
+def test_old_attempts_lose_bodies_and_headers_but_keep_their_history(
+    secret_answering_product,
+):
+    old = make_attempt(secret_answering_product, days_ago=31)
     assert old.response_body == "LICENSE-SECRET"
 
     assert attempts_purge() == 1
@@ -65,8 +58,8 @@ def test_old_attempts_lose_bodies_and_headers_but_keep_their_history(live):
     assert old.duration_ms >= 0
 
 
-def test_recent_attempts_are_kept(live):
-    recent = make_attempt(live, days_ago=29)
+def test_recent_attempts_are_kept(secret_answering_product):
+    recent = make_attempt(secret_answering_product, days_ago=29)
 
     assert attempts_purge() == 0
 
@@ -75,10 +68,12 @@ def test_recent_attempts_are_kept(live):
     assert recent.request_headers
 
 
-def test_purge_counts_only_what_it_cleared_and_runs_in_batches(live):
+def test_purge_counts_only_what_it_cleared_and_runs_in_batches(
+    secret_answering_product,
+):
     for _ in range(3):
-        make_attempt(live, days_ago=40)
-    make_attempt(live, days_ago=1)
+        make_attempt(secret_answering_product, days_ago=40)
+    make_attempt(secret_answering_product, days_ago=1)
 
     assert attempts_purge(batch_size=2) == 3
     assert attempts_purge(batch_size=2) == 0
@@ -86,10 +81,10 @@ def test_purge_counts_only_what_it_cleared_and_runs_in_batches(live):
     assert DeliveryAttempt.objects.exclude(response_body="").count() == 1
 
 
-def test_get_webhooks_lose_the_query_string_too(live):
-    live.webhook_config.method = "GET"
-    live.webhook_config.save()
-    old = make_attempt(live, days_ago=31)
+def test_get_webhooks_lose_the_query_string_too(secret_answering_product):
+    secret_answering_product.webhook_config.method = "GET"
+    secret_answering_product.webhook_config.save()
+    old = make_attempt(secret_answering_product, days_ago=31)
     assert "?" in old.request_url
 
     attempts_purge()
@@ -99,13 +94,13 @@ def test_get_webhooks_lose_the_query_string_too(live):
     assert old.request_url.endswith("/license")
 
 
-def test_now_moves_the_cutoff(live):
-    make_attempt(live)
+def test_now_moves_the_cutoff(secret_answering_product):
+    make_attempt(secret_answering_product)
 
     assert attempts_purge(now=timezone.now() + timedelta(days=31)) == 1
 
 
-def test_purge_task_runs_the_service(live):
-    make_attempt(live, days_ago=31)
+def test_purge_task_runs_the_service(secret_answering_product):
+    make_attempt(secret_answering_product, days_ago=31)
 
     assert attempts_purge_task.delay().get() == 1

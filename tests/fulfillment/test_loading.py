@@ -13,7 +13,7 @@ from fulfillment.services.loading import (
     product_load_by_slug,
 )
 from orders.services import order_place
-from tests.factories import CustomFieldFactory, ProductFactory
+from tests.factories import CustomFieldFactory, DeliveryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,7 @@ def test_a_product_without_a_config_is_known_to_have_none(
     db, django_assert_num_queries
 ):
     product = ProductFactory()
-    delivery = Delivery.objects.create(product=product, config_version=0)
+    delivery = DeliveryFactory(product=product, is_test=False, config_version=0)
 
     loaded = delivery_load(delivery.pk)
 

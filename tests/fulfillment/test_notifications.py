@@ -24,8 +24,7 @@ from fulfillment.services.notifications import seller_alerts_send
 from fulfillment.services.wakeups import delivery_retry_now
 from fulfillment.tasks import seller_alerts_send_task
 from orders.models import FulfillmentStatus
-from orders.services import order_place
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import ProductFactory, WebhookConfigFactory, place
 from tests.httpserver import Route
 
 pytestmark = pytest.mark.django_db
@@ -52,16 +51,13 @@ class RefusesAlice(BaseEmailBackend):
 
 
 @pytest.fixture
-def engine(settings, email_backend):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "RETRY_SCHEDULE": [],
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
+def engine(settings, loopback, fulfillment_settings, email_backend):
+    fulfillment_settings(
+        RETRY_SCHEDULE=[],
         # Several failures in a row must reach the server, not an open circuit.
-        "CIRCUIT_FAILURE_THRESHOLD": 1000,
-        "CUSTOMER_DELAY_NOTICE_MINUTES": 15,
-    }
+        CIRCUIT_FAILURE_THRESHOLD=1000,
+        CUSTOMER_DELAY_NOTICE_MINUTES=15,
+    )
     settings.SITE_URL = "https://shop.example.com"
 
 
@@ -75,7 +71,8 @@ def go_live(product, server):
 
 
 @pytest.fixture
-def live(product, seller_server, engine):
+def failing_product(product, seller_server, engine):
+    """alice's live product; the test seller server answers it with a 500."""
     seller_server.set_route("/license", FAILING)
     return go_live(product, seller_server)
 
@@ -85,10 +82,6 @@ def bobs_product(bob, seller_server, engine):
     product = ProductFactory(seller=bob, name="Bob's Tool", slug="bobs-tool")
     WebhookConfigFactory(product=product)
     return go_live(product, seller_server)
-
-
-def place(product, quantity=1, email="buyer@example.com"):
-    return order_place(product=product, quantity=quantity, customer_email=email)
 
 
 def attempt(order):
@@ -116,8 +109,8 @@ def html_part(message) -> str:
 # --- Seller alerts ----------------------------------------------------------------
 
 
-def test_three_failures_of_one_seller_make_one_email_listing_all_three(live):
-    orders = [failed_order(live) for _ in range(3)]
+def test_three_failures_of_one_seller_make_one_email_listing_all_three(failing_product):
+    orders = [failed_order(failing_product) for _ in range(3)]
 
     sent = seller_alerts_send()
 
@@ -134,18 +127,18 @@ def test_three_failures_of_one_seller_make_one_email_listing_all_three(live):
     assert Delivery.objects.filter(alerted_at__isnull=True).count() == 0
 
 
-def test_second_run_sends_nothing(live):
-    failed_order(live)
+def test_second_run_sends_nothing(failing_product):
+    failed_order(failing_product)
     seller_alerts_send()
 
     assert seller_alerts_send() == 0
     assert len(mail.outbox) == 1
 
 
-def test_a_later_failure_gets_its_own_email_listing_only_it(live):
-    first = failed_order(live)
+def test_a_later_failure_gets_its_own_email_listing_only_it(failing_product):
+    first = failed_order(failing_product)
     seller_alerts_send()
-    later = failed_order(live)
+    later = failed_order(failing_product)
 
     assert seller_alerts_send() == 1
 
@@ -155,8 +148,10 @@ def test_a_later_failure_gets_its_own_email_listing_only_it(live):
     assert first.transaction_id not in message.body
 
 
-def test_each_seller_gets_one_email_listing_only_their_own(live, bobs_product):
-    alices = failed_order(live)
+def test_each_seller_gets_one_email_listing_only_their_own(
+    failing_product, bobs_product
+):
+    alices = failed_order(failing_product)
     bobs = failed_order(bobs_product)
 
     assert seller_alerts_send() == 2
@@ -169,11 +164,11 @@ def test_each_seller_gets_one_email_listing_only_their_own(live, bobs_product):
     assert alices.transaction_id not in to_bob.body
 
 
-def test_alert_lists_each_item_of_a_separate_multibuy(live):
-    live.webhook_config.separate_multibuy = True
-    live.webhook_config.save()
+def test_alert_lists_each_item_of_a_separate_multibuy(failing_product):
+    failing_product.webhook_config.separate_multibuy = True
+    failing_product.webhook_config.save()
 
-    failed_order(live, quantity=2)
+    failed_order(failing_product, quantity=2)
     seller_alerts_send()
 
     [message] = mail.outbox
@@ -182,8 +177,10 @@ def test_alert_lists_each_item_of_a_separate_multibuy(live):
     assert "(test order)" in message.body  # paid with the test provider
 
 
-def test_send_error_releases_the_claim_and_the_next_run_sends(live, settings):
-    failed_order(live)
+def test_send_error_releases_the_claim_and_the_next_run_sends(
+    failing_product, settings
+):
+    failed_order(failing_product)
     settings.EMAIL_BACKEND = "tests.fulfillment.test_notifications.BrokenBackend"
 
     with pytest.raises(SMTPServerDisconnected):
@@ -194,8 +191,10 @@ def test_send_error_releases_the_claim_and_the_next_run_sends(live, settings):
     assert seller_alerts_send() == 1
 
 
-def test_one_sellers_send_error_does_not_stop_the_others(live, bobs_product, settings):
-    failed_order(live)
+def test_one_sellers_send_error_does_not_stop_the_others(
+    failing_product, bobs_product, settings
+):
+    failed_order(failing_product)
     bobs = failed_order(bobs_product)
     settings.EMAIL_BACKEND = "tests.fulfillment.test_notifications.RefusesAlice"
 
@@ -205,11 +204,15 @@ def test_one_sellers_send_error_does_not_stop_the_others(live, bobs_product, set
     [to_bob] = mail.outbox
     assert to_bob.to == ["bob@example.com"]
     assert bobs.transaction_id in to_bob.body
-    assert not Delivery.objects.filter(product=live, alerted_at__isnull=False).exists()
+    assert not Delivery.objects.filter(
+        product=failing_product, alerted_at__isnull=False
+    ).exists()
 
 
-def test_seller_without_email_is_skipped_and_alerted_once_they_add_one(live, alice):
-    failed_order(live)
+def test_seller_without_email_is_skipped_and_alerted_once_they_add_one(
+    failing_product, alice
+):
+    failed_order(failing_product)
     alice.email = ""
     alice.save()
 
@@ -221,27 +224,27 @@ def test_seller_without_email_is_skipped_and_alerted_once_they_add_one(live, ali
     assert seller_alerts_send() == 1
 
 
-def test_test_deliveries_are_never_alerted(live):
-    delivery = delivery_test_send(product=live)
+def test_test_deliveries_are_never_alerted(failing_product):
+    delivery = delivery_test_send(product=failing_product)
     assert delivery.status == DeliveryStatus.FAILED
 
     assert seller_alerts_send() == 0
     assert mail.outbox == []
 
 
-def test_retrying_deliveries_are_not_alerted_yet(live, settings):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "RETRY_SCHEDULE": [3600]}
-    place_and_attempt = place(live)
+def test_retrying_deliveries_are_not_alerted_yet(failing_product, fulfillment_settings):
+    fulfillment_settings(RETRY_SCHEDULE=[3600])
+    place_and_attempt = place(failing_product)
     attempt(place_and_attempt)
     assert place_and_attempt.deliveries.get().status == DeliveryStatus.RETRYING
 
     assert seller_alerts_send() == 0
 
 
-def test_alert_html_escapes_seller_controlled_text(live):
-    live.name = "<b>Pixel</b> Editor"
-    live.save()
-    failed_order(live)
+def test_alert_html_escapes_seller_controlled_text(failing_product):
+    failing_product.name = "<b>Pixel</b> Editor"
+    failing_product.save()
+    failed_order(failing_product)
 
     seller_alerts_send()
 
@@ -251,8 +254,8 @@ def test_alert_html_escapes_seller_controlled_text(live):
     assert "<b>Pixel</b> Editor" in mail.outbox[0].body  # plain text, as written
 
 
-def test_seller_alerts_task_sends_eagerly(live):
-    failed_order(live)
+def test_seller_alerts_task_sends_eagerly(failing_product):
+    failed_order(failing_product)
 
     assert seller_alerts_send_task.delay().get() == 1
 
@@ -312,8 +315,8 @@ def test_no_delay_notice_when_order_emails_are_off(waiting):
     assert order_delay_notices_send(now=minutes_after(order, 16)) == 0
 
 
-def test_failed_order_gets_a_delay_notice(live):
-    order = failed_order(live)
+def test_failed_order_gets_a_delay_notice(failing_product):
+    order = failed_order(failing_product)
     order.refresh_from_db()
     assert order.fulfillment_status == FulfillmentStatus.FAILED
 
@@ -346,9 +349,9 @@ def test_license_email_still_arrives_after_the_delay_notice(
 
 
 def test_failed_then_retried_order_gets_one_notice_and_one_license(
-    live, seller_server, django_capture_on_commit_callbacks
+    failing_product, seller_server, django_capture_on_commit_callbacks
 ):
-    order = failed_order(live, email="ada@example.com")
+    order = failed_order(failing_product, email="ada@example.com")
     order_delay_notices_send(now=minutes_after(order, 16))
     seller_server.set_route("/license", Route(body="**KEY-1**"))
 

@@ -12,9 +12,7 @@ from django.test import TestCase
 
 from fulfillment.services.deliveries import delivery_attempt
 from fulfillment.services.emails import order_email_send
-from orders.services import order_place
-from tests.factories import CustomFieldFactory
-from tests.httpserver import Route
+from tests.factories import CustomFieldFactory, place
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +31,16 @@ EMAIL_QUERIES = 12
 
 
 @pytest.fixture
-def live(wired_product, seller_server, email_backend):
+def product_with_buyer_field(answering_product, email_backend):
+    """The answering product; its config sends the buyer's email as a custom field."""
     CustomFieldFactory(
-        config=wired_product.webhook_config, kind="customer_email", name="buyer"
+        config=answering_product.webhook_config, kind="customer_email", name="buyer"
     )
-    seller_server.set_route("/license", Route(body="LICENSE-OK"))
-    return wired_product
+    return answering_product
 
 
-def test_one_successful_attempt(live, django_assert_num_queries):
-    order = order_place(product=live, quantity=1, customer_email="jo@example.com")
+def test_one_successful_attempt(product_with_buyer_field, django_assert_num_queries):
+    order = place(product_with_buyer_field, email="jo@example.com")
     delivery = order.deliveries.get()
 
     with (
@@ -55,8 +53,8 @@ def test_one_successful_attempt(live, django_assert_num_queries):
     assert delivery.status == "succeeded"
 
 
-def test_one_customer_email(live, django_assert_num_queries):
-    order = order_place(product=live, quantity=1, customer_email="jo@example.com")
+def test_one_customer_email(product_with_buyer_field, django_assert_num_queries):
+    order = place(product_with_buyer_field, email="jo@example.com")
     with TestCase.captureOnCommitCallbacks(execute=False):
         delivery_attempt(delivery_pk=order.deliveries.get().pk)
 
@@ -64,12 +62,17 @@ def test_one_customer_email(live, django_assert_num_queries):
         assert order_email_send(order_id=order.pk)
 
 
-def test_queries_do_not_grow_with_custom_fields(live, django_assert_num_queries):
+def test_queries_do_not_grow_with_custom_fields(
+    product_with_buyer_field, django_assert_num_queries
+):
     for i in range(5):
         CustomFieldFactory(
-            config=live.webhook_config, kind="static", name=f"f{i}", value="v"
+            config=product_with_buyer_field.webhook_config,
+            kind="static",
+            name=f"f{i}",
+            value="v",
         )
-    order = order_place(product=live, quantity=1, customer_email="jo@example.com")
+    order = place(product_with_buyer_field, email="jo@example.com")
     delivery_pk = order.deliveries.get().pk
 
     with (

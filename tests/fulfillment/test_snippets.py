@@ -194,14 +194,10 @@ def _add_custom_fields(config) -> None:
     params=[(lang, *shape) for lang in LANGUAGES for shape in SHAPES],
     ids=[f"{lang}-{m}-{f}" for lang in LANGUAGES for m, f in SHAPES],
 )
-def served(request, product, servers, settings):
+def served(request, product, servers, fulfillment_settings):
     """alice's live product, its Webhook URL pointing at its own snippet's server."""
     language, method, body_format = request.param
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": LOOPBACK,
-        "TOTAL_TIMEOUT": 5.0,
-    }
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=LOOPBACK, TOTAL_TIMEOUT=5.0)
     config = product.webhook_config
     config.method, config.body_format = method, body_format
     config.signing_secret = SERVER_SECRET

@@ -17,30 +17,26 @@ def test_settings_policy_requires_https_in_production(settings):
         check_url_from_settings("http://lic.example.com/", resolve=False)
 
 
-def test_settings_policy_uses_the_allowed_private_networks(settings):
+def test_settings_policy_uses_the_allowed_private_networks(
+    settings, fulfillment_settings
+):
     settings.PRODUCTION = False
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-    }
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=["127.0.0.0/8"])
 
     assert check_url_from_settings("http://127.0.0.1:9/")
 
 
-def test_allowlist_with_debug_off_is_a_deploy_warning(settings):
+def test_allowlist_with_debug_off_is_a_deploy_warning(settings, fulfillment_settings):
     settings.DEBUG = False
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-    }
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=["127.0.0.0/8"])
 
     warnings = fulfillment_allowlist_check(None)
 
     assert [w.id for w in warnings] == ["fulfillment.W001"]
 
 
-def test_empty_allowlist_is_no_deploy_warning(settings):
+def test_empty_allowlist_is_no_deploy_warning(settings, fulfillment_settings):
     settings.DEBUG = False
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "ALLOWED_PRIVATE_NETWORKS": []}
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=[])
 
     assert fulfillment_allowlist_check(None) == []

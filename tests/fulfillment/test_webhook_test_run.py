@@ -26,12 +26,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def wired(product, seller_server, settings):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-        "TOTAL_TIMEOUT": 2.0,
-    }
+def wired(product, seller_server, loopback):
     config = product.webhook_config
     config.url = seller_server.url("/license")
     config.instructions = "Open **Settings → License** and paste the key."

@@ -58,7 +58,7 @@ from fulfillment.models import Delivery, WebhookConfig
 from fulfillment.services.loading import order_email_load
 from fulfillment.services.orders import order_fulfillment_refresh
 from lib.rendering import ALLOWED_TAGS, LINK_REL
-from orders.services import order_place
+from tests.factories import place
 
 pytestmark = pytest.mark.django_db
 
@@ -262,10 +262,8 @@ def _source_text(source: str, payload: str) -> str:
 
 
 @pytest.fixture
-def order(product):
-    product.status = "live"
-    product.save()
-    order = order_place(product=product, quantity=1, customer_email="ada@example.com")
+def order(live_product):
+    order = place(live_product, email="ada@example.com")
     Delivery.objects.filter(order=order).update(status="succeeded", response_text="x")
     return order_fulfillment_refresh(order_id=order.pk)
 

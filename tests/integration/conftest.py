@@ -31,12 +31,11 @@ def worker(stack, transactional_db, tmp_path):
 
 
 @pytest.fixture
-def fast_recovery(settings):
+def fast_recovery(fulfillment_settings):
     """The test process plays beat: its dispatchers use short graces matching
     the workers' FAST_RECOVERY_ENV."""
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "DISPATCH_GRACE_SECONDS": 2,
-        "EMAIL_DISPATCH_GRACE_SECONDS": 2,
-        "EMAIL_CLAIM_TIMEOUT_SECONDS": 8,
-    }
+    fulfillment_settings(
+        DISPATCH_GRACE_SECONDS=2,
+        EMAIL_DISPATCH_GRACE_SECONDS=2,
+        EMAIL_CLAIM_TIMEOUT_SECONDS=8,
+    )

@@ -12,7 +12,7 @@ from fulfillment.services import deliveries as delivery_services
 from fulfillment.services import wakeups
 from fulfillment.tasks import delivery_attempt_task
 from orders.services import order_create_from_api
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import LiveProductFactory
 from tests.httpserver import Route
 from tests.integration.worker import wait_for
 
@@ -21,8 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 def unsent_delivery(seller_server, monkeypatch) -> Delivery:
     """A planned delivery whose broker message was never sent."""
-    product = ProductFactory(status="live")
-    WebhookConfigFactory(product=product, url=seller_server.url("/license"))
+    product = LiveProductFactory(webhook_config__url=seller_server.url("/license"))
     monkeypatch.setattr(wakeups, "delivery_enqueue", lambda *a, **k: None)
     order, _ = order_create_from_api(
         data={
@@ -37,12 +36,9 @@ def unsent_delivery(seller_server, monkeypatch) -> Delivery:
 
 
 def test_two_threads_attempting_one_delivery_at_once_send_one_request(
-    seller_server, monkeypatch, settings
+    seller_server, monkeypatch, fulfillment_settings
 ):
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-    }
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=["127.0.0.0/8"])
     seller_server.set_route("/license", Route(body="KEY", delay=0.2))
     delivery = unsent_delivery(seller_server, monkeypatch)
     start = threading.Barrier(2)

@@ -26,7 +26,7 @@ from fulfillment.services.emails import order_emails_dispatch_due
 from fulfillment.services.wakeups import deliveries_dispatch_due
 from orders.models import Order
 from orders.services import order_create_from_api
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import LiveProductFactory
 from tests.httpserver import Route
 from tests.integration.test_full_flow import read_mail
 from tests.integration.worker import (
@@ -49,12 +49,11 @@ def slow_license(request) -> Route:
 
 
 def products(seller_server):
-    multibuy = ProductFactory(status="live")
-    WebhookConfigFactory(
-        product=multibuy, url=seller_server.url("/license"), separate_multibuy=True
+    url = seller_server.url("/license")
+    multibuy = LiveProductFactory(
+        webhook_config__url=url, webhook_config__separate_multibuy=True
     )
-    single = ProductFactory(status="live")
-    WebhookConfigFactory(product=single, url=seller_server.url("/license"))
+    single = LiveProductFactory(webhook_config__url=url)
     return multibuy, single
 
 

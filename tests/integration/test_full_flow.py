@@ -19,7 +19,7 @@ from fulfillment.models import Delivery
 from fulfillment.services import wakeups
 from orders.models import Order
 from orders.services import api_token_create
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import LiveProductFactory
 from tests.httpserver import Route
 from tests.integration.worker import wait_for
 
@@ -54,12 +54,11 @@ def license_route(request) -> Route:
     return Route(body=f"**Key:** `KEY-{request.header('webhook-id')[-8:]}`")
 
 
-def live_product(url: str, *, separate_multibuy: bool):
-    product = ProductFactory(status="live")
-    config = WebhookConfigFactory(
-        product=product, url=url, separate_multibuy=separate_multibuy
+def product_and_config(url: str, *, separate_multibuy: bool):
+    product = LiveProductFactory(
+        webhook_config__url=url, webhook_config__separate_multibuy=separate_multibuy
     )
-    return product, config
+    return product, product.webhook_config
 
 
 def post_order(client, token: str, **fields):
@@ -84,7 +83,7 @@ def test_api_order_of_three_sends_three_signed_requests_and_one_email(
     worker, seller_server, client
 ):
     seller_server.set_route("/license", license_route)
-    product, config = live_product(
+    product, config = product_and_config(
         seller_server.url("/license"), separate_multibuy=True
     )
     _, token = api_token_create(name="provider")
@@ -124,7 +123,7 @@ def test_failed_attempt_is_retried_with_the_same_delivery_id_and_one_email(
     seller_server.set_route(
         "/license", [Route(status=503, body="busy"), Route(body="KEY-AFTER-RETRY")]
     )
-    product, config = live_product(
+    product, config = product_and_config(
         seller_server.url("/license"), separate_multibuy=False
     )
     _, token = api_token_create(name="provider")
@@ -158,10 +157,12 @@ def test_failed_attempt_is_retried_with_the_same_delivery_id_and_one_email(
 
 
 def test_delivery_whose_message_was_lost_is_sent_by_the_dispatcher(
-    worker, seller_server, client, settings, monkeypatch
+    worker, seller_server, client, fulfillment_settings, monkeypatch
 ):
     seller_server.set_route("/license", license_route)
-    product, _ = live_product(seller_server.url("/license"), separate_multibuy=False)
+    product, _ = product_and_config(
+        seller_server.url("/license"), separate_multibuy=False
+    )
     _, token = api_token_create(name="provider")
     # The broker "loses" the message: enqueueing after commit does nothing.
     monkeypatch.setattr(wakeups, "delivery_enqueue", lambda *a, **k: None)
@@ -170,7 +171,7 @@ def test_delivery_whose_message_was_lost_is_sent_by_the_dispatcher(
         customer_email="lost@example.com", transaction_id="txn-int-3",
     )  # fmt: skip
     monkeypatch.undo()
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "DISPATCH_GRACE_SECONDS": 0}
+    fulfillment_settings(DISPATCH_GRACE_SECONDS=0)
 
     assert wakeups.deliveries_dispatch_due() == 1
 

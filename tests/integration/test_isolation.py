@@ -14,7 +14,7 @@ import pytest
 
 from orders.models import Order
 from orders.services import order_create_from_api
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import LiveProductFactory
 from tests.httpserver import Route, SellerServer
 from tests.integration.worker import Worker, purge_queues, wait_for
 
@@ -49,8 +49,7 @@ def healthy_server():
 
 
 def place_orders(url: str, prefix: str, count: int) -> list[int]:
-    product = ProductFactory(status="live")
-    WebhookConfigFactory(product=product, url=url)
+    product = LiveProductFactory(webhook_config__url=url)
     return [
         order_create_from_api(
             data={

@@ -23,7 +23,7 @@ from fulfillment.services.emails import order_emails_dispatch_due
 from fulfillment.services.wakeups import deliveries_dispatch_due
 from orders.models import Order
 from orders.services import api_token_create, order_create_from_api
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import LiveProductFactory
 from tests.httpserver import Route
 from tests.integration.test_full_flow import read_mail
 from tests.integration.web import ApiClients, WebServer, free_port, percentile
@@ -40,12 +40,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def license_route(request) -> Route:
     # An idempotent seller: the license follows from the delivery ID.
     return Route(body=f"KEY-{request.header('webhook-id')[-10:]}", delay=0.02)
-
-
-def live_product(url: str, **config):
-    product = ProductFactory(status="live")
-    WebhookConfigFactory(product=product, url=url, **config)
-    return product
 
 
 def start_workers(mail_dir, env) -> list[Worker]:
@@ -100,8 +94,11 @@ def test_a_killed_web_master_and_email_worker_lose_no_order_and_no_email(
     stack, seller_server, tmp_path, fast_recovery, capsys
 ):
     seller_server.set_route("/license", license_route)
-    single = live_product(seller_server.url("/license"))
-    multibuy = live_product(seller_server.url("/license"), separate_multibuy=True)
+    single = LiveProductFactory(webhook_config__url=seller_server.url("/license"))
+    multibuy = LiveProductFactory(
+        webhook_config__url=seller_server.url("/license"),
+        webhook_config__separate_multibuy=True,
+    )
     mail_dir = tmp_path / "mail"
     workers = start_workers(mail_dir, FAST_RECOVERY_ENV)
     web = WebServer(port=free_port()).start()
@@ -228,7 +225,10 @@ def test_a_flaky_product_does_not_slow_its_neighbours_on_the_same_host(
     paths = ["/flaky", "/a", "/b", "/c", "/d"]
     for path in paths[1:]:
         seller_server.set_route(path, license_route)
-    products = [live_product(seller_server.url(path)) for path in paths]
+    products = [
+        LiveProductFactory(webhook_config__url=seller_server.url(path))
+        for path in paths
+    ]
     workers = start_workers(tmp_path / "mail", FLAKY_ENV)
     try:
         for i in range(PER_PRODUCT):

@@ -22,11 +22,8 @@ from fulfillment.ops import format_age, ops_status
 from fulfillment.services import claims
 from fulfillment.services import deliveries as services
 from fulfillment.services.endpoints import endpoint_key_for
-from tests.factories import UserFactory
-from tests.fulfillment.test_delivery_services import live, place
+from tests.factories import UserFactory, place
 from tests.httpserver import Route
-
-__all__ = ["live"]  # a fixture, used by name below
 
 pytestmark = pytest.mark.django_db
 
@@ -34,15 +31,15 @@ THRESHOLD = 3
 
 
 @pytest.fixture
-def breaker(settings, loopback):
-    settings.FULFILLMENT = {**settings.FULFILLMENT, "CIRCUIT_FAILURE_THRESHOLD": 3}
+def breaker(loopback, fulfillment_settings):
+    fulfillment_settings(CIRCUIT_FAILURE_THRESHOLD=THRESHOLD)
 
 
 def attempt(delivery: Delivery) -> None:
     services.delivery_attempt(delivery_pk=delivery.pk)
 
 
-def failing(live, seller_server) -> None:
+def failing(answering_product, seller_server) -> None:
     """The server takes each connection and closes it without answering."""
     seller_server.set_route("/license", Route(close=True))
 
@@ -50,12 +47,12 @@ def failing(live, seller_server) -> None:
 # --- Oldest due delivery --------------------------------------------------------
 
 
-def test_nothing_waiting_has_no_oldest_due_delivery(live):
+def test_nothing_waiting_has_no_oldest_due_delivery(answering_product):
     assert ops_status().oldest_due is None
 
 
-def test_a_new_delivery_is_due_since_it_was_planned(live):
-    delivery = place(live).deliveries.get()  # next attempt: at once
+def test_a_new_delivery_is_due_since_it_was_planned(answering_product):
+    delivery = place(answering_product).deliveries.get()  # next attempt: at once
 
     status = ops_status(now=delivery.next_attempt_at + timedelta(minutes=3))
 
@@ -64,26 +61,26 @@ def test_a_new_delivery_is_due_since_it_was_planned(live):
     assert status.oldest_due.age == timedelta(minutes=3)
 
 
-def test_the_oldest_of_several_due_deliveries_is_reported(live):
-    first = place(live).deliveries.get()
-    place(live)
+def test_the_oldest_of_several_due_deliveries_is_reported(answering_product):
+    first = place(answering_product).deliveries.get()
+    place(answering_product)
 
     status = ops_status(now=timezone.now() + timedelta(minutes=1))
 
     assert status.oldest_due.delivery_id == first.delivery_id
 
 
-def test_a_retry_not_due_yet_is_not_waiting(live, seller_server):
-    failing(live, seller_server)
-    delivery = place(live).deliveries.get()
+def test_a_retry_not_due_yet_is_not_waiting(answering_product, seller_server):
+    failing(answering_product, seller_server)
+    delivery = place(answering_product).deliveries.get()
     attempt(delivery)  # retrying, next attempt in about 10 s
 
     assert ops_status().oldest_due is None
 
 
-def test_a_retry_is_due_since_its_next_attempt_time(live, seller_server):
-    failing(live, seller_server)
-    delivery = place(live).deliveries.get()
+def test_a_retry_is_due_since_its_next_attempt_time(answering_product, seller_server):
+    failing(answering_product, seller_server)
+    delivery = place(answering_product).deliveries.get()
     attempt(delivery)
     delivery.refresh_from_db()
 
@@ -94,8 +91,8 @@ def test_a_retry_is_due_since_its_next_attempt_time(live, seller_server):
     assert status.oldest_due.age == timedelta(seconds=90)
 
 
-def test_a_delivery_in_flight_counts_as_waiting(live):
-    delivery = place(live).deliveries.get()
+def test_a_delivery_in_flight_counts_as_waiting(answering_product):
+    delivery = place(answering_product).deliveries.get()
     # What a claim does: the worker holds it, its due time is unchanged.
     claims._claim(delivery.pk, timezone.now())
 
@@ -104,8 +101,8 @@ def test_a_delivery_in_flight_counts_as_waiting(live):
     assert status.oldest_due.status == DeliveryStatus.IN_FLIGHT
 
 
-def test_test_deliveries_never_count(live):
-    services.delivery_test_send(product=live)  # succeeded at once
+def test_test_deliveries_never_count(answering_product):
+    services.delivery_test_send(product=answering_product)  # succeeded at once
     Delivery.objects.filter(is_test=True).update(status=DeliveryStatus.PENDING)
 
     assert ops_status(now=timezone.now() + timedelta(minutes=5)).oldest_due is None
@@ -115,13 +112,13 @@ def test_test_deliveries_never_count(live):
 
 
 def test_failed_attempts_are_counted_per_minute_over_5_and_15_minutes(
-    live, seller_server
+    answering_product, seller_server
 ):
-    failing(live, seller_server)
+    failing(answering_product, seller_server)
     for _ in range(3):
-        attempt(place(live).deliveries.get())
+        attempt(place(answering_product).deliveries.get())
     seller_server.set_route("/license", Route(body="KEY"))
-    attempt(place(live).deliveries.get())  # a success is not a failure
+    attempt(place(answering_product).deliveries.get())  # a success is not a failure
 
     now_rates = ops_status().failure_rates
     later_rates = ops_status(now=timezone.now() + timedelta(minutes=10)).failure_rates
@@ -132,10 +129,10 @@ def test_failed_attempts_are_counted_per_minute_over_5_and_15_minutes(
     assert [(r.minutes, r.failures) for r in later_rates] == [(5, 0), (15, 3)]
 
 
-def test_failed_test_deliveries_are_not_counted(live, seller_server):
-    failing(live, seller_server)
+def test_failed_test_deliveries_are_not_counted(answering_product, seller_server):
+    failing(answering_product, seller_server)
 
-    services.delivery_test_send(product=live)
+    services.delivery_test_send(product=answering_product)
 
     assert [r.failures for r in ops_status().failure_rates] == [0, 0]
 
@@ -144,11 +141,11 @@ def test_failed_test_deliveries_are_not_counted(live, seller_server):
 
 
 def test_open_circuit_is_listed_with_its_failures_error_and_waiting_deliveries(
-    live, seller_server, breaker
+    answering_product, seller_server, breaker
 ):
-    failing(live, seller_server)
+    failing(answering_product, seller_server)
     for _ in range(THRESHOLD):
-        attempt(place(live).deliveries.get())
+        attempt(place(answering_product).deliveries.get())
 
     [circuit] = ops_status().open_circuits
 
@@ -160,9 +157,11 @@ def test_open_circuit_is_listed_with_its_failures_error_and_waiting_deliveries(
     assert ops_status(now=circuit.open_until + timedelta(seconds=1)).open_circuits == []
 
 
-def test_closed_circuits_are_not_listed(live, seller_server, breaker):
-    failing(live, seller_server)
-    attempt(place(live).deliveries.get())  # one failure: below the threshold
+def test_closed_circuits_are_not_listed(answering_product, seller_server, breaker):
+    failing(answering_product, seller_server)
+    attempt(
+        place(answering_product).deliveries.get()
+    )  # one failure: below the threshold
 
     assert ops_status().open_circuits == []
 
@@ -176,11 +175,11 @@ def _run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_command_prints_the_three_figures(live, seller_server, breaker):
-    failing(live, seller_server)
+def test_command_prints_the_three_figures(answering_product, seller_server, breaker):
+    failing(answering_product, seller_server)
     for _ in range(THRESHOLD):
-        attempt(place(live).deliveries.get())
-    held = place(live).deliveries.get()
+        attempt(place(answering_product).deliveries.get())
+    held = place(answering_product).deliveries.get()
     attempt(held)  # the circuit is open: held without a request, not due
 
     output = _run()
@@ -201,8 +200,8 @@ def test_command_says_when_nothing_is_waiting(db):
     assert "Open circuits: 0" in output
 
 
-def test_command_json_has_the_three_figures(live):
-    delivery = place(live).deliveries.get()
+def test_command_json_has_the_three_figures(answering_product):
+    delivery = place(answering_product).deliveries.get()
 
     data = json.loads(_run("--json"))
 
@@ -225,11 +224,11 @@ def test_ages_are_short_and_readable(seconds, text):
 
 
 def test_staff_see_the_figures_on_the_admin_status_page(
-    client, charlie, live, seller_server, breaker
+    client, charlie, answering_product, seller_server, breaker
 ):
-    failing(live, seller_server)
+    failing(answering_product, seller_server)
     for _ in range(THRESHOLD):
-        attempt(place(live).deliveries.get())
+        attempt(place(answering_product).deliveries.get())
     client.force_login(charlie)
 
     response = client.get(reverse("admin:fulfillment_delivery_status"))

@@ -17,17 +17,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from fulfillment.metrics import CIRCUITS_LABELLED, metrics_exposition
 from fulfillment.services import claims
 from fulfillment.services.endpoints import endpoint_key_for, endpoint_record_failure
+from tests.factories import place
 from tests.httpserver import Route
 from tests.ops.test_fulfillment_status import (
     THRESHOLD,
     attempt,
     breaker,
     failing,
-    live,
-    place,
 )
 
-__all__ = ["breaker", "live"]  # fixtures, used by name below
+__all__ = ["breaker"]  # a fixture, used by name below
 
 pytestmark = pytest.mark.django_db
 
@@ -67,18 +66,18 @@ def test_an_idle_shop_reports_zero_for_every_figure(db):
     assert value(metrics, "fulfillment_orders_awaiting_email") == 0
 
 
-def test_oldest_due_delivery_age_is_in_seconds(live):
-    delivery = place(live).deliveries.get()
+def test_oldest_due_delivery_age_is_in_seconds(answering_product):
+    delivery = place(answering_product).deliveries.get()
 
     metrics = scrape(now=delivery.next_attempt_at + timedelta(minutes=3))
 
     assert value(metrics, "fulfillment_oldest_due_delivery_age_seconds") == 180
 
 
-def test_failed_attempts_per_minute_over_each_window(live, seller_server):
-    failing(live, seller_server)
+def test_failed_attempts_per_minute_over_each_window(answering_product, seller_server):
+    failing(answering_product, seller_server)
     for _ in range(3):
-        attempt(place(live).deliveries.get())
+        attempt(place(answering_product).deliveries.get())
 
     metrics = scrape(now=timezone.now() + timedelta(minutes=10))
 
@@ -89,12 +88,12 @@ def test_failed_attempts_per_minute_over_each_window(live, seller_server):
 
 
 def test_open_circuit_counts_and_its_held_deliveries_by_endpoint(
-    live, seller_server, breaker
+    answering_product, seller_server, breaker
 ):
-    failing(live, seller_server)
+    failing(answering_product, seller_server)
     for _ in range(THRESHOLD):
-        attempt(place(live).deliveries.get())
-    attempt(place(live).deliveries.get())  # held by the open circuit
+        attempt(place(answering_product).deliveries.get())
+    attempt(place(answering_product).deliveries.get())  # held by the open circuit
 
     metrics = scrape()
 
@@ -106,7 +105,9 @@ def test_open_circuit_counts_and_its_held_deliveries_by_endpoint(
     }
 
 
-def test_only_the_circuits_holding_the_most_get_their_own_series(live, breaker):
+def test_only_the_circuits_holding_the_most_get_their_own_series(
+    answering_product, breaker
+):
     keys = [f"https://seller{i:02}.example.com:443" for i in range(12)]
     for key in keys:
         for _ in range(THRESHOLD):
@@ -120,13 +121,15 @@ def test_only_the_circuits_holding_the_most_get_their_own_series(live, breaker):
     assert {dict(labels)["endpoint"] for labels in labelled} == set(keys[:10])
 
 
-def test_deliveries_are_counted_by_status(live, seller_server):
-    place(live)  # pending
-    claims._claim(place(live).deliveries.get().pk, timezone.now())  # in flight
-    failing(live, seller_server)
-    attempt(place(live).deliveries.get())  # retrying
+def test_deliveries_are_counted_by_status(answering_product, seller_server):
+    place(answering_product)  # pending
+    claims._claim(
+        place(answering_product).deliveries.get().pk, timezone.now()
+    )  # in flight
+    failing(answering_product, seller_server)
+    attempt(place(answering_product).deliveries.get())  # retrying
     seller_server.set_route("/license", Route(status=410, body="gone"))
-    attempt(place(live).deliveries.get())  # 410: failed at once
+    attempt(place(answering_product).deliveries.get())  # 410: failed at once
 
     metrics = scrape()
 
@@ -138,10 +141,12 @@ def test_deliveries_are_counted_by_status(live, seller_server):
     }
 
 
-def test_a_fulfilled_order_awaits_its_email_once_the_grace_is_over(live, settings):
+def test_a_fulfilled_order_awaits_its_email_once_the_grace_is_over(
+    answering_product, settings
+):
     # The email task would be enqueued after the commit; the test's transaction
     # never commits, as when the broker lost the message.
-    order = place(live)
+    order = place(answering_product)
     attempt(order.deliveries.get())
     order.refresh_from_db()
     grace = settings.FULFILLMENT["EMAIL_DISPATCH_GRACE_SECONDS"]
@@ -155,15 +160,15 @@ def test_a_fulfilled_order_awaits_its_email_once_the_grace_is_over(live, setting
 
 
 def test_no_customer_data_or_webhook_url_reaches_the_exposition(
-    live, seller_server, breaker
+    answering_product, seller_server, breaker
 ):
-    config = live.webhook_config
+    config = answering_product.webhook_config
     config.url = seller_server.url("/license?api_key=s3cr3t-query")
     config.save()
     # Nobody answers: the circuit opens.
     seller_server.set_route("/license", Route(close=True))
     for _ in range(THRESHOLD + 1):
-        attempt(place(live, customer_email="ada@example.com").deliveries.get())
+        attempt(place(answering_product, email="ada@example.com").deliveries.get())
 
     body = metrics_exposition()[0].decode()
 

@@ -20,12 +20,6 @@ def _token_from_admin(client, **fields) -> tuple[str, object]:
     return match.group(1), response
 
 
-@pytest.fixture
-def charlie_client(client, charlie):
-    client.force_login(charlie)
-    return client
-
-
 def test_new_token_is_shown_once_and_only_its_hash_stored(charlie_client):
     raw, response = _token_from_admin(charlie_client)
     assert "Copy it now; it will not be shown again" in response.text

@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from orders.checkout_tokens import checkout_token_issue
 from orders.models import Checkout, Order
-from orders.services import order_place
 from products.models import FulfillmentMethod
+from tests.factories import place
 from tests.orders.conftest import fulfill
 
 pytestmark = pytest.mark.django_db
@@ -19,12 +19,6 @@ def _checkout(client, product, **data):
     return client.post(
         url,
         {"customer_email": "buyer@example.com", "checkout_token": token, **data},
-    )
-
-
-def _place(product, quantity=1):
-    return order_place(
-        product=product, quantity=quantity, customer_email="buyer@example.com"
     )
 
 
@@ -105,7 +99,7 @@ def test_invalid_email_is_a_field_error(client, live_product):
 
 
 def test_order_page_for_unknown_token_is_404(client, live_product):
-    _place(live_product)
+    place(live_product)
     assert client.get("/orders/not-the-token/").status_code == 404
 
 
@@ -120,7 +114,7 @@ def test_order_page_for_a_token_with_nul_or_control_characters_is_404(
 def test_pending_order_page_polls_its_status_or_refreshes_without_script(
     client, live_product
 ):
-    order = _place(live_product)
+    order = place(live_product)
     response = client.get(f"/orders/{order.token}/")
     content = response.content.decode()
     assert "We're getting your license from the seller" in content
@@ -134,7 +128,7 @@ def test_pending_order_page_polls_its_status_or_refreshes_without_script(
 
 
 def test_order_status_says_pending_until_the_license_is_there(client, live_product):
-    order = _place(live_product)
+    order = place(live_product)
     url = f"/orders/{order.token}/status/"
 
     pending = client.get(url)
@@ -148,7 +142,7 @@ def test_order_status_says_pending_until_the_license_is_there(client, live_produ
 
 
 def test_order_status_costs_one_query(client, live_product, django_assert_num_queries):
-    order = _place(live_product)
+    order = place(live_product)
 
     with django_assert_num_queries(1):
         client.get(f"/orders/{order.token}/status/")
@@ -160,7 +154,7 @@ def test_order_status_of_an_unknown_token_is_404(client, db, token):
 
 
 def test_fulfilled_order_page_shows_instructions_and_license(client, live_product):
-    order = _place(live_product)
+    order = place(live_product)
     fulfill(order, "Your key: `PIX-1234`")
     response = client.get(f"/orders/{order.token}/")
     content = response.content.decode()
@@ -173,7 +167,7 @@ def test_fulfilled_order_page_shows_instructions_and_license(client, live_produc
 def test_separate_multibuy_order_page_numbers_each_license(client, live_product):
     live_product.webhook_config.separate_multibuy = True
     live_product.webhook_config.save()
-    order = _place(live_product, quantity=3)
+    order = place(live_product, quantity=3)
     fulfill(order, "KEY-A", "KEY-B", "KEY-C")
     content = client.get(f"/orders/{order.token}/").content.decode()
     for n, key in enumerate(["KEY-A", "KEY-B", "KEY-C"], start=1):
@@ -182,7 +176,7 @@ def test_separate_multibuy_order_page_numbers_each_license(client, live_product)
 
 
 def test_raw_html_in_a_license_is_escaped(client, live_product):
-    order = _place(live_product)
+    order = place(live_product)
     fulfill(order, "<script>alert(1)</script> KEY")
     content = client.get(f"/orders/{order.token}/").content.decode()
     assert "<script>alert(1)</script>" not in content
@@ -190,7 +184,7 @@ def test_raw_html_in_a_license_is_escaped(client, live_product):
 
 
 def test_failed_order_page_says_the_seller_will_deliver(client, live_product):
-    order = _place(live_product)
+    order = place(live_product)
     order.deliveries.update(status="failed")
     from fulfillment.services.orders import order_fulfillment_refresh
 
@@ -202,13 +196,13 @@ def test_failed_order_page_says_the_seller_will_deliver(client, live_product):
 def test_manual_product_order_page_says_the_seller_delivers(client, live_product):
     live_product.fulfillment_method = FulfillmentMethod.MANUAL
     live_product.save()
-    order = _place(live_product)
+    order = place(live_product)
     content = client.get(f"/orders/{order.token}/").content.decode()
     assert "The seller will deliver it" in content
 
 
 def test_test_order_page_says_no_money_moved(client, live_product):
-    order = _place(live_product)
+    order = place(live_product)
     content = client.get(f"/orders/{order.token}/").content.decode()
     assert "Test order" in content
     assert "no money moved" in content

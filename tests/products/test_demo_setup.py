@@ -10,12 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo_env(settings, tmp_path):
+def demo_env(settings, fulfillment_settings, tmp_path):
     settings.VAR_DIR = tmp_path
-    settings.FULFILLMENT = {
-        **settings.FULFILLMENT,
-        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
-    }
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=["127.0.0.0/8"])
     return tmp_path
 
 

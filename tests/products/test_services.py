@@ -6,6 +6,7 @@ from decimal import Decimal
 from fulfillment.models import Delivery, WebhookConfig
 from products import services
 from products.checklist import checklist_missing, product_checklist
+from tests.factories import DeliveryFactory
 
 
 def _done(product) -> dict[str, bool]:
@@ -14,9 +15,8 @@ def _done(product) -> dict[str, bool]:
 
 def _succeed_test_delivery(product) -> Delivery:
     # The state delivery_test_send leaves behind after a 200 with a body.
-    return Delivery.objects.create(
+    return DeliveryFactory(
         product=product,
-        is_test=True,
         config_version=product.webhook_config.version,
         status="succeeded",
         response_text="LICENSE-1",
@@ -112,9 +112,7 @@ def test_test_delivery_for_an_older_config_version_does_not_count(product):
 
 
 def test_failed_test_delivery_does_not_count(product):
-    Delivery.objects.create(
-        product=product, is_test=True, config_version=1, status="failed"
-    )
+    DeliveryFactory(product=product, status="failed")
 
     assert _done(product)["test_delivery"] is False
 

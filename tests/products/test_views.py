@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from fulfillment.models import Delivery, WebhookConfig
+from fulfillment.models import WebhookConfig
 from products.models import Product
-from tests.factories import ProductFactory
+from tests.factories import DeliveryFactory, ProductFactory
 
 PAGE_URLS = [
     "products:detail",
@@ -39,9 +39,7 @@ def _product_data(**overrides):
 
 @pytest.fixture
 def test_delivery(product):
-    return Delivery.objects.create(
-        product=product, is_test=True, config_version=1, status="failed"
-    )
+    return DeliveryFactory(product=product, status="failed")
 
 
 @pytest.mark.parametrize("name", PAGE_URLS)
@@ -90,10 +88,8 @@ def test_dashboard_lists_only_own_products(alice_client, product, bob):
 
 
 def test_dashboard_shows_last_real_delivery_outcome_not_tests(alice_client, product):
-    Delivery.objects.create(product=product, config_version=1, status="failed")
-    Delivery.objects.create(
-        product=product, is_test=True, config_version=1, status="succeeded"
-    )
+    DeliveryFactory(product=product, is_test=False, status="failed")
+    DeliveryFactory(product=product, status="succeeded")
 
     response = alice_client.get(reverse("products:list"))
 

@@ -1,8 +1,17 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.models import User
+
+# One message for every refused login: a wrong password, an unknown username
+# and an account still waiting for its confirmation (ModelBackend refuses
+# inactive accounts just as it refuses a wrong password) all read the same.
+LOGIN_REFUSED = (
+    "Please enter a correct username and password. Note that both fields may be "
+    "case-sensitive. Just signed up? Open the link in the email we sent you "
+    "first."
+)
 
 
 class SignupForm(UserCreationForm):
@@ -39,3 +48,11 @@ class SignupForm(UserCreationForm):
 
 class ConfirmationResendForm(forms.Form):
     email = forms.EmailField(label="Email")
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": LOGIN_REFUSED,
+        "inactive": LOGIN_REFUSED,
+    }

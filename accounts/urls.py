@@ -1,6 +1,8 @@
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 from . import views
+from .forms import LoginForm
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
@@ -11,5 +13,7 @@ urlpatterns = [
         views.signup_confirm,
         name="signup-confirm",
     ),
+    # Before Django's own: the same view, with one message for every refusal.
+    path("login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("", include("django.contrib.auth.urls")),
 ]

@@ -300,3 +300,24 @@ def test_asking_for_a_new_link_answers_the_same_for_any_address(client, alice, m
         (["alice@example.com"], "You already have a seller account"),
     ]
     assert "asked for a link to confirm" in mailbox[1].body
+
+
+# --- Logging in before confirming ---------------------------------------------
+
+
+def test_an_unconfirmed_account_cannot_log_in_and_gets_the_generic_error(
+    client, mailbox
+):
+    signup(client)
+
+    unconfirmed = client.post(
+        reverse("login"), {"username": "dora", "password": STRONG}
+    )
+    unknown = client.post(reverse("login"), {"username": "nobody", "password": STRONG})
+
+    assert unconfirmed.status_code == unknown.status_code == 200
+    assert "_auth_user_id" not in client.session
+    errors = unconfirmed.context["form"].non_field_errors()
+    assert errors == unknown.context["form"].non_field_errors()
+    assert "Open the link in the email we sent you" in errors[0]
+    assert "inactive" not in _page_text(unconfirmed)

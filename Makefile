@@ -21,7 +21,7 @@ run: install
 	$(DEV_ENV) $(BIN)/python manage.py demo_setup
 	@echo ""
 	@echo "  Open http://127.0.0.1:8000/  (Ctrl-C stops everything)"
-	@echo "  Customer emails are written to var/mail/"
+	@echo "  Emails (sign-up confirmations, customer emails) are written to var/mail/"
 	@echo ""
 	$(DEV_ENV) $(BIN)/honcho --procfile Procfile.dev start
 

@@ -51,6 +51,10 @@ CLASSIFICATION: dict[str, str] = {
     # The site root redirects to the dashboard, which then asks for a login.
     "route:": PUBLIC,
     "signup": PUBLIC,
+    "signup-sent": PUBLIC,
+    "signup-resend": PUBLIC,
+    # The link's token is the credential; the walk's is not one.
+    "signup-confirm": PUBLIC,
     "login": PUBLIC,
     "logout": PUBLIC,
     "password_change": PUBLIC,

@@ -1,12 +1,15 @@
 """django-axes: five wrong passwords lock one username from one IP out.
 
 alice is the seller who forgets her password (or whose password someone guesses);
-bob logs in from the same address and must not be locked out with her.
+bob logs in from the same address and must not be locked out with her; dora
+has signed up and not confirmed yet.
 """
 
 from __future__ import annotations
 
 from django.urls import reverse
+
+from tests.accounts.conftest import STRONG, confirmation_path, signup
 
 RIGHT = "correct horse 42"  # tests.factories.UserFactory's password
 
@@ -77,3 +80,22 @@ def test_four_wrong_passwords_do_not_lock_out(client, alice):
         _login(client, "alice", "wrong guess")
 
     assert _login(client, "alice", RIGHT).status_code == 302
+
+
+def test_an_unconfirmed_account_is_locked_out_too_and_its_link_lifts_it(
+    client, db, mailbox
+):
+    """dora tries to log in before confirming: her own password counts as a
+    failure like any other (nothing tells her it was right). Her link proves she
+    holds the address, logs her in and clears the count, as a successful login
+    does."""
+    signup(client)
+    for _ in range(4):
+        assert _login(client, "dora", STRONG).status_code == 200
+    assert _login(client, "dora", "wrong guess").status_code == 429
+
+    client.post(confirmation_path(mailbox[0]))
+    assert client.session["_auth_user_id"]
+    client.post(reverse("logout"))
+
+    assert _login(client, "dora", STRONG).status_code == 302

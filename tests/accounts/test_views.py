@@ -1,45 +1,7 @@
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
-
-STRONG = "violet kettle 93 drums"
-
-
-def _signup(client, **overrides):
-    data = {
-        "username": "dora",
-        "email": "dora@example.com",
-        "password1": STRONG,
-        "password2": STRONG,
-        **overrides,
-    }
-    return client.post(reverse("signup"), data)
-
-
-def test_signup_creates_a_user_and_logs_in(client, db):
-    response = _signup(client)
-
-    assert response.status_code == 302
-    assert response.url == reverse("products:list")
-    user = get_user_model().objects.get(username="dora")
-    assert user.email == "dora@example.com"
-    assert client.get(reverse("products:list")).context["user"] == user
-
-
-def test_signup_rejects_a_weak_password_with_a_form_error(client, db):
-    response = _signup(client, password1="12345678", password2="12345678")
-
-    assert response.status_code == 200
-    assert response.context["form"].errors["password2"]
-    assert not get_user_model().objects.filter(username="dora").exists()
-
-
-def test_signup_rejects_an_email_already_in_use(client, alice):
-    response = _signup(client, email="ALICE@example.com")
-
-    assert "email" in response.context["form"].errors
 
 
 def test_login_page_renders(client, db):

@@ -1,17 +1,19 @@
 """A new seller's first hour and a buyer's purchase, in headless Chromium.
 
-One story, as people would click it: sign up, create a product, fill the Webhook
-Editor (every seed field and two custom fields), paste the signing secret into
-the license server, send a test request (no page reload), look at the email
-preview, complete the Release Checklist and publish; a buyer buys quantity 2 and
-sees both licenses; the seller sees the deliveries, one fails, and the seller
-fulfills it by hand. The license server is real (127.0.0.1) and verifies our
-signature with the official Standard Webhooks library.
+One story, as people would click it: sign up and open the confirmation link
+from the email, create a product, fill the Webhook Editor (every seed field and
+two custom fields), paste the signing secret into the license server, send a
+test request (no page reload), look at the email preview, complete the Release
+Checklist and publish; a buyer buys quantity 2 and sees both licenses; the
+seller sees the deliveries, one fails, and the seller fulfills it by hand. The
+license server is real (127.0.0.1) and verifies our signature with the official
+Standard Webhooks library.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -145,7 +147,15 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     fill(b, "password1", "a long and unusual passphrase 42")
     fill(b, "password2", "a long and unusual passphrase 42")
     submit(b, "Sign up")
+    wait_for(b, (By.XPATH, "//h1[normalize-space()='Check your inbox']"))
+    # The link is in the email, never on the page: open it from there.
+    [confirmation] = [m for m in mail.outbox if m.to == ["tina@tiletamer.example"]]
+    [link] = re.findall(r"\S+/accounts/signup/confirm/\S+", confirmation.body)
+    assert link.startswith(site) and link not in b.page_source
+    b.get(link)
+    submit(b, "Confirm and log in")
     wait_for(b, LOGGED_IN)
+    assert "Welcome, tina" in message(b)
 
     # Create the product; a webhook product opens the Webhook Editor next.
     navigate(b, b.find_element(By.PARTIAL_LINK_TEXT, "New product"))

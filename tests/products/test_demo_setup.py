@@ -30,3 +30,17 @@ def test_demo_setup_twice_makes_one_live_product_wired_to_the_license_server(
     )
     # Only the test delivery is missing: the license server is not up yet.
     assert checklist_missing(product_checklist(product)) == ["Test delivery succeeded"]
+
+
+def test_the_demo_seller_is_active_and_logs_in_with_its_password(demo_env, client):
+    from django.urls import reverse
+
+    from products.management.commands.demo_setup import DEMO_PASSWORD, DEMO_USERNAME
+
+    call_command("demo_setup")
+
+    response = client.post(
+        reverse("login"), {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("products:list")

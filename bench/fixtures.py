@@ -14,11 +14,11 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from fulfillment.forms import CustomFieldFormSet, WebhookConfigForm
 from fulfillment.services.config import webhook_config_save
 from orders.services import api_token_create
 from products.models import Product, ProductStatus
-from products.services import product_create, product_email_preview_seen
+from web.fulfillment.forms import CustomFieldFormSet, WebhookConfigForm
+from web.products.services import product_create, product_email_preview_seen
 
 INSTRUCTIONS = """\
 1. Download the app from [our website](https://example.com/download).

@@ -1,6 +1,6 @@
 """Making orders and waiting for their emails, as the scenarios need it.
 
-Orders are placed through `orders.services.order_create_from_api`, the service of
+Orders are placed through `web.orders.services.order_create_from_api`, the service of
 the orders API through which payment providers create paid orders (quantity 1,
 so one delivery and one email each; one transaction per order, as the peers'),
 from several threads of the driver while the workers run. Each batch has a tag in
@@ -26,8 +26,8 @@ from django.utils import timezone
 from bench.email_backend import emails_counted
 from emails.models import EmailStatus
 from orders.models import Order
-from orders.services import order_create_from_api
 from products.models import Product
+from web.orders.services import order_create_from_api
 
 
 def batch(tag: str) -> QuerySet[Order]:

@@ -483,7 +483,7 @@ beat; {st["endpoints"]} fast seller servers (ports) with
 ## B1 throughput
 
 Deliveries fulfilled per second, end to end: {st["creators"]} driver threads place
-orders through `orders.services.order_create_from_api`, the orders API's service
+orders through `web.orders.services.order_create_from_api`, the orders API's service
 (quantity 1: one delivery and one
 email each) while {st.get("workers", 1)} fulfillment workers, the email worker and
 beat run; timed

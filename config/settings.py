@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "orders",
     "emails",
+    "web",
 ]
 
 MIDDLEWARE = [

@@ -43,9 +43,9 @@ urlpatterns = [
     # validation and https redirect (scrape it by the site's name).
     path("metrics", metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
-    path("dashboard/", include("products.urls")),
-    path("dashboard/", include("fulfillment.urls")),
-    path("", include("orders.urls")),
+    path("dashboard/", include("web.products.urls")),
+    path("dashboard/", include("web.fulfillment.urls")),
+    path("", include("web.orders.urls")),
     # Public, but Anymail refuses any request without ANYMAIL["WEBHOOK_SECRET"].
     path("anymail/", include((_anymail_tracking_urls(), "anymail"))),
     path("admin/", admin.site.urls),

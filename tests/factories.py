@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 
 from fulfillment.models import CustomField, Delivery, WebhookConfig
 from orders.models import Order
-from orders.services import order_place
 from products.models import Product
+from web.orders.services import order_place
 
 
 class UserFactory(factory.django.DjangoModelFactory):

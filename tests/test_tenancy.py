@@ -23,10 +23,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern
 
-from orders.services import order_place
 from products.models import Product
-from products.services import product_create
 from tests.factories import DeliveryFactory
+from web.orders.services import order_place
+from web.products.services import product_create
 
 pytestmark = pytest.mark.django_db
 

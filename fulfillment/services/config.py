@@ -12,6 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.models import CustomField, WebhookConfig
+
+# The payload's standard fields, which a config's custom fields may not shadow:
+# the editor lists them and its form refuses such a name.
+from fulfillment.payload import STANDARD_FIELDS as STANDARD_FIELDS
+from fulfillment.payload import is_reserved_name as is_reserved_name
 from lib.ids import new_signing_secret
 from lib.urlpolicy import IPAddress, check_url
 

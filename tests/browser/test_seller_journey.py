@@ -27,11 +27,11 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from fulfillment.models import Delivery, DeliveryStatus
 from orders.models import Order
-from orders.services import order_place
 from tests.browser.conftest import shot
 from tests.factories import CustomFieldFactory
 from tests.httpserver import Route
 from tests.orders.conftest import fulfill
+from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -375,7 +375,7 @@ PHONE_PAGES = [
 def test_pages_fit_a_phone_and_load_nothing_from_elsewhere(browser, site, alice, wired):
     """At 375 px wide no page scrolls sideways, and every resource (styles,
     scripts, icons) comes from this site: no CDN."""
-    from orders.services import order_place
+    from web.orders.services import order_place
 
     wired.status = "live"
     wired.save()

@@ -26,8 +26,8 @@ from django.urls import reverse
 
 from emails.models import EmailDelivery, EmailEvent, EmailEventType
 from orders.models import Order
-from orders.services import order_place
 from tests.orders.conftest import fulfill
+from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fulfillment.models import Delivery
-from orders.services import order_place
 from tests.factories import ProductFactory, WebhookConfigFactory, place
+from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
 

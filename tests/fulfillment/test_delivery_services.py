@@ -591,7 +591,7 @@ def test_orders_paid_with_the_test_provider_reach_the_seller_marked_test(
 
 
 def test_api_orders_reach_the_seller_as_real_orders(answering_product, seller_server):
-    from orders.services import order_create_from_api
+    from web.orders.services import order_create_from_api
 
     order, _ = order_create_from_api(
         data={

@@ -19,9 +19,9 @@ from fulfillment.services import claims, wakeups
 from fulfillment.services.deliveries import delivery_attempt
 from lib.signing import REDACTED_SIGNATURE, SIGNATURE_HEADER
 from orders.models import FulfillmentStatus, Order
-from orders.services import order_place
 from tests.factories import ProductFactory, WebhookConfigFactory
 from tests.httpserver import Route
+from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from fulfillment.models import Delivery
-from products.checklist import product_checklist
 from tests.factories import CustomFieldFactory
+from web.products.checklist import product_checklist
 
 
 def _post_data(config, rows=(), **changes):

@@ -18,9 +18,9 @@ from fulfillment.services.endpoints import (
     endpoint_record_failure,
     endpoint_record_success,
 )
-from orders.services import order_place
 from tests.factories import LiveProductFactory
 from tests.httpserver import Route, SellerServer
+from web.orders.services import order_place
 
 THRESHOLD = 3
 OPEN_SECONDS = 60

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from fulfillment.models import DeliveryStatus
 from fulfillment.services import deliveries as services
-from orders.services import order_place
 from tests.httpserver import Route
+from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from fulfillment.health import ProductHealth, product_health, products_health
 from fulfillment.models import (
     Delivery,
     DeliveryAttempt,
@@ -23,15 +22,16 @@ from fulfillment.models import (
     EndpointHealth,
     WebhookConfig,
 )
+from fulfillment.selectors.health import ProductHealth, product_health, products_health
 from fulfillment.services.deliveries import delivery_attempt
 from fulfillment.services.endpoints import (
     endpoint_key_for,
     endpoint_record_failure,
     endpoint_record_success,
 )
-from orders.services import order_place
 from tests.factories import ProductFactory, WebhookConfigFactory
 from tests.httpserver import Route
+from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from fulfillment.models import DeliveryAttempt
 from fulfillment.services.deliveries import delivery_attempt
 from fulfillment.services.housekeeping import attempts_purge
 from fulfillment.tasks import attempts_purge_task
-from orders.services import order_place
 from tests.httpserver import Route
+from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
 

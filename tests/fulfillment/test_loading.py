@@ -12,8 +12,8 @@ from fulfillment.services.loading import (
     order_email_load,
     product_load_by_slug,
 )
-from orders.services import order_place
 from tests.factories import CustomFieldFactory, DeliveryFactory, ProductFactory
+from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
 

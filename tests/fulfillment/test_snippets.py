@@ -42,12 +42,12 @@ from fulfillment.payload import (
 )
 from fulfillment.services import deliveries as services
 from fulfillment.services.config import webhook_config_secret_regenerate
-from fulfillment.snippets import Snippet, verification_snippets
 from lib import transport
 from lib.ids import new_delivery_id, new_signing_secret
-from orders.services import order_place
 from tests.factories import CustomFieldFactory
 from tests.tools import skip_or_fail
+from web.fulfillment.snippets import Snippet, verification_snippets
+from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,9 @@ from standardwebhooks import Webhook
 
 from fulfillment.models import Delivery
 from fulfillment.services.testing import webhook_test_run
-from products.checklist import product_checklist
 from tests.factories import CustomFieldFactory
 from tests.httpserver import Route
+from web.products.checklist import product_checklist
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +129,7 @@ def test_the_signature_shown_verifies_with_the_official_library(
 
 def test_real_deliveries_still_store_no_signature(wired, seller_server):
     from fulfillment.services.deliveries import delivery_attempt
-    from orders.services import order_place
+    from web.orders.services import order_place
 
     seller_server.set_route("/license", _licensing)
     wired.status = "live"

@@ -11,10 +11,10 @@ from fulfillment.models import Delivery
 from fulfillment.services import deliveries as delivery_services
 from fulfillment.services import wakeups
 from fulfillment.tasks import delivery_attempt_task
-from orders.services import order_create_from_api
 from tests.factories import LiveProductFactory
 from tests.httpserver import Route
 from tests.integration.worker import wait_for
+from web.orders.services import order_create_from_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

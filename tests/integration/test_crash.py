@@ -25,7 +25,6 @@ from fulfillment.models import Delivery
 from fulfillment.services.emails import order_emails_dispatch_due
 from fulfillment.services.wakeups import deliveries_dispatch_due
 from orders.models import Order
-from orders.services import order_create_from_api
 from tests.factories import LiveProductFactory
 from tests.httpserver import Route
 from tests.integration.test_full_flow import read_mail
@@ -35,6 +34,7 @@ from tests.integration.worker import (
     empty_broker,
     purge_queues,
 )
+from web.orders.services import order_create_from_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -13,10 +13,10 @@ import time
 import pytest
 
 from orders.models import Order
-from orders.services import order_create_from_api
 from tests.factories import LiveProductFactory
 from tests.httpserver import Route, SellerServer
 from tests.integration.worker import Worker, purge_queues, wait_for
+from web.orders.services import order_create_from_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

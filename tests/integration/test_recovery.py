@@ -22,7 +22,7 @@ from fulfillment.models import Delivery, DeliveryAttempt, EndpointHealth
 from fulfillment.services.emails import order_emails_dispatch_due
 from fulfillment.services.wakeups import deliveries_dispatch_due
 from orders.models import Order
-from orders.services import api_token_create, order_create_from_api
+from orders.services import api_token_create
 from tests.factories import LiveProductFactory
 from tests.httpserver import Route
 from tests.integration.test_full_flow import read_mail
@@ -33,6 +33,7 @@ from tests.integration.worker import (
     empty_broker,
     purge_queues,
 )
+from web.orders.services import order_create_from_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

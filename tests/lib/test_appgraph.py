@@ -70,3 +70,20 @@ def test_the_report_lists_each_edge_with_its_lines(tmp_path):
 
     assert "products -> orders (1)\n    products/views.py:2  orders" in text
     assert acyclic
+
+
+def test_the_project_apps_import_one_way():
+    """products ← orders ← emails ← fulfillment ← web: what `make graph` shows."""
+    imports = app_imports(Path(__file__).resolve().parents[2])
+
+    assert imports  # the walk found the project's apps at all
+    assert cycles(imports) == []
+
+
+def test_other_apps_reach_fulfillment_through_its_services_models_and_selectors():
+    public = ("fulfillment.services", "fulfillment.models", "fulfillment.selectors")
+    imports = app_imports(Path(__file__).resolve().parents[2])
+
+    into = [i for i in imports if i.target == "fulfillment"]
+    assert into
+    assert [i.where for i in into if not i.module.startswith(public)] == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from orders.openapi import openapi_document
+from web.orders.openapi import openapi_document
 
 
 def _resolve(node: dict) -> dict:

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.messages import get_messages
 
 from orders.models import ApiToken
-from orders.services import order_place
+from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +41,8 @@ def test_new_token_is_never_put_into_messages(charlie_client):
 
 
 def test_admin_creates_tokens_through_the_service(charlie_client, monkeypatch):
-    from orders import admin as orders_admin
     from orders import services
+    from web.admin import orders as orders_admin
 
     calls = []
 

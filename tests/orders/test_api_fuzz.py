@@ -28,8 +28,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from orders.openapi import openapi_document
-from orders.services import api_token_create, order_create_from_api
+from orders.services import api_token_create
+from web.orders.openapi import openapi_document
+from web.orders.services import order_create_from_api
 
 CHECKS = [
     not_a_server_error,

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from orders import api
 from orders.models import Order
+from web.orders import api
 
 pytestmark = pytest.mark.django_db
 

@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from orders.api import API_MAX_BODY_BYTES
 from orders.models import Order
 from tests.config.test_gunicorn import GUNICORN, _free_port, _wait_until_up
 from tests.integration import worker
 from tests.orders.contract import assert_documented_answer
+from web.orders.api import API_MAX_BODY_BYTES
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -10,17 +10,17 @@ from django.urls import reverse
 
 from fulfillment.models import Delivery
 from orders import checkout_tokens
-from orders import services as order_services
 from orders.checkout_tokens import checkout_token_issue
 from orders.models import Checkout, Order
 from orders.payments import PaymentDeclined, PaymentResult
-from orders.services import (
+from tests.factories import ProductFactory, WebhookConfigFactory
+from web.orders import services as order_services
+from web.orders.services import (
     CHECKOUT_BUSY_MESSAGE,
     CHECKOUT_EXPIRED_MESSAGE,
     CHECKOUT_USED_MESSAGE,
     checkout_create,
 )
-from tests.factories import ProductFactory, WebhookConfigFactory
 
 pytestmark = pytest.mark.django_db
 

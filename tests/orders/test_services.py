@@ -8,17 +8,17 @@ from django.core.management import call_command
 from django.db import IntegrityError
 
 from fulfillment.models import Delivery
-from orders import services
 from orders.errors import OrderError
 from orders.models import ApiToken, Checkout, Order
 from orders.payments import PaymentDeclined, TestPaymentProvider, get_provider
-from orders.services import (
+from orders.tokens import token_hash
+from web.orders import services
+from web.orders.services import (
     checkout_create,
     order_complete,
     order_create_from_api,
     order_fingerprint,
 )
-from orders.tokens import token_hash
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from products.checklist import checklist_missing, product_checklist
 from products.models import Product
+from web.products.checklist import checklist_missing, product_checklist
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_demo_setup_twice_makes_one_live_product_wired_to_the_license_server(
 def test_the_demo_seller_is_active_and_logs_in_with_its_password(demo_env, client):
     from django.urls import reverse
 
-    from products.management.commands.demo_setup import DEMO_PASSWORD, DEMO_USERNAME
+    from web.management.commands.demo_setup import DEMO_PASSWORD, DEMO_USERNAME
 
     call_command("demo_setup")
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from fulfillment.models import Delivery, WebhookConfig
-from products import services
-from products.checklist import checklist_missing, product_checklist
 from tests.factories import DeliveryFactory
+from web.products import services
+from web.products.checklist import checklist_missing, product_checklist
 
 
 def _done(product) -> dict[str, bool]:

@@ -52,7 +52,7 @@ def test_another_seller_gets_404_on_post(bob_client, product, name, monkeypatch)
     def must_not_send(**kwargs):
         raise AssertionError("another seller's request must not send anything")
 
-    monkeypatch.setattr("fulfillment.views.webhook_test_run", must_not_send)
+    monkeypatch.setattr("web.fulfillment.views.webhook_test_run", must_not_send)
 
     response = bob_client.post(reverse(name, args=[product.pk]), _product_data())
 
@@ -212,7 +212,7 @@ def test_email_preview_never_puts_the_sellers_markup_into_the_page(
 def test_live_manual_product_cannot_switch_to_a_webhook_without_url(
     alice_client, alice
 ):
-    from products.services import product_create
+    from web.products.services import product_create
 
     product = product_create(seller=alice, name="Manual", fulfillment_method="manual")
     product.status = "live"

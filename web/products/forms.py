@@ -4,7 +4,8 @@ from typing import Any
 
 from django import forms
 
-from .models import FulfillmentMethod, Product
+from products.models import FulfillmentMethod, Product
+
 from .services import EDITABLE_FIELDS, product_slug_from_name
 
 

@@ -7,7 +7,7 @@ the `orders:write` scope, GET one with `orders:read` (403 `insufficient_scope`);
 each token is rate limited (429 `rate_limited` with `Retry-After`). A body
 over API_MAX_BODY_BYTES is refused (413 `payload_too_large`) before it is read.
 The contract is published as OpenAPI at `GET /api/v1/openapi.json`
-(orders/openapi.py).
+(web/orders/openapi.py).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from orders.errors import OrderError
 from orders.inputs import JsonRefused, json_parse_bounded
 from orders.models import ApiScope, Order
 from orders.ratelimit import RateDecision, api_rate_limit_hit
-from orders.selectors import order_deliveries, order_get_by_transaction_id
-from orders.services import order_create_from_api
+from web.orders.selectors import order_deliveries, order_get_by_transaction_id
+from web.orders.services import order_create_from_api
 
 # An order is a few hundred bytes; 64 KiB leaves room for long names and future
 # fields while keeping what one request can make us read small.

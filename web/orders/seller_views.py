@@ -18,15 +18,15 @@ from emails.models import EmailDelivery
 from emails.selectors import email_of, order_email_events
 from fulfillment.models import DUE_STATUSES
 from fulfillment.services.actions import ActionError, order_email_resend_corrected
-from orders.forms import OrderEmailResendForm, SellerOrderFilterForm
 from orders.models import Order
-from orders.selectors import (
+from web.orders.forms import OrderEmailResendForm, SellerOrderFilterForm
+from web.orders.selectors import (
     order_deliveries_with_attempts,
     order_delivery,
     order_for_seller,
     orders_for_seller,
 )
-from orders.services import order_delivery_retry
+from web.orders.services import order_delivery_retry
 
 ORDERS_PER_PAGE = 50
 # Deliveries in these states get a "Retry now" button.

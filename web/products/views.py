@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 from accounts.http import SellerRequest
 from config.csp import email_preview_csp
 from emails.build import order_email_preview
-from fulfillment.health import product_health, products_health
 from fulfillment.models import Delivery, WebhookConfig
+from fulfillment.selectors.health import product_health, products_health
 
 from . import services
 from .checklist import checklist_missing, product_checklist

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .models import WebhookConfig
+from fulfillment.models import WebhookConfig
 
 SECRET_PLACEHOLDER = "whsec_..."  # noqa: S105 - shown to the seller, not a secret
 

@@ -32,7 +32,7 @@ from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from .models import (
+from ..models import (
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
@@ -40,7 +40,7 @@ from .models import (
     ErrorKind,
     WebhookConfig,
 )
-from .services.endpoints import endpoint_key_for
+from ..services.endpoints import endpoint_key_for
 
 if TYPE_CHECKING:
     from products.models import Product

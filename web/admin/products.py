@@ -5,9 +5,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from fulfillment.models import WebhookConfig
-
-from .models import Product
-from .services import product_unpublish
+from products.models import Product
+from web.products.services import product_unpublish
 
 
 class WebhookConfigInline(admin.StackedInline):

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from orders import api, openapi, seller_views, views
+from web.orders import api, openapi, seller_views, views
 
 app_name = "orders"
 

@@ -7,11 +7,19 @@ from typing import Any, cast
 from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
+from fulfillment.models import (
+    CustomField,
+    CustomFieldKind,
+    DeliveryStatus,
+    WebhookConfig,
+)
+from fulfillment.services.config import (
+    CONFIG_FIELDS,
+    CustomFieldRow,
+    check_url_from_settings,
+    is_reserved_name,
+)
 from lib.urlpolicy import UrlRefused
-
-from .models import CustomField, CustomFieldKind, DeliveryStatus, WebhookConfig
-from .payload import is_reserved_name
-from .services.config import CONFIG_FIELDS, CustomFieldRow, check_url_from_settings
 
 # Extra blank rows on the page; the "Add rows" button adds this many more without JS.
 EXTRA_ROWS = 2

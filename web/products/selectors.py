@@ -7,8 +7,7 @@ from django.db.models import Case, OuterRef, QuerySet, Subquery, Value, When
 from django.shortcuts import get_object_or_404
 
 from fulfillment.models import Delivery, DeliveryStatus
-
-from .models import Product
+from products.models import Product
 
 
 def product_of_seller(*, seller: User, pk: int) -> Product:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from fulfillment.services.config import CustomFieldRow, webhook_config_save
 from products.models import Product, ProductStatus
-from products.services import product_create, product_email_preview_seen
+from web.products.services import product_create, product_email_preview_seen
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-seller-2026"  # noqa: S105 - local demo data only

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from fulfillment.models import Delivery, DeliveryStatus, WebhookConfig
-
-from .models import Product
+from products.models import Product
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.db.models import QuerySet
 
-from .models import Delivery
+from ..models import Delivery
 
 
 def deliveries_for_product(

@@ -18,10 +18,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from emails.models import EmailStatus
 from fulfillment.models import DeliveryStatus
-from orders.api import API_MAX_BODY_BYTES, API_MAX_JSON_DEPTH, method_not_allowed
-from orders.forms import ApiOrderForm
 from orders.inputs import JSON_MAX_INT_DIGITS
 from orders.models import MAX_QUANTITY, ApiScope, FulfillmentStatus
+from web.orders.api import API_MAX_BODY_BYTES, API_MAX_JSON_DEPTH, method_not_allowed
+from web.orders.forms import ApiOrderForm
 
 DESCRIPTION = f"""\
 Payment providers create orders and read them back. JSON only, server to server.

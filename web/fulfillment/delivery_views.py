@@ -2,7 +2,7 @@
 
 Thin: parse, call one service, render or redirect. A seller reaches only the
 deliveries of their own products, decided in one place
-(`products.selectors.product_of_seller`);
+(`web.products.selectors.product_of_seller`);
 test deliveries belong to the Webhook Editor and are not listed here.
 """
 
@@ -20,13 +20,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from accounts.http import SellerRequest
-from products.selectors import product_of_seller
+from fulfillment.models import DUE_STATUSES, Delivery, DeliveryAttempt
+from fulfillment.selectors import deliveries_for_product
+from fulfillment.services import actions
+from fulfillment.services.wakeups import delivery_retry_now
+from web.products.selectors import product_of_seller
 
 from .forms import DeliveryFilterForm, DeliveryFulfillForm
-from .models import DUE_STATUSES, Delivery, DeliveryAttempt
-from .selectors import deliveries_for_product
-from .services import actions
-from .services.wakeups import delivery_retry_now
 
 DELIVERIES_PER_PAGE = 50
 

@@ -1,10 +1,7 @@
 from django.urls import path
 
-from . import (
-    converters,  # noqa: F401 - registers <delivery_id:...>
-    delivery_views,
-    views,
-)
+# (config/urls.py registers the <delivery_id:...> converter before any URLconf.)
+from . import delivery_views, views
 
 app_name = "fulfillment"
 

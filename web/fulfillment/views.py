@@ -11,27 +11,27 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import SellerRequest
 from config.csp import email_preview_csp
-from lib.rendering import render_markdown
-from products.checklist import (
-    checklist_item_done,
-    checklist_missing,
-    product_checklist,
-)
-from products.models import Product
-from products.selectors import product_of_seller
-
-from .forms import EXTRA_ROWS, CustomFieldFormSet, WebhookConfigForm
-from .payload import STANDARD_FIELDS
-from .services.config import (
+from fulfillment.services.config import (
+    STANDARD_FIELDS,
     webhook_config_get_or_create,
     webhook_config_save,
     webhook_config_secret_regenerate,
 )
-from .services.testing import (
+from fulfillment.services.testing import (
     webhook_test_run,
     webhook_test_run_emails,
     webhook_test_run_get,
 )
+from lib.rendering import render_markdown
+from products.models import Product
+from web.products.checklist import (
+    checklist_item_done,
+    checklist_missing,
+    product_checklist,
+)
+from web.products.selectors import product_of_seller
+
+from .forms import EXTRA_ROWS, CustomFieldFormSet, WebhookConfigForm
 from .snippets import verification_snippets
 
 # Longer Instructions than this are not a preview anybody reads.

@@ -11,18 +11,18 @@ from django.views.decorators.http import require_http_methods
 
 from orders.checkout_tokens import checkout_token_issue
 from orders.errors import OrderError
-from orders.forms import CheckoutForm
 from orders.models import FulfillmentStatus
 from orders.payments import PaymentDeclined, get_provider
-from orders.selectors import (
+from products.models import Product
+from web.orders.forms import CheckoutForm
+from web.orders.selectors import (
     order_deliveries,
     order_get_by_token,
     order_instructions,
     order_pending_by_token,
     product_get_live,
 )
-from orders.services import checkout_submit
-from products.models import Product
+from web.orders.services import checkout_submit
 
 # Without JavaScript: seconds between reloads of the order page while the
 # license is on its way. With it, static/js/order.js asks `order_status` every

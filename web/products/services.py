@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from fulfillment.services.config import webhook_config_get_or_create
+from products.models import FulfillmentMethod, Product, ProductStatus
 
 from .checklist import checklist_missing, product_checklist
-from .models import FulfillmentMethod, Product, ProductStatus
 
 # The fields a seller edits on the product form; everything else (status, seller,
 # timestamps) changes only through the services below.

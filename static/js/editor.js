@@ -1,5 +1,6 @@
-// The Webhook Editor without page reloads. Progressive enhancement only: every
-// control here is a plain form that works with JavaScript off.
+// The Webhook Editor without page reloads, and its Custom Fields showing only the
+// inputs a row uses. Progressive enhancement only: every control here is a plain
+// form that works with JavaScript off.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -86,4 +87,19 @@
       timer = setTimeout(render, 250);
     });
   }
+
+  // Custom Fields: the static value input only where the chosen kind sends it
+  // (the select's data-value-kinds). Without JavaScript every row shows it and
+  // the server ignores it for the other kinds.
+  document.querySelectorAll("select[data-value-kinds]").forEach(function (select) {
+    const kinds = select.dataset.valueKinds.split(" ");
+    const row = select.closest(".custom-row");
+    const field = row && row.querySelector("[data-value-field]");
+    if (!field) return;
+    function toggle() {
+      field.hidden = !kinds.includes(select.value);
+    }
+    select.addEventListener("change", toggle);
+    toggle();
+  });
 })();

@@ -24,6 +24,7 @@ from tests.tools import skip_or_fail
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_PATH", "/usr/bin/chromedriver")
 WINDOW = (1280, 1000)
+WAIT = 15  # seconds; generous for a loaded CI machine, never reached when it works
 INSTALL_HINT = "apt-get install chromium chromium-driver"
 
 
@@ -92,6 +93,40 @@ def browser(screenshot_dir):
         driver.quit()
 
 
+@pytest.fixture
+def site(live_server, settings):
+    """The live server's URL, its webhooks allowed to reach 127.0.0.1."""
+    settings.FULFILLMENT = {
+        **settings.FULFILLMENT,
+        "ALLOWED_PRIVATE_NETWORKS": ["127.0.0.0/8"],
+        "TOTAL_TIMEOUT": 3.0,
+    }
+    settings.SITE_URL = live_server.url
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return live_server.url
+
+
+def wait_for(driver, locator, timeout=WAIT):
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(
+        EC.visibility_of_element_located(locator)
+    )
+
+
+def log_in(browser, site, user) -> None:
+    """Log `user` in through a session cookie (the journey covers the form)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    browser.get(site + "/accounts/login/")
+    browser.add_cookie(
+        {"name": "sessionid", "value": client.cookies["sessionid"].value, "path": "/"}
+    )
+
+
 def shot(driver, name: str, *, full_page: bool = True) -> Path | None:
     """Save a screenshot: the whole page, or (`full_page=False`) the window as
     scrolled. A full page grows the window to the page's height for the shot.
@@ -105,10 +140,13 @@ def shot(driver, name: str, *, full_page: bool = True) -> Path | None:
     path = driver.screenshots / f"{name}.png"
     try:
         if full_page:
-            height = driver.execute_script(
-                "return document.documentElement.scrollHeight"
+            # The window's height includes the browser's own bars: add them, so
+            # the page's bottom is in the shot too.
+            height, bars = driver.execute_script(
+                "return [document.documentElement.scrollHeight,"
+                " window.outerHeight - window.innerHeight]"
             )
-            driver.set_window_size(WINDOW[0], min(max(height, 600), 3000))
+            driver.set_window_size(WINDOW[0], min(max(height, 600), 3000) + bars)
             driver.execute_script("window.scrollTo(0, 0)")
             time.sleep(0.5)  # let iframes repaint at the new size
         driver.save_screenshot(str(path))

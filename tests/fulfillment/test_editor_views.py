@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test.html import Element, parse_html
 from django.urls import reverse
 
 from fulfillment.models import Delivery
@@ -37,6 +38,22 @@ def editor_url(product):
 
 def _row_errors(response, index):
     return response.context["formset"].forms[index].errors
+
+
+def _elements(node, attribute: str) -> list[Element]:
+    """Every element under `node` (page order) that carries `attribute`."""
+    found = []
+    for child in getattr(node, "children", []):
+        if isinstance(child, Element):
+            if attribute in dict(child.attributes):
+                found.append(child)
+            found.extend(_elements(child, attribute))
+    return found
+
+
+def _value_cells(response) -> list[Element]:
+    """The Static value cell of each Custom Fields row, as the server sent it."""
+    return _elements(parse_html(response.content.decode()), "data-value-field")
 
 
 def test_editor_shows_every_seed_field_label(alice_client, editor_url):
@@ -267,3 +284,48 @@ def test_unknown_host_is_a_form_error(alice_client, editor_url, config):
         "We could not find the host no-such-host.invalid. Check the spelling of "
         "the Webhook URL."
     ]
+
+
+def test_without_javascript_every_row_has_a_visible_static_value_input(
+    alice_client, editor_url, config
+):
+    CustomFieldFactory(config=config, kind="customer_email", name="buyer", value="")
+    CustomFieldFactory(config=config, kind="static", name="edition", value="pro")
+
+    response = alice_client.get(editor_url)
+
+    cells = _value_cells(response)
+    assert len(cells) == 2 + 2  # two saved rows, two blank ones
+    for index, cell in enumerate(cells):
+        assert "hidden" not in dict(cell.attributes)
+        assert f'name="custom_fields-{index}-value"' in str(cell)
+        assert "Static value" in str(cell)
+
+
+def test_each_kind_select_names_the_kinds_that_use_the_static_value(
+    alice_client, editor_url
+):
+    response = alice_client.get(editor_url)
+
+    selects = _elements(parse_html(response.content.decode()), "data-value-kinds")
+    assert len(selects) == 2
+    assert all(dict(s.attributes)["data-value-kinds"] == "static" for s in selects)
+
+
+def test_a_static_field_without_value_shows_the_error_in_its_value_cell(
+    alice_client, editor_url, config
+):
+    response = alice_client.post(
+        editor_url, _post_data(config, rows=[("static", "plan", "")])
+    )
+
+    cell = str(_value_cells(response)[0])
+    assert "A static field needs a value." in cell
+    assert 'name="custom_fields-0-value"' in cell
+
+
+def test_the_instructions_box_is_twelve_rows_tall(alice_client, editor_url):
+    response = alice_client.get(editor_url)
+
+    (textarea,) = _elements(parse_html(response.content.decode()), "rows")
+    assert dict(textarea.attributes)["rows"] == "12"

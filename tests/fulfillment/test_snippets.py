@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 from django.template.loader import render_to_string
+from django.test.html import Element, parse_html
 
 from fulfillment.models import DeliveryStatus
 from fulfillment.payload import (
@@ -452,3 +453,37 @@ def test_the_partial_names_a_content_type_only_for_post(
     html = _render(product, method=method)
 
     assert ("<code>Content-Type</code>" in html) is names_content_type
+
+
+def _tags(node, name: str) -> list[Element]:
+    found = []
+    for child in getattr(node, "children", []):
+        if isinstance(child, Element):
+            if child.name == name:
+                found.append(child)
+            found.extend(_tags(child, name))
+    return found
+
+
+def test_the_partial_is_collapsed_with_a_plain_section_per_language(product):
+    """As sent, before any script: every part is a closed <details>, and the
+    examples are one section per language under its own heading (the tabs are
+    static/js/tabs.js's work), so the page works without JavaScript."""
+    page = parse_html(_render(product))
+
+    parts = _tags(page, "details")
+    assert [dict(d.attributes)["id"] for d in parts] == [
+        "verify-headers",
+        "verify-fields",
+        "verify-answer",
+        "verify-examples",
+    ]
+    assert not any("open" in dict(d.attributes) for d in parts)
+    sections = [dict(s.attributes) for s in _tags(parts[-1], "section")]
+    assert [s["data-tab"] for s in sections] == ["Python", "Node.js", "PHP"]
+    assert [s["id"] for s in sections] == [
+        "snippet-python",
+        "snippet-node",
+        "snippet-php",
+    ]
+    assert len(_tags(parts[-1], "h3")) == 3

@@ -157,6 +157,22 @@ def test_list_filters_by_fulfillment_status(alice_client, live_product):
     assert _listed(_list(alice_client, status="pending")) == ["waiting@example.com"]
 
 
+def test_list_filters_are_labelled_product_and_fulfillment_status(
+    alice_client, live_product
+):
+    content = _list(alice_client).content.decode()
+    assert '<label for="id_product">Product</label>' in content
+    assert '<label for="id_status">Fulfillment status</label>' in content
+
+
+def test_list_offers_clear_only_when_filtered(alice_client, live_product):
+    _place(live_product)
+    clear = f'<a href="{reverse("orders:seller-orders")}">Clear</a>'
+    assert clear not in _list(alice_client).content.decode()
+    filtered = _list(alice_client, status="pending").content.decode()
+    assert clear in filtered
+
+
 def test_list_is_paginated_fifty_a_page(alice_client, live_product):
     for n in range(51):
         _place(live_product, f"buyer{n}@example.com")

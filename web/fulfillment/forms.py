@@ -24,6 +24,10 @@ from lib.urlpolicy import UrlRefused
 # Extra blank rows on the page; the "Add rows" button adds this many more without JS.
 EXTRA_ROWS = 2
 MAX_CUSTOM_FIELDS = 50
+# The kinds that send the row's typed value. The editor's script shows the value
+# input only for them (static/js/editor.js reads `data-value-kinds`); without
+# JavaScript every row shows it and `CustomFieldForm.clean` drops it for others.
+VALUE_KINDS = (CustomFieldKind.STATIC,)
 
 
 class WebhookConfigForm(forms.ModelForm):
@@ -46,7 +50,7 @@ class WebhookConfigForm(forms.ModelForm):
         widgets = {
             "method": forms.RadioSelect,
             "body_format": forms.RadioSelect,
-            "instructions": forms.Textarea(attrs={"rows": 6}),
+            "instructions": forms.Textarea(attrs={"rows": 12}),
         }
         help_texts = {
             "method": "The HTTP request method. GET sends the fields as query "
@@ -85,6 +89,9 @@ class CustomFieldForm(forms.ModelForm):
         fields = ("kind", "name", "value")
         labels = {"kind": "Send", "value": "Static value"}
         help_texts = {"value": "Only for a static value or message."}
+        widgets = {
+            "kind": forms.Select(attrs={"data-value-kinds": " ".join(VALUE_KINDS)}),
+        }
 
     def __init__(self, *args, product=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -102,7 +109,7 @@ class CustomFieldForm(forms.ModelForm):
         super().clean()
         cleaned = self.cleaned_data
         kind = cleaned.get("kind")
-        if kind == CustomFieldKind.STATIC:
+        if kind in VALUE_KINDS:
             if not cleaned.get("value", "").strip():
                 self.add_error("value", "A static field needs a value.")
         else:

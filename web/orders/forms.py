@@ -56,7 +56,9 @@ class SellerOrderFilterForm(forms.Form):
         queryset=Product.objects.none(), required=False, empty_label="All products"
     )
     status = forms.ChoiceField(
-        choices=[("", "Any status"), *FulfillmentStatus.choices], required=False
+        label="Fulfillment status",
+        choices=[("", "Any status"), *FulfillmentStatus.choices],
+        required=False,
     )
 
     def __init__(self, *args, seller, **kwargs) -> None:

@@ -61,6 +61,7 @@ def seller_orders(request: SellerRequest) -> HttpResponse:
         "page": page,
         "orders": page.object_list,
         "email_problems": EMAIL_PROBLEMS,
+        "filtered": any(request.GET.get(name) for name in form.fields),
     }
     return render(request, "dashboard/orders/order_list.html", context)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import Count, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import RowNumber, TruncDate
 
 from ..models import (
     Delivery,
@@ -17,17 +17,33 @@ from ..models import (
     WebhookConfig,
 )
 from ..services.endpoints import endpoint_key_for
-from .figures import LastFailure
+from .figures import TALLY_FIELDS, LastFailure
 
 if TYPE_CHECKING:
     from products.models import Product
 
 
-def delivery_counts(pks: list[int], since: datetime) -> dict[int, dict[str, int]]:
+# Keys of the per-day figures: a product's pk and a date in the current time zone.
+ProductDay = tuple[int, date]
+# What percentile() can group attempts by.
+GROUPS = {"product": F("delivery__product"), "day": TruncDate("started_at")}
+IN_PROGRESS = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.IN_FLIGHT,
+    DeliveryStatus.RETRYING,
+)
+
+
+def delivery_counts(
+    pks: list[int], since: datetime
+) -> dict[ProductDay, dict[str, int]]:
+    """The Tally counts of each product's deliveries per day of creation; days
+    without deliveries are missing."""
     rows = (
         Delivery.objects.filter(product__in=pks, is_test=False, created_at__gte=since)
         .order_by()
-        .values("product")
+        .annotate(day=TruncDate("created_at"))
+        .values("product", "day")
         .annotate(
             deliveries=Count("pk"),
             # Fulfilled by hand means the webhook did not deliver: it counts as
@@ -41,15 +57,13 @@ def delivery_counts(pks: list[int], since: datetime) -> dict[int, dict[str, int]
                 filter=Q(status=DeliveryStatus.FAILED)
                 | Q(status=DeliveryStatus.SUCCEEDED, handled_by__isnull=False),
             ),
+            in_progress=Count("pk", filter=Q(status__in=IN_PROGRESS)),
+            needs_attention=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
         )
     )
     return {
-        row["product"]: {
-            "deliveries": row["deliveries"],
-            "succeeded": row["succeeded"],
-            "failed": row["failed"],
-        }
-        for row in rows
+        (pk, day): dict(zip(TALLY_FIELDS, tally, strict=True))
+        for pk, day, *tally in rows.values_list("product", "day", *TALLY_FIELDS)
     }
 
 
@@ -61,25 +75,33 @@ def _real_attempts(pks: list[int], since: datetime) -> QuerySet[DeliveryAttempt]
     ).order_by()
 
 
-def percentile(pks: list[int], since: datetime, percent: int) -> dict[int, int]:
+def percentile(
+    pks: list[int], since: datetime, percent: int, *, by: tuple[str, ...]
+) -> dict[tuple[Any, ...], int]:
     """Nearest rank: the value at rank ceil(percent / 100 * n) of the n answered
-    attempts sorted by duration, per product. Integer arithmetic (n * p + 99) /
-    100 is that ceiling on SQLite and PostgreSQL alike, without floats."""
-    per_product = [F("delivery__product")]
+    attempts sorted by duration, per group. Integer arithmetic (n * p + 99) /
+    100 is that ceiling on SQLite and PostgreSQL alike, without floats.
+
+    `by` names the groups: ("product",), ("product", "day") (the date the
+    attempt started), or () for all the products' attempts together. The
+    result is keyed by those values, as a tuple.
+    """
+    groups = [F(name) for name in by] or None
     ranked = (
         _real_attempts(pks, since)
         .filter(response_status__isnull=False)
+        .annotate(**{name: GROUPS[name] for name in by})
         .annotate(
             rank=Window(
                 RowNumber(),
-                partition_by=per_product,
+                partition_by=groups,
                 order_by=[F("duration_ms"), F("pk")],
             ),
-            answered=Window(Count("pk"), partition_by=per_product),
+            answered=Window(Count("pk"), partition_by=groups),
         )
         .filter(rank=(F("answered") * percent + 99) / 100)
     )
-    return dict(ranked.values_list("delivery__product", "duration_ms"))
+    return {tuple(row[:-1]): row[-1] for row in ranked.values_list(*by, "duration_ms")}
 
 
 def last_failures(pks: list[int], since: datetime) -> dict[int, LastFailure]:

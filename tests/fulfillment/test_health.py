@@ -223,12 +223,12 @@ def test_list_page_shows_the_figures(alice_client, live_product):
     assert "11 deliveries · 90 % ok · p50 500 ms · p95 1000 ms" in page
 
 
-def test_pages_say_no_deliveries_yet(alice_client, live_product):
+def test_pages_say_no_deliveries_in_the_last_7_days(alice_client, live_product):
     listed = _list_page(alice_client)
     detail = _detail_page(alice_client, live_product)
 
     assert "No deliveries in the last 7 days" in listed
-    assert "No deliveries yet" in detail
+    assert "No deliveries in the last 7 days" in detail
     assert "0 %" not in listed
     assert "0 %" not in detail
 

@@ -12,7 +12,7 @@ from accounts.http import SellerRequest
 from config.csp import email_preview_csp
 from emails.build import order_email_preview
 from fulfillment.models import Delivery, WebhookConfig
-from fulfillment.selectors.health import product_health, products_health
+from fulfillment.selectors.health import product_health, seller_health
 
 from . import services
 from .checklist import checklist_missing, product_checklist
@@ -23,9 +23,9 @@ from .selectors import product_of_seller, products_for_seller
 @login_required
 def product_list(request: SellerRequest) -> HttpResponse:
     products = list(products_for_seller(seller=request.user))
-    health = products_health(products)
-    rows = [(product, health[product.pk]) for product in products]
-    context = {"products": products, "rows": rows}
+    summary = seller_health(products)
+    rows = [(product, summary.products[product.pk]) for product in products]
+    context = {"products": products, "rows": rows, "summary": summary}
     return render(request, "dashboard/product_list.html", context)
 
 

@@ -480,3 +480,54 @@ def test_on_redis_a_request_is_counted_in_one_round_trip_that_sets_the_expiry(
     assert client.get(key) == b"1"
     # The counter dies a little after its window (60 s, ending at t=1020).
     assert 0 < client.ttl(key) <= 65
+
+
+class _BrokenPipeline:
+    """A pipeline whose connection was closed under it, as redis-py fails then."""
+
+    def __init__(self, failures: list[int]):
+        self.failures = failures
+
+    def incr(self, key):
+        return self
+
+    def expire(self, key, ttl):
+        return self
+
+    def execute(self):
+        if self.failures[0] > 0:
+            self.failures[0] -= 1
+            raise ValueError("I/O operation on closed file.")
+        return [1, True]
+
+
+@pytest.fixture
+def flaky_counter(monkeypatch):
+    """The limiter counts on "Redis", whose next `n` round trips fail."""
+    failures = [0]
+    client = type(
+        "Client", (), {"pipeline": lambda self, **kw: _BrokenPipeline(failures)}
+    )
+    monkeypatch.setattr(ratelimit, "_redis_url", lambda: "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(ratelimit, "_redis", lambda url: client())
+    return failures
+
+
+def test_a_counter_that_fails_once_is_counted_on_the_second_try(flaky_counter):
+    flaky_counter[0] = 1
+
+    decision = ratelimit.api_rate_limit_hit(token_pk=11)
+
+    assert (decision.allowed, decision.remaining) == (True, decision.limit - 1)
+
+
+def test_an_order_goes_through_when_the_counter_is_unavailable(
+    flaky_counter, api_post, order_body, live_product, caplog
+):
+    flaky_counter[0] = 10  # every round trip fails
+
+    with caplog.at_level("WARNING", logger="orders.ratelimit"):
+        response = api_post(order_body)
+
+    assert response.status_code == 201
+    assert "rate limit not counted (ValueError" in caplog.text

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from fulfillment.models import CustomField, Delivery, WebhookConfig
+from fulfillment.models import (
+    CustomField,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    WebhookConfig,
+)
+from fulfillment.services.orders import order_fulfillment_refresh
 from orders.models import Order
 from products.models import Product
 from web.orders.services import order_place
@@ -108,3 +117,79 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(LiveProductFactory)
     is_test = True
     config_version = 1
+
+
+# --- States the engine leaves: fulfilled orders, deliveries and attempt rows ---
+
+
+def fulfill(order, *texts: str) -> None:
+    """Succeed the order's deliveries with these license texts, as workers would."""
+    deliveries = order.deliveries.order_by("item_index")
+    for delivery, text in zip(deliveries, texts, strict=True):
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.SUCCEEDED, response_text=text
+        )
+    order_fulfillment_refresh(order_id=order.pk)
+
+
+def make_delivery(product, status: str = DeliveryStatus.PENDING, **fields) -> Delivery:
+    """A real order's delivery, moved to `status` as the retry engine would."""
+    order = order_place(product=product, quantity=1, customer_email="b@example.com")
+    delivery = order.deliveries.get()
+    Delivery.objects.filter(pk=delivery.pk).update(status=status, **fields)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def make_attempt(
+    delivery: Delivery,
+    *,
+    duration_ms: int,
+    status: int | None = 200,
+    succeeded: bool = True,
+    message: str = "",
+):
+    """The row the engine records for one try."""
+    return DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts.count() + 1,
+        duration_ms=duration_ms,
+        request_method="POST",
+        request_url="https://licenses.example.com/issue",
+        response_status=status,
+        succeeded=succeeded,
+        error_kind="" if succeeded else ("status" if status else "timeout"),
+        message=message,
+    )
+
+
+def make_succeeded(product, duration_ms: int = 100) -> Delivery:
+    delivery = make_delivery(
+        product, DeliveryStatus.SUCCEEDED, attempt_count=1, succeeded_at=timezone.now()
+    )
+    make_attempt(delivery, duration_ms=duration_ms)
+    return delivery
+
+
+def make_failed(product, message: str = "Your server answered 500.") -> Delivery:
+    delivery = make_delivery(
+        product,
+        DeliveryStatus.FAILED,
+        attempt_count=1,
+        next_attempt_at=None,
+        last_error=message,
+    )
+    make_attempt(delivery, duration_ms=50, status=500, succeeded=False, message=message)
+    return delivery
+
+
+def at(delivery: Delivery, when: datetime) -> Delivery:
+    """The delivery was created, and its attempts started, at `when`."""
+    Delivery.objects.filter(pk=delivery.pk).update(created_at=when)
+    DeliveryAttempt.objects.filter(delivery=delivery).update(started_at=when)
+    return delivery
+
+
+def age(delivery: Delivery, days: float) -> None:
+    """The delivery and its attempts happened `days` ago."""
+    at(delivery, timezone.now() - timedelta(days=days))

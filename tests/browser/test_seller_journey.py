@@ -27,9 +27,8 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from fulfillment.models import Delivery, DeliveryStatus
 from orders.models import Order
 from tests.browser.conftest import WAIT, log_in, shot, wait_for
-from tests.factories import CustomFieldFactory
+from tests.factories import CustomFieldFactory, DeliveryFactory, fulfill
 from tests.httpserver import Route
-from tests.orders.conftest import fulfill
 from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -333,50 +332,81 @@ def test_without_javascript_the_test_request_is_a_page(browser, site, alice, wir
     assert "HTTP 200" in main and "TT-0001-STD" in main
 
 
-PHONE_PAGES = [
+# Every page a seller or a buyer opens with GET, in the order a seller meets them.
+SELLER_PAGES = [
     ("products:list", False),
+    ("products:create", False),
     ("products:detail", True),
+    ("products:edit", True),
     ("fulfillment:config-edit", True),
+    ("fulfillment:config-secret-reveal", True),
     ("products:checklist", True),
     ("products:email-preview", True),
     ("fulfillment:delivery-list", True),
     ("orders:seller-orders", False),
 ]
+SIGNED_OUT_PAGES = [
+    "login",
+    "signup",
+    "signup-sent",
+    "signup-resend",
+    "password_reset",
+]
+SIZES = {"desktop": (1280, 1000), "phone": (375, 812)}
 
 
-def test_pages_fit_a_phone_and_load_nothing_from_elsewhere(browser, site, alice, wired):
-    """At 375 px wide no page scrolls sideways, and every resource (styles,
-    scripts, icons) comes from this site: no CDN."""
-    from web.orders.services import order_place
-
+@pytest.mark.parametrize("size", SIZES)
+def test_every_page_fits_its_screen_and_loads_nothing_from_elsewhere(
+    browser, site, alice, wired, size
+):
+    """At desktop and at phone width no page scrolls sideways, and every
+    resource (styles, scripts, icons) comes from this site: no CDN."""
     wired.status = "live"
     wired.save()
     order = order_place(product=wired, quantity=2, customer_email="jo@example.com")
-    browser.set_window_size(375, 812)
-    log_in(browser, site, alice)
-    urls = [
-        reverse(name, args=[wired.pk] if needs_pk else [])
-        for name, needs_pk in PHONE_PAGES
-    ]
-    urls += [
-        reverse("orders:seller-order", args=[order.pk]),
+    delivery = order.deliveries.order_by("item_index").first()
+    test_delivery = DeliveryFactory(product=wired)
+    browser.set_window_size(*SIZES[size])
+    signed_out = [reverse(name) for name in SIGNED_OUT_PAGES] + [
         reverse("orders:product", args=[wired.slug]),
         reverse("orders:order", args=[order.token]),
     ]
-    for url in urls:
-        browser.get(site + url)
-        wait_for(browser, (By.TAG_NAME, "main"))
-        overflow = browser.execute_script(
-            "return document.documentElement.scrollWidth - window.innerWidth"
-        )
-        assert overflow <= 0, f"{url} scrolls sideways by {overflow}px on a phone"
-        resources = browser.execute_script(
-            "return performance.getEntriesByType('resource').map(e => e.name)"
-        )
-        foreign = [r for r in resources if not r.startswith(site)]
-        assert foreign == [], f"{url} loads {foreign}"
-        assert browser.find_elements(By.CSS_SELECTOR, "link[rel=stylesheet]")
-    shot(browser, "phone-webhook-editor", full_page=False)
+    for url in signed_out:
+        _assert_fits(browser, site, url, size)
+    log_in(browser, site, alice)
+    seller = [
+        reverse(name, args=[wired.pk] if needs_pk else [])
+        for name, needs_pk in SELLER_PAGES
+    ]
+    seller += [
+        reverse("fulfillment:delivery-detail", args=[wired.pk, delivery.delivery_id]),
+        reverse(
+            "fulfillment:config-test-result",
+            args=[wired.pk, test_delivery.delivery_id],
+        ),
+        reverse("orders:seller-order", args=[order.pk]),
+    ]
+    for url in seller:
+        _assert_fits(browser, site, url, size)
+        if size == "phone" and url == reverse(
+            "fulfillment:config-edit", args=[wired.pk]
+        ):
+            shot(browser, "phone-webhook-editor", full_page=False)
+
+
+def _assert_fits(browser, site, url: str, size: str) -> None:
+    browser.get(site + url)
+    wait_for(browser, (By.TAG_NAME, "main"))
+    overflow = browser.execute_script(
+        "return document.documentElement.scrollWidth - window.innerWidth"
+    )
+    assert overflow <= 0, f"{url} scrolls sideways by {overflow}px ({size})"
+    resources = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    foreign = [r for r in resources if not r.startswith(site)]
+    assert foreign == [], f"{url} loads {foreign}"
+    assert browser.find_elements(By.CSS_SELECTOR, "link[rel=stylesheet]")
 
 
 def test_the_editor_works_from_the_keyboard(browser, site, alice, wired):

@@ -1,7 +1,7 @@
 """/metrics: open in development, a bearer token in production, never open there.
 
 Operators only: no seller or staff login opens it, only METRICS_TOKEN. The
-figures themselves are tested in tests/ops/test_metrics.py.
+figures themselves are tested in tests/fulfillment/test_metrics.py.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from django.urls import reverse
 
 from emails.models import EmailDelivery, EmailEvent, EmailEventType
 from orders.models import Order
-from tests.orders.conftest import fulfill
+from tests.factories import fulfill
 from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ delivery's one `webhook-id`.
 Email has its own worker, as in production (`--queues email`); it loses its
 messages in the broker flush like everyone else, but is not killed: what a worker
 death mid-send does is decided in fulfillment/services/emails.py and tested in
-tests/fulfillment/test_email_claims.py.
+tests/fulfillment/services/test_emails.py.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ written for one WebhookConfig: the seller's method (what is signed: the body or
 the raw query string), body format (how the fields are parsed, and whether `test`
 is a boolean or the text "true") and custom field names.
 
-tests/fulfillment/test_snippets.py runs every snippet as a real server and sends
+tests/web/fulfillment/test_snippets.py runs every snippet as a real server and sends
 it real signed deliveries, so what the editor shows is known to work.
 
 Seller-chosen names go into the code only as string literals, escaped for each

@@ -3,7 +3,7 @@
 Built from the same constants the API enforces (field lengths from
 ApiOrderForm, the quantity range, the body limit, the status choices), so the
 document cannot drift from them. Every error status lists the exact `code`s it
-may carry: tests/orders/test_api_fuzz.py checks every answer against this
+may carry: tests/web/orders/test_api_fuzz.py checks every answer against this
 document, so an undocumented status or code fails the tests.
 """
 

@@ -16,9 +16,8 @@ from django.utils import timezone
 from fulfillment.models import Delivery, DeliveryStatus
 from fulfillment.services.deliveries import delivery_attempt
 from orders.models import Order
-from tests.factories import ProductFactory, WebhookConfigFactory
+from tests.factories import ProductFactory, WebhookConfigFactory, fulfill
 from tests.httpserver import Route
-from tests.orders.conftest import fulfill
 from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db

@@ -298,7 +298,7 @@ def _assert_bob(kind: str, response, url: str, method: str) -> None:
 def test_every_url_pattern_is_classified():
     unclassified = sorted(route.key for route in ROUTES if route.kind is None)
     assert unclassified == [], (
-        "Classify these URL patterns in tests/test_tenancy.py: "
+        "Classify these URL patterns in tests/security/test_tenancy.py: "
         + ", ".join(unclassified)
     )
 

@@ -402,7 +402,7 @@ def test_failed_email_send_releases_the_claim_for_a_retry(
 ):
     from fulfillment.services.emails import order_email_send
 
-    settings.EMAIL_BACKEND = "tests.fulfillment.test_delivery_services.BrokenBackend"
+    settings.EMAIL_BACKEND = "tests.fulfillment.services.test_deliveries.BrokenBackend"
     order = place(answering_product)
     attempt_all(order)
 
@@ -463,7 +463,7 @@ def test_an_email_the_worker_could_not_send_is_left_to_the_email_queue(
 ):  # fmt: skip
     from fulfillment.tasks import order_email_send_task
 
-    settings.EMAIL_BACKEND = "tests.fulfillment.test_delivery_services.BrokenBackend"
+    settings.EMAIL_BACKEND = "tests.fulfillment.services.test_deliveries.BrokenBackend"
     order = place(answering_product)
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -3,7 +3,7 @@
 Each case goes over a raw socket to gunicorn running config/gunicorn.conf.py on
 the test database, as a client on the wire sends it: chunked bodies, a 3 MB
 body, bytes that are not UTF-8, NUL in the URL path. Every answer must be the
-documented status with the contract's JSON (tests/orders/contract.py), and
+documented status with the contract's JSON (tests/web/orders/contract.py), and
 the server's log for it must hold nothing at ERROR and no traceback. The run
 prints the table of inputs and answers.
 """
@@ -26,7 +26,7 @@ from django.conf import settings
 from orders.models import Order
 from tests.config.test_gunicorn import GUNICORN, _free_port, _wait_until_up
 from tests.integration import worker
-from tests.orders.contract import assert_documented_answer
+from tests.web.orders.contract import assert_documented_answer
 from web.orders.api import API_MAX_BODY_BYTES
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -18,13 +18,13 @@ from fulfillment.metrics import CIRCUITS_LABELLED, metrics_exposition
 from fulfillment.services import claims
 from fulfillment.services.endpoints import endpoint_key_for, endpoint_record_failure
 from tests.factories import place
-from tests.httpserver import Route
-from tests.ops.test_fulfillment_status import (
+from tests.fulfillment.management.test_fulfillment_status import (
     THRESHOLD,
     attempt,
     breaker,
     failing,
 )
+from tests.httpserver import Route
 
 __all__ = ["breaker"]  # a fixture, used by name below
 

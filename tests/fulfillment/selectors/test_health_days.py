@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from fulfillment.models import Delivery, DeliveryStatus
 from fulfillment.selectors.health import product_health, seller_health, window_days
-from tests.factories import ProductFactory, WebhookConfigFactory
-from tests.fulfillment.health_rows import (
+from tests.factories import (
+    ProductFactory,
+    WebhookConfigFactory,
     at,
     make_attempt,
     make_delivery,

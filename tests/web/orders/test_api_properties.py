@@ -5,7 +5,7 @@ without lone surrogates): NUL, lone surrogates and control characters in every
 field of the POST body, in the URL path of the GET, and in the token; values of
 every JSON type in every field; bytes that are not UTF-8; JSON nested far too
 deep; bodies past the limit. Every answer must be 2xx or 4xx with the body the
-OpenAPI document gives that status (tests/orders/contract.py), never a 500, and
+OpenAPI document gives that status (tests/web/orders/contract.py), never a 500, and
 nothing may be logged at ERROR.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.orders.contract import assert_documented_answer
+from tests.web.orders.contract import assert_documented_answer
 
 pytestmark = pytest.mark.django_db
 

@@ -29,8 +29,9 @@ from fulfillment.services.endpoints import (
     endpoint_record_failure,
     endpoint_record_success,
 )
-from tests.factories import ProductFactory, WebhookConfigFactory
-from tests.fulfillment.health_rows import (
+from tests.factories import (
+    ProductFactory,
+    WebhookConfigFactory,
     age,
     make_attempt,
     make_delivery,

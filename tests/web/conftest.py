@@ -1,5 +1,5 @@
-"""Orders fixtures: an API token and ways to reach states (the live product is
-in tests/conftest.py).
+"""Fixtures of the pages and the orders API: an API token and ways to reach
+states (the live product is in tests/conftest.py).
 
 Who may see what: the public (no login) sees live products and an order page only
 through its secret token; payment providers reach the API with a Bearer token;
@@ -14,8 +14,6 @@ import logging
 import pytest
 from django.core.cache import cache
 
-from fulfillment.models import Delivery, DeliveryStatus
-from fulfillment.services.orders import order_fulfillment_refresh
 from orders.services import api_token_create
 
 
@@ -69,13 +67,3 @@ def no_errors_logged(caplog):
     yield
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert not errors, [r.getMessage() for r in errors]
-
-
-def fulfill(order, *texts: str) -> None:
-    """Succeed the order's deliveries with these license texts, as workers would."""
-    deliveries = order.deliveries.order_by("item_index")
-    for delivery, text in zip(deliveries, texts, strict=True):
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.SUCCEEDED, response_text=text
-        )
-    order_fulfillment_refresh(order_id=order.pk)

@@ -181,7 +181,9 @@ def test_send_error_releases_the_claim_and_the_next_run_sends(
     failing_product, settings
 ):
     failed_order(failing_product)
-    settings.EMAIL_BACKEND = "tests.fulfillment.test_notifications.BrokenBackend"
+    settings.EMAIL_BACKEND = (
+        "tests.fulfillment.services.test_notifications.BrokenBackend"
+    )
 
     with pytest.raises(SMTPServerDisconnected):
         seller_alerts_send()
@@ -196,7 +198,9 @@ def test_one_sellers_send_error_does_not_stop_the_others(
 ):
     failed_order(failing_product)
     bobs = failed_order(bobs_product)
-    settings.EMAIL_BACKEND = "tests.fulfillment.test_notifications.RefusesAlice"
+    settings.EMAIL_BACKEND = (
+        "tests.fulfillment.services.test_notifications.RefusesAlice"
+    )
 
     with pytest.raises(SMTPRecipientsRefused):
         seller_alerts_send()
@@ -367,7 +371,9 @@ def test_failed_then_retried_order_gets_one_notice_and_one_license(
 
 def test_delay_notice_send_error_releases_the_claim(waiting, settings):
     order = place(waiting)
-    settings.EMAIL_BACKEND = "tests.fulfillment.test_notifications.BrokenBackend"
+    settings.EMAIL_BACKEND = (
+        "tests.fulfillment.services.test_notifications.BrokenBackend"
+    )
 
     with pytest.raises(SMTPServerDisconnected):
         order_delay_notices_send(now=minutes_after(order, 16))

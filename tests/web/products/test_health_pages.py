@@ -20,8 +20,9 @@ from django.utils.dateformat import format as date_format
 from fulfillment.models import DeliveryStatus
 from fulfillment.selectors.health import DayHealth, window_days
 from fulfillment.templatetags.health import ago, axis_labels
-from tests.factories import ProductFactory, WebhookConfigFactory
-from tests.fulfillment.health_rows import (
+from tests.factories import (
+    ProductFactory,
+    WebhookConfigFactory,
     age,
     make_attempt,
     make_delivery,

@@ -6,8 +6,7 @@ from django.urls import reverse
 from orders.checkout_tokens import checkout_token_issue
 from orders.models import Checkout, Order
 from products.models import FulfillmentMethod
-from tests.factories import place
-from tests.orders.conftest import fulfill
+from tests.factories import fulfill, place
 
 pytestmark = pytest.mark.django_db
 

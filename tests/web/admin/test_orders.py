@@ -179,7 +179,7 @@ def test_resend_to_a_corrected_address_updates_the_order_and_sends_there(
 ):
     from django.core import mail
 
-    from tests.orders.conftest import fulfill
+    from tests.factories import fulfill
 
     order = order_place(
         product=live_product, quantity=1, customer_email="typo@exmaple.com"

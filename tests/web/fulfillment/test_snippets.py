@@ -52,7 +52,7 @@ from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NODE_MODULES = ROOT / "tests" / "node" / "node_modules"
 PHP_AUTOLOAD = ROOT / "tests" / "php" / "autoload.php"
 LANGUAGES = ["python", "node", "php"]

@@ -308,7 +308,7 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
 
 
 @pytest.fixture
-def wired(product, seller_server, license_server):
+def verified_product(product, seller_server, license_server):
     config = product.webhook_config
     config.url = seller_server.url("/issue")
     config.body_format = "json"
@@ -319,11 +319,13 @@ def wired(product, seller_server, license_server):
     return product
 
 
-def test_without_javascript_the_test_request_is_a_page(browser, site, alice, wired):
+def test_without_javascript_the_test_request_is_a_page(
+    browser, site, alice, verified_product
+):
     """The same button works as a plain form post with scripts disabled."""
     browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
     log_in(browser, site, alice)
-    browser.get(site + reverse("fulfillment:config-edit", args=[wired.pk]))
+    browser.get(site + reverse("fulfillment:config-edit", args=[verified_product.pk]))
     send = "//button[normalize-space()='Send test request']"
     navigate(browser, browser.find_element(By.XPATH, send))
     wait_for(browser, (By.XPATH, "//h1[normalize-space()='Test request']"))
@@ -357,39 +359,44 @@ SIZES = {"desktop": (1280, 1000), "phone": (375, 812)}
 
 @pytest.mark.parametrize("size", SIZES)
 def test_every_page_fits_its_screen_and_loads_nothing_from_elsewhere(
-    browser, site, alice, wired, size
+    browser, site, alice, verified_product, size
 ):
     """At desktop and at phone width no page scrolls sideways, and every
     resource (styles, scripts, icons) comes from this site: no CDN."""
-    wired.status = "live"
-    wired.save()
-    order = order_place(product=wired, quantity=2, customer_email="jo@example.com")
+    verified_product.status = "live"
+    verified_product.save()
+    order = order_place(
+        product=verified_product, quantity=2, customer_email="jo@example.com"
+    )
     delivery = order.deliveries.order_by("item_index").first()
-    test_delivery = DeliveryFactory(product=wired)
+    test_delivery = DeliveryFactory(product=verified_product)
     browser.set_window_size(*SIZES[size])
     signed_out = [reverse(name) for name in SIGNED_OUT_PAGES] + [
-        reverse("orders:product", args=[wired.slug]),
+        reverse("orders:product", args=[verified_product.slug]),
         reverse("orders:order", args=[order.token]),
     ]
     for url in signed_out:
         _assert_fits(browser, site, url, size)
     log_in(browser, site, alice)
     seller = [
-        reverse(name, args=[wired.pk] if needs_pk else [])
+        reverse(name, args=[verified_product.pk] if needs_pk else [])
         for name, needs_pk in SELLER_PAGES
     ]
     seller += [
-        reverse("fulfillment:delivery-detail", args=[wired.pk, delivery.delivery_id]),
+        reverse(
+            "fulfillment:delivery-detail",
+            args=[verified_product.pk, delivery.delivery_id],
+        ),
         reverse(
             "fulfillment:config-test-result",
-            args=[wired.pk, test_delivery.delivery_id],
+            args=[verified_product.pk, test_delivery.delivery_id],
         ),
         reverse("orders:seller-order", args=[order.pk]),
     ]
     for url in seller:
         _assert_fits(browser, site, url, size)
         if size == "phone" and url == reverse(
-            "fulfillment:config-edit", args=[wired.pk]
+            "fulfillment:config-edit", args=[verified_product.pk]
         ):
             shot(browser, "phone-webhook-editor", full_page=False)
 
@@ -409,12 +416,12 @@ def _assert_fits(browser, site, url: str, size: str) -> None:
     assert browser.find_elements(By.CSS_SELECTOR, "link[rel=stylesheet]")
 
 
-def test_the_editor_works_from_the_keyboard(browser, site, alice, wired):
+def test_the_editor_works_from_the_keyboard(browser, site, alice, verified_product):
     """Tab reaches the Webhook URL; Enter in a field saves (Save comes first)."""
     from selenium.webdriver.common.keys import Keys
 
     log_in(browser, site, alice)
-    browser.get(site + reverse("fulfillment:config-edit", args=[wired.pk]))
+    browser.get(site + reverse("fulfillment:config-edit", args=[verified_product.pk]))
     url_field = browser.find_element(By.NAME, "url")
     body = browser.find_element(By.TAG_NAME, "body")
     for _ in range(30):
@@ -429,8 +436,8 @@ def test_the_editor_works_from_the_keyboard(browser, site, alice, wired):
     assert focused != "none"
     url_field.send_keys(Keys.END, "?v=2", Keys.ENTER)
     assert "Webhook saved" in message(browser)
-    wired.webhook_config.refresh_from_db()
-    assert wired.webhook_config.url.endswith("/issue?v=2")
+    verified_product.webhook_config.refresh_from_db()
+    assert verified_product.webhook_config.url.endswith("/issue?v=2")
 
 
 def test_the_order_page_shows_the_license_soon_after_it_arrives(

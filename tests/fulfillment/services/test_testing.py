@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def wired(product, seller_server, loopback):
+def editor_product(product, seller_server, loopback):
     config = product.webhook_config
     config.url = seller_server.url("/license")
     config.instructions = "Open **Settings → License** and paste the key."
@@ -51,10 +51,10 @@ def _test(client, product, **headers):
     )
 
 
-def test_a_run_sends_one_unit_then_a_multibuy(wired, seller_server):
+def test_a_run_sends_one_unit_then_a_multibuy(editor_product, seller_server):
     seller_server.set_route("/license", _licensing)
 
-    run = webhook_test_run(product=wired)
+    run = webhook_test_run(product=editor_product)
 
     requests = seller_server.requests_to("/license")
     assert [parse_qs(r.body.decode())["quantity"] for r in requests] == [["1"], ["2"]]
@@ -64,12 +64,12 @@ def test_a_run_sends_one_unit_then_a_multibuy(wired, seller_server):
     assert {d.test_run for d in run.deliveries} == {run.run_id}
 
 
-def test_separate_multibuy_tests_one_request_per_unit(wired, seller_server):
-    wired.webhook_config.separate_multibuy = True
-    wired.webhook_config.save()
+def test_separate_multibuy_tests_one_request_per_unit(editor_product, seller_server):
+    editor_product.webhook_config.separate_multibuy = True
+    editor_product.webhook_config.save()
     seller_server.set_route("/license", _licensing)
 
-    run = webhook_test_run(product=wired)
+    run = webhook_test_run(product=editor_product)
 
     bodies = [parse_qs(r.body.decode()) for r in seller_server.requests_to("/license")]
     assert [b["quantity"] for b in bodies] == [["1"], ["1"], ["1"]]
@@ -77,10 +77,10 @@ def test_separate_multibuy_tests_one_request_per_unit(wired, seller_server):
     assert run.succeeded
 
 
-def test_a_failing_server_is_asked_once(wired, seller_server):
+def test_a_failing_server_is_asked_once(editor_product, seller_server):
     seller_server.set_route("/license", Route(status=500, body="boom"))
 
-    run = webhook_test_run(product=wired)
+    run = webhook_test_run(product=editor_product)
 
     assert len(seller_server.requests_to("/license")) == 1
     assert run.multibuy == []
@@ -88,11 +88,11 @@ def test_a_failing_server_is_asked_once(wired, seller_server):
 
 
 def test_the_result_page_shows_the_exchange_and_both_emails(
-    alice_client, wired, seller_server
+    alice_client, editor_product, seller_server
 ):
     seller_server.set_route("/license", _licensing)
 
-    response = _test(alice_client, wired)
+    response = _test(alice_client, editor_product)
 
     page = unescape(response.content.decode())
     assert "Test request succeeded." in page
@@ -114,37 +114,41 @@ def test_the_result_page_shows_the_exchange_and_both_emails(
 
 
 def test_the_signature_shown_verifies_with_the_official_library(
-    alice_client, wired, seller_server
+    alice_client, editor_product, seller_server
 ):
     seller_server.set_route("/license", _licensing)
 
-    _test(alice_client, wired)
+    _test(alice_client, editor_product)
 
     attempt = Delivery.objects.filter(is_test=True).first().attempts.get()
     # What the page shows is enough to verify by hand: headers, body, the secret.
-    Webhook(wired.webhook_config.signing_secret).verify(
+    Webhook(editor_product.webhook_config.signing_secret).verify(
         attempt.request_body, attempt.request_headers, json_parse=False
     )
 
 
-def test_real_deliveries_still_store_no_signature(wired, seller_server):
+def test_real_deliveries_still_store_no_signature(editor_product, seller_server):
     from fulfillment.services.deliveries import delivery_attempt
     from web.orders.services import order_place
 
     seller_server.set_route("/license", _licensing)
-    wired.status = "live"
-    wired.save()
-    order = order_place(product=wired, quantity=1, customer_email="jo@example.com")
+    editor_product.status = "live"
+    editor_product.save()
+    order = order_place(
+        product=editor_product, quantity=1, customer_email="jo@example.com"
+    )
     delivery_attempt(delivery_pk=order.deliveries.get().pk)
 
     attempt = order.deliveries.get().attempts.get()
     assert attempt.request_headers["webhook-signature"] == "v1,<redacted>"
 
 
-def test_a_redirect_is_explained_in_plain_words(alice_client, wired, seller_server):
+def test_a_redirect_is_explained_in_plain_words(
+    alice_client, editor_product, seller_server
+):
     seller_server.set_route("/license", Route.redirect("https://example.com/new"))
 
-    response = _test(alice_client, wired)
+    response = _test(alice_client, editor_product)
 
     page = unescape(response.content.decode())
     assert (
@@ -157,11 +161,13 @@ def test_a_redirect_is_explained_in_plain_words(alice_client, wired, seller_serv
     assert response.context["emails"] == {}
 
 
-def test_with_javascript_the_answer_is_a_fragment(alice_client, wired, seller_server):
+def test_with_javascript_the_answer_is_a_fragment(
+    alice_client, editor_product, seller_server
+):
     seller_server.set_route("/license", _licensing)
 
     response = alice_client.post(
-        reverse("fulfillment:config-test", args=[wired.pk]),
+        reverse("fulfillment:config-test", args=[editor_product.pk]),
         headers={"X-Requested-With": "fetch"},
     )
 
@@ -175,21 +181,21 @@ def test_with_javascript_the_answer_is_a_fragment(alice_client, wired, seller_se
 
 
 def test_success_ticks_the_checklist_and_an_edit_clears_it(
-    alice_client, wired, seller_server
+    alice_client, editor_product, seller_server
 ):
     seller_server.set_route("/license", _licensing)
 
     def ticked():
-        wired.refresh_from_db()
-        items = {i.key: i.done for i in product_checklist(wired)}
+        editor_product.refresh_from_db()
+        items = {i.key: i.done for i in product_checklist(editor_product)}
         return items["test_delivery"]
 
-    _test(alice_client, wired)
+    _test(alice_client, editor_product)
     assert ticked()
 
-    config = wired.webhook_config
+    config = editor_product.webhook_config
     alice_client.post(
-        reverse("fulfillment:config-edit", args=[wired.pk]),
+        reverse("fulfillment:config-edit", args=[editor_product.pk]),
         {
             "url": config.url,
             "method": "POST",
@@ -202,8 +208,8 @@ def test_success_ticks_the_checklist_and_an_edit_clears_it(
     assert not ticked()
 
 
-def test_json_format_is_shown_as_sent(alice_client, wired, seller_server):
-    config = wired.webhook_config
+def test_json_format_is_shown_as_sent(alice_client, editor_product, seller_server):
+    config = editor_product.webhook_config
     config.body_format = "json"
     config.save()
 
@@ -212,7 +218,7 @@ def test_json_format_is_shown_as_sent(alice_client, wired, seller_server):
 
     seller_server.set_route("/license", answer)
 
-    response = _test(alice_client, wired)
+    response = _test(alice_client, editor_product)
 
     page = unescape(response.content.decode())
     assert "content-type: application/json" in page.lower()
@@ -220,22 +226,26 @@ def test_json_format_is_shown_as_sent(alice_client, wired, seller_server):
     assert response.context["run"].multibuy[0].response_text == "KEY-2"
 
 
-def test_another_seller_cannot_see_a_run(bob_client, wired, seller_server):
+def test_another_seller_cannot_see_a_run(bob_client, editor_product, seller_server):
     seller_server.set_route("/license", _licensing)
-    run = webhook_test_run(product=wired)
+    run = webhook_test_run(product=editor_product)
 
-    url = reverse("fulfillment:config-test-result", args=[wired.pk, run.run_id])
+    url = reverse(
+        "fulfillment:config-test-result", args=[editor_product.pk, run.run_id]
+    )
 
     assert bob_client.get(url).status_code == 404
 
 
-def test_a_run_of_another_product_is_not_found(alice_client, wired, seller_server):
+def test_a_run_of_another_product_is_not_found(
+    alice_client, editor_product, seller_server
+):
     from tests.factories import ProductFactory, WebhookConfigFactory
 
-    other = ProductFactory(seller=wired.seller, name="Other", slug="other")
+    other = ProductFactory(seller=editor_product.seller, name="Other", slug="other")
     WebhookConfigFactory(product=other)
     seller_server.set_route("/license", _licensing)
-    run = webhook_test_run(product=wired)
+    run = webhook_test_run(product=editor_product)
 
     url = reverse("fulfillment:config-test-result", args=[other.pk, run.run_id])
 

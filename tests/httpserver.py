@@ -172,6 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         recorded = self._record()
+        if recorded is None:
+            return
         route = self.server.seller._record_and_route(recorded)
         seller = self.server.seller
         # The client may give up mid-answer (size cap, deadline): exactly what
@@ -179,15 +181,21 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             _Answer(self, route, recorded, seller.stopping).send()
 
-    def _record(self) -> RecordedRequest:
+    def _record(self) -> RecordedRequest | None:
+        """The request, or None when its body never fully arrived: a client
+        killed mid-send (the crash suite's SIGKILLs) left a truncated request
+        that no real server would hand to its application."""
         length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            return None
         parts = urlsplit(self.path)
         return RecordedRequest(
             method=self.command,
             path=parts.path,
             query=parts.query,
             headers=dict(self.headers.items()),
-            body=self.rfile.read(length) if length else b"",
+            body=body,
         )
 
 

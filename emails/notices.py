@@ -84,11 +84,16 @@ def _order_delay_notice_send(*, order_id: int, now: datetime) -> int:
 
 def _claim(*, order_id: int, now: datetime) -> bool:
     """Insert the order's notice row if the order is still waiting and nobody
-    has: False if another worker has, or the order is not waiting any more."""
-    if not _waiting_orders(now).filter(pk=order_id).exists():
-        return False
+    has: False if another worker has, or the order is not waiting any more.
+
+    Under the order's row lock, which the fulfilling UPDATE takes too: an order
+    fulfilled at this moment is either seen fulfilled here, or waits for this
+    claim to commit (and its customer gets the notice, then the license)."""
     try:
         with transaction.atomic():
+            list(Order.objects.select_for_update().filter(pk=order_id).values("pk"))
+            if not _waiting_orders(now).filter(pk=order_id).exists():
+                return False
             DelayNotice.objects.create(order_id=order_id, sent_at=now)
     except IntegrityError:
         return False

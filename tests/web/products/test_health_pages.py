@@ -19,7 +19,6 @@ from django.utils.dateformat import format as date_format
 
 from fulfillment.models import DeliveryStatus
 from fulfillment.selectors.health import DayHealth, window_days
-from fulfillment.templatetags.health import ago, axis_labels
 from tests.factories import (
     ProductFactory,
     WebhookConfigFactory,
@@ -29,6 +28,7 @@ from tests.factories import (
     make_failed,
     make_succeeded,
 )
+from web.templatetags.health import ago, axis_labels
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 NO_DELIVERIES = "No deliveries in the last 7 days"

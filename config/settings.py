@@ -130,6 +130,13 @@ elif env.bool("DB_POOL", default=True):
         "max_size": _POOL_MAX_SIZE,
         "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
     }
+    # Sessions start in UTC, as Django wants them: otherwise Django sets the time
+    # zone with a statement (and, in autocommit, a commit) on every new
+    # connection whenever the server's zone is not named exactly "UTC". Not on
+    # the PgBouncer path below: PgBouncer refuses an `options` startup parameter.
+    _options = DATABASES["default"]["OPTIONS"]
+    if "timezone" not in _options.get("options", ""):
+        _options["options"] = f"{_options.get('options', '')} -c timezone=UTC".strip()
 else:
     # Without a pool (e.g. behind PgBouncer): persistent connections for web
     # requests. Celery workers still reconnect for every task.

@@ -16,6 +16,7 @@ a SELECT (the signing secrets where nothing signs) are deferred, as with
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import cast
@@ -116,14 +117,37 @@ def _table(model: type[Model]) -> str:
 @dataclass(frozen=True)
 class _Compiled:
     delivery: _Select
-    custom_fields: _Select
+    # The config's custom fields, folded into `delivery` as its last column.
+    custom_fields: _Columns
     product: _Select
     order_email: _Select
     licenses: str
 
 
+def _custom_fields_json(fields: _Columns) -> str:
+    """A scalar subquery with config `w`'s custom fields as one JSON array of
+    rows (each an array of `fields`' columns); their order is restored in
+    Python (`_custom_fields_from_json`). SQLite and PostgreSQL, as everything
+    here."""
+    table, quote = _table(CustomField), connection.ops.quote_name
+    columns = ", ".join(f"f.{quote(column)}" for column in _names(fields))
+    if connection.vendor == "postgresql":
+        return (
+            f"(SELECT json_agg(json_build_array({columns})) "  # noqa: S608
+            f"FROM {table} f WHERE f.config_id = w.id)"
+        )
+    if connection.vendor == "sqlite":
+        return (
+            f"(SELECT json_group_array(json_array({columns})) "  # noqa: S608
+            f"FROM {table} f WHERE f.config_id = w.id)"
+        )
+    raise NotImplementedError(f"No JSON aggregate for {connection.vendor}")
+
+
 def _compile() -> _Compiled:
     config_unsigned = _columns(WebhookConfig, "w", without=_SECRETS)
+    fields = _columns(CustomField, "f")
+    fields_json = _custom_fields_json(fields)
     delivery = _select(
         [
             (_columns(Delivery, "d"), "d"),
@@ -133,7 +157,7 @@ def _compile() -> _Compiled:
             (_columns(WebhookConfig, "w"), "w"),
             (_columns(EndpointHealth, "h", only=_HEALTH_FIELDS), "h"),
         ],
-        f"FROM {_table(Delivery)} d "
+        f", {fields_json} FROM {_table(Delivery)} d "
         f"JOIN {_table(Product)} p ON p.id = d.product_id "
         f"LEFT JOIN {_table(WebhookConfig)} w ON w.product_id = p.id "
         f"LEFT JOIN {_table(Order)} o ON o.id = d.order_id "
@@ -144,11 +168,7 @@ def _compile() -> _Compiled:
     )
     return _Compiled(
         delivery=delivery,
-        custom_fields=_select(
-            [(_columns(CustomField, "f"), "f")],
-            f"FROM {_table(CustomField)} f "
-            "WHERE f.config_id = %s ORDER BY f.position, f.id",
-        ),
+        custom_fields=fields,
         product=_select(
             [(_columns(Product, "p"), "p"), (config_unsigned, "w")],
             f"FROM {_table(Product)} p "
@@ -207,7 +227,7 @@ def delivery_load(delivery_pk: int) -> Delivery:
         order.product = product
         delivery.order = order
     delivery.product = product
-    _relate_config(product, config, compiled)
+    _relate_config(product, config, compiled, row[-1])
     delivery.endpoint_failures = health.consecutive_failures if health else None
     delivery.endpoint_open_until = health.open_until if health else None
     return delivery
@@ -242,17 +262,29 @@ def order_email_load(order_id: int) -> tuple[Order, list[str]]:
     return order, licenses
 
 
-def _relate_config(product: Product, config, compiled: _Compiled) -> None:
-    """Cache the config on the product, with its custom fields as its prefetch."""
+def _relate_config(product: Product, config, compiled: _Compiled, fields_json) -> None:
+    """Cache the config on the product, with its custom fields (from
+    `fields_json`, the delivery row's last column) as its prefetch."""
     _cache_config(product, config)
     if config is None:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(compiled.custom_fields.sql, [config.pk])
-        fields = [compiled.custom_fields.instances(row)[0] for row in cursor.fetchall()]
+    fields = _custom_fields_from_json(compiled.custom_fields, fields_json)
     related = config.custom_fields.all()
     related._result_cache, related._prefetch_done = fields, True
     config._prefetched_objects_cache = {"custom_fields": related}
+
+
+def _custom_fields_from_json(columns: _Columns, value) -> list[CustomField]:
+    """CustomField instances from the JSON array of rows, in page order.
+
+    psycopg hands over PostgreSQL's json parsed, SQLite a string; a config
+    without fields is NULL (PostgreSQL) or an empty array (SQLite)."""
+    if value is None:
+        return []
+    rows = json.loads(value) if isinstance(value, str) else value
+    fields = [cast(CustomField, columns.build(list(row))) for row in rows]
+    fields.sort(key=lambda field: (field.position, field.pk))
+    return fields
 
 
 def _cache_config(product: Product, config) -> None:

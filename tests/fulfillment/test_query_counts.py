@@ -18,11 +18,11 @@ pytestmark = pytest.mark.django_db
 
 # Two transactions (each a savepoint pair here, a BEGIN and COMMIT outside the
 # test's transaction), so two commits: the claim, with the circuit check folded
-# in (1), the delivery with its order, product, config and endpoint health (1)
-# and the config's custom fields (1); then, after the request, the attempt row
-# (1), the settle (1), the order of one delivery (1, without reading it) and,
-# as that fulfilled it, its email opened (1). Seven statements.
-ATTEMPT_QUERIES = 11
+# in (1), the delivery with its order, product, config, the config's custom
+# fields (as one JSON column) and endpoint health (1); then, after the request,
+# the attempt row (1), the settle (1), the order of one delivery (1, without
+# reading it) and, as that fulfilled it, its email opened (1). Six statements.
+ATTEMPT_QUERIES = 10
 # Two transactions, so two commits: the claim (1), the order with its product
 # (1) and its licenses (1); then, after the provider took it, sent with the
 # ESP's message id (1) and, in a savepoint of its own, its log entry (1) and any

@@ -68,6 +68,46 @@ def test_relations_and_custom_fields_need_no_further_query(
     assert hash_
 
 
+def test_the_delivery_and_its_custom_fields_are_one_statement(
+    placed, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        delivery_load(placed.pk)
+
+
+def test_custom_fields_come_back_exactly_as_stored(wired_product):
+    config = wired_product.webhook_config
+    # Values that JSON must carry unchanged: quotes, backslashes, a newline-free
+    # unicode text, digits that look like a number, an empty value.
+    for position, value in enumerate(['say "hi" \\ there', "ümlaut ✓ 日本", "007", ""]):
+        CustomFieldFactory(
+            config=config,
+            kind="static",
+            name=f"f{position}",
+            value=value,
+            position=3 - position,
+        )
+    order = order_place(
+        product=wired_product, quantity=1, customer_email="jo@example.com"
+    )
+
+    loaded = delivery_load(order.deliveries.get().pk)
+
+    got = [_fields(f) for f in loaded.product.webhook_config.custom_fields.all()]
+    assert got == [_fields(f) for f in config.custom_fields.order_by("position", "id")]
+    assert [f["name"] for f in got] == ["f3", "f2", "f1", "f0"]
+
+
+def test_a_config_without_custom_fields_has_none(wired_product):
+    order = order_place(
+        product=wired_product, quantity=1, customer_email="jo@example.com"
+    )
+
+    loaded = delivery_load(order.deliveries.get().pk)
+
+    assert list(loaded.product.webhook_config.custom_fields.all()) == []
+
+
 def test_the_endpoint_breaker_state_comes_along(placed):
     healthy = delivery_load(placed.pk)
     assert (healthy.endpoint_failures, healthy.endpoint_open_until) == (None, None)

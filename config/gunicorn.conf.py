@@ -43,9 +43,12 @@ timeout = env.int("WEB_TIMEOUT", default=60)
 graceful_timeout = env.int("WEB_GRACEFUL_TIMEOUT", default=30)
 keepalive = env.int("WEB_KEEPALIVE", default=5)
 # Replace each worker after this many requests (plus up to the jitter, so they
-# do not all restart at once): bounds the growth of any slow memory leak.
-max_requests = env.int("WEB_MAX_REQUESTS", default=1000)
-max_requests_jitter = env.int("WEB_MAX_REQUESTS_JITTER", default=100)
+# do not all restart at once): bounds the growth of any slow memory leak. Each
+# replacement costs about half a CPU second of imports and then a cold start
+# (its connections, its first requests): at 1,000 that was 1.4 ms of web CPU per
+# API order in `make bench` (B3), so the default is 10,000 (docs/decisions.md).
+max_requests = env.int("WEB_MAX_REQUESTS", default=10000)
+max_requests_jitter = env.int("WEB_MAX_REQUESTS_JITTER", default=1000)
 # Proxies whose X-Forwarded-Proto gunicorn believes (comma separated IPs or
 # networks; "*" when only the proxy can reach this port). Django itself reads
 # the header through SECURE_PROXY_SSL_HEADER; TRUSTED_PROXY covers the client IP.

@@ -51,8 +51,8 @@ def test_defaults_bind_port_8000_with_threads_and_recycled_workers(tmp_path):
     assert int(config["threads"]) == 4
     assert int(config["timeout"]) == 60
     assert int(config["graceful_timeout"]) == 30
-    assert int(config["max_requests"]) == 1000
-    assert int(config["max_requests_jitter"]) == 100
+    assert int(config["max_requests"]) == 10000
+    assert int(config["max_requests_jitter"]) == 1000
     assert config["accesslog"] == "-"
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from lib.ids import new_delivery_id, new_signing_secret
 
 from .crypto import EncryptedTextField
+from .payload import yielded_field
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -90,6 +91,12 @@ class CustomField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def replaces_standard_field(self) -> str | None:
+        """The standard field sent as this one instead, when it was saved before
+        its name became standard (see payload.YIELDING_FIELDS)."""
+        return yielded_field(self.name)
 
 
 class DeliveryStatus(models.TextChoices):

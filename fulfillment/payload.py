@@ -35,6 +35,9 @@ class OrderFacts:
     currency: str
     event_time: datetime
     is_test: bool = False
+    # The seller's own data from the checkout link or the orders API; empty when
+    # there was none. Defaulted, so test facts stored before it existed load.
+    passthrough: str = ""
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -43,6 +46,8 @@ class OrderFacts:
 
     @classmethod
     def from_json(cls, data: dict) -> OrderFacts:
+        """Facts stored by `to_json`, by this version or an earlier one (a field
+        added since takes its default)."""
         return cls(**{**data, "event_time": datetime.fromisoformat(data["event_time"])})
 
 
@@ -62,8 +67,15 @@ STANDARD_FIELDS: tuple[str, ...] = (
     "price",
     "currency",
     "event_time",
+    "passthrough",
 )
 _RESERVED_NAMES = frozenset(name.lower() for name in STANDARD_FIELDS)
+# Standard fields added after sellers could already give a custom field their
+# name (`passthrough`, issue 14). A seller's server that reads such a custom
+# field must keep getting it: a custom field of that name that was saved before
+# takes the standard field's place, which is then not sent to that product. The
+# editor refuses new ones and says so on the old (see is_reserved_name).
+YIELDING_FIELDS: tuple[str, ...] = ("passthrough",)
 
 EVENT_NAME = "order.fulfillment"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -80,6 +92,16 @@ class CustomFieldLike(Protocol):
 def is_reserved_name(name: str) -> bool:
     """True when `name` is a standard field name, ignoring case and outer spaces."""
     return name.strip().lower() in _RESERVED_NAMES
+
+
+def yielded_field(name: str) -> str | None:
+    """The standard field a custom field of this name replaces, or None.
+
+    Only YIELDING_FIELDS are replaced, and only by custom fields that existed
+    before they became standard: the editor refuses new ones.
+    """
+    key = name.strip().lower()
+    return next((f for f in YIELDING_FIELDS if f.lower() == key), None)
 
 
 def _utc_iso(moment: datetime) -> str:
@@ -129,12 +151,18 @@ def build_fields(
         "price": str(facts.unit_price),
         "currency": facts.currency,
         "event_time": _utc_iso(facts.event_time),
+        "passthrough": facts.passthrough,
     }
     for custom in custom_fields:
-        # The editor refuses reserved names; a row saved before that rule must
-        # still never overwrite a standard value the seller relies on.
-        if not is_reserved_name(custom.name):
-            fields[custom.name] = _custom_value(facts, custom)
+        replaced = yielded_field(custom.name)
+        if replaced:
+            # Saved before the field was standard: the seller's server reads it.
+            fields.pop(replaced, None)
+        elif is_reserved_name(custom.name):
+            # The editor refuses reserved names; a row saved before that rule
+            # must still never overwrite a standard value the seller relies on.
+            continue
+        fields[custom.name] = _custom_value(facts, custom)
     return fields
 
 

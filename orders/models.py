@@ -6,6 +6,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 MAX_QUANTITY = 100
+# The seller's own data carried through checkout (`?passthrough=` on the product
+# page, `passthrough` in the orders API) and sent back to them with the order.
+PASSTHROUGH_MAX_LENGTH = 1000
 
 
 def new_checkout_hash() -> str:
@@ -32,6 +35,11 @@ class Checkout(models.Model):
     )
     customer_email = models.EmailField()
     customer_name = models.CharField(max_length=200, blank=True)
+    # Opaque text from the buyer's browser (or the provider), kept as given and
+    # copied to the order; see Order.passthrough.
+    passthrough = models.CharField(
+        max_length=PASSTHROUGH_MAX_LENGTH, blank=True, default=""
+    )
     status = models.CharField(
         max_length=10, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN
     )
@@ -88,6 +96,13 @@ class Order(models.Model):
     )
     fulfilled_at = models.DateTimeField(null=True, blank=True)
     token = models.CharField(max_length=64, unique=True, default=new_order_token)
+    # The seller's own data (say, their account id for the buyer), sent to their
+    # webhook as `passthrough` and shown to them and to staff only: never to the
+    # customer. It came from a URL anyone can edit, so it is text to escape and
+    # to check, never proof of anything.
+    passthrough = models.CharField(
+        max_length=PASSTHROUGH_MAX_LENGTH, blank=True, default=""
+    )
 
     # Not a column: the deliveries planned by the transaction that created this
     # instance, so that the orders API answers without reading them back. None

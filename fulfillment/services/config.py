@@ -17,6 +17,7 @@ from fulfillment.models import CustomField, WebhookConfig
 # the editor lists them and its form refuses such a name.
 from fulfillment.payload import STANDARD_FIELDS as STANDARD_FIELDS
 from fulfillment.payload import is_reserved_name as is_reserved_name
+from fulfillment.payload import yielded_field as yielded_field
 from lib.ids import new_signing_secret
 from lib.urlpolicy import IPAddress, check_url
 

@@ -4,7 +4,8 @@ One story, as people would click it: sign up and open the confirmation link
 from the email, create a product, fill the Webhook Editor (every seed field and
 two custom fields), paste the signing secret into the license server, send a
 test request (no page reload), look at the email preview, complete the Release
-Checklist and publish; a buyer buys quantity 2 and sees both licenses; the
+Checklist and publish; a buyer follows the seller's link (with a passthrough,
+which reaches the license server) and buys quantity 2 and sees both licenses; the
 seller sees the deliveries, one fails, and the seller fulfills it by hand. The
 license server is real (127.0.0.1) and verifies our signature with the official
 Standard Webhooks library.
@@ -44,6 +45,8 @@ class LicenseServer:
         self.secret: str | None = None
         self.broken = False
         self.issued: dict[str, str] = {}
+        # webhook-id -> the passthrough it carried (the seller's own data).
+        self.passthrough: dict[str, str] = {}
         self.lock = threading.Lock()
 
     def __call__(self, request) -> Route:
@@ -57,6 +60,7 @@ class LicenseServer:
             return Route(status=500, body="database is down")
         fields = json.loads(request.body)
         with self.lock:
+            self.passthrough[request.headers["webhook-id"]] = fields["passthrough"]
             key = self.issued.setdefault(
                 request.headers["webhook-id"],
                 f"TT-{len(self.issued) + 1:04d}-{fields['edition'].upper()}",
@@ -237,9 +241,10 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     assert "live" in message(b).lower()
     public_url = b.find_element(By.LINK_TEXT, "its public page").get_attribute("href")
 
-    # A buyer, in a fresh session, buys two.
+    # A buyer, in a fresh session, buys two through the seller's link, which
+    # carries the seller's own id for them.
     b.delete_all_cookies()
-    b.get(public_url)
+    b.get(public_url + "?passthrough=acct_42")
     fill(b, "customer_email", "sam@buyer.example")
     fill(b, "customer_name", "Sam Buyer")
     fill(b, "quantity", "2")
@@ -249,9 +254,16 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     )
     page = b.find_element(By.TAG_NAME, "body").text
     assert "License 1 of 2" in page
+    assert "acct_42" not in page  # the seller's, never the customer's
     order = Order.objects.get(customer_email="sam@buyer.example")
     keys = [d.response_text for d in order.deliveries.order_by("item_index")]
     assert all("TT-" in key for key in keys) and len(set(keys)) == 2
+    assert [
+        license_server.passthrough[d.delivery_id] for d in order.deliveries.all()
+    ] == [
+        "acct_42",
+        "acct_42",
+    ]
     shot(b, "order-page")
     sent = [m for m in mail.outbox if "sam@buyer.example" in m.to]
     assert len(sent) == 1 and all(k.split("`")[1] in sent[0].body for k in keys)
@@ -304,6 +316,7 @@ def test_a_new_seller_wires_a_webhook_publishes_and_sells(
     navigate(b, b.find_element(By.PARTIAL_LINK_TEXT, order.transaction_id))
     page = wait_for(b, (By.TAG_NAME, "main")).text
     assert "sam@buyer.example" in page and "Succeeded" in page
+    assert "Passthrough\nacct_42" in page
     shot(b, "seller-order")
 
 

@@ -14,6 +14,7 @@ from fulfillment.payload import (
     build_fields,
     build_request,
     is_reserved_name,
+    yielded_field,
 )
 from lib.ids import new_signing_secret
 from tests.factories import CustomFieldFactory
@@ -166,6 +167,76 @@ def test_standard_names_are_reserved_case_insensitively(name):
 
 def test_other_names_are_not_reserved():
     assert not is_reserved_name("license_plan")
+
+
+# --- passthrough: the seller's own data from the checkout link ------------------
+
+
+def test_passthrough_is_sent_as_given_as_the_last_standard_field():
+    fields = _fields(facts=_facts(passthrough="acct_42 & ü"), custom=_every_kind())
+
+    assert fields["passthrough"] == "acct_42 & ü"
+    assert list(fields).index("passthrough") == len(STANDARD_FIELDS) - 1
+
+
+def test_an_order_without_passthrough_sends_it_empty():
+    assert _fields()["passthrough"] == ""
+
+
+@pytest.mark.parametrize(("method", "body_format"), [("GET", "form"), ("POST", "form")])
+def test_passthrough_survives_query_and_form_encoding(method, body_format):
+    value = "acct 42&plan=pro/ü?#%"
+    fields = _fields(facts=_facts(passthrough=value))
+
+    request = _request(method, body_format, fields=fields)
+
+    encoded = urlsplit(request.url).query if method == "GET" else request.body.decode()
+    assert dict(parse_qsl(encoded))["passthrough"] == value
+
+
+def test_passthrough_is_a_json_string():
+    fields = _fields(facts=_facts(passthrough='{"account": 42}'))
+
+    body = json.loads(_request("POST", "json", fields=fields).body)
+
+    assert body["passthrough"] == '{"account": 42}'
+
+
+def test_test_facts_stored_before_passthrough_existed_still_load():
+    stored = _facts().to_json()
+    del stored["passthrough"]
+
+    facts = OrderFacts.from_json(stored)
+
+    assert facts.passthrough == ""
+    assert facts == _facts()
+
+
+def test_facts_round_trip_through_json_with_passthrough():
+    facts = _facts(passthrough="acct_42", is_test=True)
+
+    assert OrderFacts.from_json(json.loads(json.dumps(facts.to_json()))) == facts
+
+
+@pytest.mark.parametrize("name", ["passthrough", "Passthrough", " PASSTHROUGH "])
+def test_a_custom_field_saved_as_passthrough_is_sent_in_its_place(name):
+    # Saved before `passthrough` was standard: the seller's server reads it.
+    custom = [
+        CustomFieldFactory.build(config=None, kind="static", name=name, value="pro"),
+        *_every_kind(),
+    ]
+
+    fields = _fields(facts=_facts(passthrough="acct_42"), custom=custom)
+
+    assert fields[name] == "pro"
+    assert "acct_42" not in fields.values()
+    assert list(fields)[len(STANDARD_FIELDS) - 1] == name
+
+
+def test_only_fields_that_became_standard_later_yield_to_custom_ones():
+    assert yielded_field(" PassThrough ") == "passthrough"
+    assert yielded_field("quantity") is None
+    assert yielded_field("license_plan") is None
 
 
 def test_get_sends_fields_as_query_with_text_booleans_and_no_body():

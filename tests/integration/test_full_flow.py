@@ -91,6 +91,7 @@ def test_api_order_of_three_sends_three_signed_requests_and_one_email(
     response = post_order(
         client, token, product=product.slug, quantity=3,
         customer_email="buyer@example.com", transaction_id="txn-int-1",
+        passthrough="acct_42",
     )  # fmt: skip
 
     assert response.status_code == 201, response.content
@@ -108,6 +109,9 @@ def test_api_order_of_three_sends_three_signed_requests_and_one_email(
     assert sorted(f["item_index"][0] for f in fields) == ["1", "2", "3"]
     assert {f["quantity"][0] for f in fields} == {"1"}
     assert {f["item_count"][0] for f in fields} == {"3"}
+    # The seller's own data reaches their server with every unit, and not the
+    # customer (below: the email).
+    assert {f["passthrough"][0] for f in fields} == {"acct_42"}
     assert len({r.header("webhook-id") for r in requests}) == 3
     messages = read_mail(worker.mail_dir)
     assert len(messages) == 1
@@ -115,6 +119,8 @@ def test_api_order_of_three_sends_three_signed_requests_and_one_email(
     body = text_part(messages[0])
     for request in requests:
         assert f"KEY-{request.header('webhook-id')[-8:]}" in body
+    parts = [p for p in messages[0].walk() if not p.is_multipart()]
+    assert all(b"acct_42" not in part.get_payload(decode=True) for part in parts)
 
 
 def test_failed_attempt_is_retried_with_the_same_delivery_id_and_one_email(

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RegexPattern
 
 from products.models import Product
@@ -118,6 +118,9 @@ TEST_DELIVERY_NAMES = {"fulfillment:config-test-result"}
 
 PRODUCT_NAME = "Alice Secret Widget"
 CUSTOMER_EMAIL = "alice-customer@example.com"
+# Her order's passthrough: shown to alice and staff only, never on any page
+# bob or a stranger can open, the customer's order page included.
+PASSTHROUGH = "alice-passthrough-acct-42"
 ROLES = ["bob", "anonymous"]
 METHODS = ["get", "post"]
 
@@ -176,7 +179,12 @@ def alice_data(alice):
     )
     Product.objects.filter(pk=product.pk).update(status="live")
     product.refresh_from_db()
-    order = order_place(product=product, quantity=1, customer_email=CUSTOMER_EMAIL)
+    order = order_place(
+        product=product,
+        quantity=1,
+        customer_email=CUSTOMER_EMAIL,
+        passthrough=PASSTHROUGH,
+    )
     delivery = order.deliveries.get()
     test_delivery = DeliveryFactory(product=product)
     return {
@@ -235,6 +243,11 @@ def _assert_no_alice_data(response, url: str, method: str) -> None:
     body = response.content.decode(errors="replace")
     assert PRODUCT_NAME not in body, f"{method.upper()} {url} shows alice's product"
     assert CUSTOMER_EMAIL not in body, f"{method.upper()} {url} shows her customer"
+
+
+def _assert_no_passthrough(response, url: str, method: str) -> None:
+    body = response.content.decode(errors="replace")
+    assert PASSTHROUGH not in body, f"{method.upper()} {url} shows the passthrough"
 
 
 def _assert_anonymous(kind: str, response, url: str, method: str) -> None:
@@ -333,6 +346,13 @@ def test_alice_reaches_her_own_objects(client, alice_data, route):
     assert response.status_code in (200, 405)
 
 
+def test_alice_sees_the_passthrough_on_her_order_page(client, alice_data):
+    # The control for the walk's "never shown": her own order page does.
+    client.force_login(alice_data["alice"])
+    url = reverse("orders:seller-order", args=[alice_data["order"].pk])
+    assert PASSTHROUGH in client.get(url).content.decode()
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.key)
 def test_url_refuses_other_sellers_and_strangers(client, bob, alice_data, route, role):
@@ -342,6 +362,9 @@ def test_url_refuses_other_sellers_and_strangers(client, bob, alice_data, route,
         client.logout()
         if role == "bob":
             client.force_login(bob)
-            _assert_bob(route.kind, _request(client, method, url), url, method)
+        response = _request(client, method, url)
+        if role == "bob":
+            _assert_bob(route.kind, response, url, method)
         else:
-            _assert_anonymous(route.kind, _request(client, method, url), url, method)
+            _assert_anonymous(route.kind, response, url, method)
+        _assert_no_passthrough(response, url, method)

@@ -59,6 +59,7 @@ from fulfillment.services.loading import order_email_load
 from fulfillment.services.orders import order_fulfillment_refresh
 from lib.rendering import ALLOWED_TAGS, LINK_REL
 from tests.factories import place
+from web.orders.forms import passthrough_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -427,3 +428,213 @@ def test_checker_catches_markup_escaping_the_fragment():
 
     with pytest.raises(AssertionError):
         _check(document, "<div></div>", lambda e, ancestors: "rendered" in _classes(e))
+
+
+# --- passthrough: the seller's data from the buyer's browser -------------------
+#
+# Plain text, never Markdown: it comes from a URL anyone can edit
+# (`/p/<slug>/?passthrough=…`) and shows in the product page's form (a hidden
+# input's value), on the seller's order page and on the order's admin page. Each
+# must hold it as text exactly, inside its container, and add no executable
+# markup to the page. The customer's pages and emails never show it.
+
+# Every corpus payload a link can carry (control characters are refused at the
+# door: tests/web/orders/test_checkout_passthrough.py), and attacks on the
+# places plain text lands in: an attribute value and a <code><bdi> element.
+PASSTHROUGH_PAYLOADS: dict[str, str] = {
+    **{
+        name: payload
+        for name, payload in PAYLOADS.items()
+        if passthrough_problem(payload) is None
+    },
+    "attribute-double-quote": '"><script>alert(1)</script>',
+    "attribute-single-quote": "' autofocus onfocus='alert(1)",
+    "attribute-unquoted": "x onfocus=alert(1) autofocus",
+    "close-the-containers": "</bdi></code></dd></dl><script>alert(1)</script>",
+    "close-the-textarea": "</textarea><script>alert(1)</script>",
+    "entity-smuggled": "&#60;script&#62;alert(1)&#60;/script&#62;",
+    "bidi-override": "\u202egnp.exe",
+    "template-syntax": "{{ request.user }}{% debug %}",
+    "javascript-url": "javascript:alert(1)",
+}
+HARMLESS_PASSTHROUGH = "acct_42"
+PASSTHROUGH_OUTPUTS = ("product_page", "checkout_error", "dashboard", "admin")
+
+
+class _PlainText(Collector):
+    """The scoped text joined as the browser shows it, with no separator."""
+
+    @property
+    def text(self) -> str:
+        return "".join(self.scoped_text)
+
+
+def _passthrough_product_page(client, value: str, live_product) -> str:
+    response = client.get(f"/p/{live_product.slug}/", {"passthrough": value})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _passthrough_checkout_error(client, value: str, live_product) -> str:
+    # The form shown again after another field's error carries it again.
+    response = client.post(
+        reverse("orders:checkout", args=[live_product.slug]),
+        {"customer_email": "not-an-email", "quantity": 1, "passthrough": value},
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _passthrough_order(live_product, value: str):
+    order = place(live_product, email="ada@example.com", passthrough=value)
+    Delivery.objects.filter(order=order).update(status="succeeded", response_text="K")
+    return order_fulfillment_refresh(order_id=order.pk)
+
+
+def _passthrough_seller_page(client, order) -> str:
+    response = client.get(reverse("orders:seller-order", args=[order.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _passthrough_admin_page(client, order) -> str:
+    response = client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _passthrough_fetch(output, client, value, live_product) -> str:
+    if output == "product_page":
+        return _passthrough_product_page(client, value, live_product)
+    if output == "checkout_error":
+        return _passthrough_checkout_error(client, value, live_product)
+    order = _passthrough_order(live_product, value)
+    if output == "dashboard":
+        return _passthrough_seller_page(client, order)
+    return _passthrough_admin_page(client, order)
+
+
+def _hidden_passthrough(document: str) -> list[Element]:
+    page = Collector(lambda e, ancestors: False)
+    page.feed(document)
+    page.close()
+    return [e for e in page.elements if e.attrs.get("name") == "passthrough"]
+
+
+def _check_passthrough_input(document: str, value: str) -> None:
+    """The form's one hidden input holds the value, and nothing else of it."""
+    found = _hidden_passthrough(document)
+    assert len(found) == 1
+    [element] = found
+    assert element.tag == "input"
+    assert set(element.attrs) <= {"type", "name", "value", "id"}
+    assert element.attrs["type"] == "hidden"
+    assert element.attrs["value"] == value
+
+
+def _check_passthrough_text(document: str, output: str, value: str) -> None:
+    """The container holds exactly the value as text, in the app's own markup."""
+    if output == "dashboard":
+
+        def scope(e, ancestors):
+            return e.attrs.get("id") == "passthrough"
+
+        own = {"code", "bdi"}
+    else:
+
+        def scope(e, ancestors):
+            return "readonly" in _classes(e) and any(
+                "field-passthrough" in _classes(a) for a in ancestors
+            )
+
+        own = set()
+    page = _PlainText(scope)
+    page.feed(document)
+    page.close()
+    assert page.text == value
+    scoped = [e for e in page.elements if e.scoped]
+    assert [e.tag for e in scoped if e.tag not in own] == []
+    assert [v for e in scoped for v in _executable(e)] == []
+
+
+def _no_executable_added(document: str, baseline: str) -> None:
+    ignore = Collector(lambda e, ancestors: False)
+    ignore.feed(document)
+    ignore.close()
+    before = Collector(lambda e, ancestors: False)
+    before.feed(baseline)
+    before.close()
+    added = Counter(v for e in ignore.elements for v in _executable(e))
+    added.subtract(v for e in before.elements for v in _executable(e))
+    assert +added == Counter(), "the passthrough added executable markup"
+
+
+@pytest.mark.parametrize("output", PASSTHROUGH_OUTPUTS)
+@pytest.mark.parametrize(
+    "payload", PASSTHROUGH_PAYLOADS.values(), ids=PASSTHROUGH_PAYLOADS.keys()
+)
+def test_a_hostile_passthrough_is_shown_as_text_only(
+    payload, output, live_product, client, alice, charlie
+):
+    if output == "dashboard":
+        client.force_login(alice)
+    elif output == "admin":
+        client.force_login(charlie)
+    baseline = _passthrough_fetch(output, client, HARMLESS_PASSTHROUGH, live_product)
+
+    document = _passthrough_fetch(output, client, payload, live_product)
+
+    if output in ("product_page", "checkout_error"):
+        _check_passthrough_input(document, payload)
+    else:
+        _check_passthrough_text(document, output, payload)
+    _no_executable_added(document, baseline)
+
+
+@pytest.mark.parametrize("output", ["email", "order_page"])
+def test_a_passthrough_never_reaches_the_customer(output, live_product, client):
+    marker = f"{MARKER}-passthrough"
+    order = _passthrough_order(live_product, f"<b>{marker}</b>")
+
+    document = FETCH[output](order, client, "response")
+
+    assert marker not in document
+
+
+def test_passthrough_corpus_is_large_enough():
+    assert len(PASSTHROUGH_PAYLOADS) >= 40
+
+
+@pytest.mark.parametrize(
+    ("document", "output"),
+    [
+        ('<dd id="passthrough"><code><b>acct_42</b></code></dd>', "dashboard"),
+        ('<dd id="passthrough"><code>acct_4</code></dd>', "dashboard"),
+        ('<dd id="passthrough"><a onclick="x">acct_42</a></dd>', "dashboard"),
+        (
+            '<div class="field-passthrough"><div class="readonly"><i>acct_42</i>'
+            "</div></div>",
+            "admin",
+        ),
+    ],
+    ids=["markup-inside", "text-changed", "handler-inside", "admin-markup"],
+)
+def test_the_passthrough_checker_catches_what_it_must(document, output):
+    with pytest.raises(AssertionError):
+        _check_passthrough_text(document, output, "acct_42")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '<input type="hidden" name="passthrough" value="acct_4">',
+        '<input type="hidden" name="passthrough" value="acct_42" onfocus="x">',
+        '<input type="text" name="passthrough" value="acct_42">',
+        '<input type="hidden" name="passthrough" value="acct_42">'
+        '<input type="hidden" name="passthrough" value="acct_42">',
+    ],
+    ids=["value-changed", "handler", "not-hidden", "twice"],
+)
+def test_the_passthrough_input_checker_catches_what_it_must(document):
+    with pytest.raises(AssertionError):
+        _check_passthrough_input(document, "acct_42")

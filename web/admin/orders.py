@@ -214,6 +214,8 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "=deliveries__delivery_id",
         # The ESP's message id, as its own dashboard shows it.
         "=email__message_id",
+        # The seller's own id for the buyer (say, acct_42), when they ask staff.
+        "=passthrough",
     ]
     list_select_related = ["product", "email"]
     date_hierarchy = "completed_at"

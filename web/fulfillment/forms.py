@@ -18,6 +18,7 @@ from fulfillment.services.config import (
     CustomFieldRow,
     check_url_from_settings,
     is_reserved_name,
+    yielded_field,
 )
 from lib.urlpolicy import UrlRefused
 
@@ -99,11 +100,18 @@ class CustomFieldForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        if is_reserved_name(name):
+        if is_reserved_name(name) and not self._kept_from_before(name):
             raise forms.ValidationError(
                 f"“{name}” is a standard field we always send; choose another name."
             )
         return name
+
+    def _kept_from_before(self, name: str) -> bool:
+        """A saved row named like a field that became standard later keeps its
+        name (the seller's server reads it; see payload.YIELDING_FIELDS). A new
+        row, or a row renamed to it, is refused like any standard name."""
+        saved = self.instance.name if self.instance.pk else ""
+        return bool(yielded_field(name)) and saved.strip().lower() == name.lower()
 
     def clean(self) -> dict[str, Any]:
         super().clean()

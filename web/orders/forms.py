@@ -5,12 +5,67 @@ from __future__ import annotations
 from typing import cast
 
 from django import forms
-from django.core.validators import RegexValidator
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
+from django.http import QueryDict
 
-from orders.models import MAX_QUANTITY, FulfillmentStatus
+from orders.inputs import text_problem
+from orders.models import MAX_QUANTITY, PASSTHROUGH_MAX_LENGTH, FulfillmentStatus
 from products.models import Product
 
 QUANTITY_MESSAGE = f"Enter a quantity from 1 to {MAX_QUANTITY}."
+PASSTHROUGH_REPEATED_MESSAGE = "Must be given once, not repeated."
+
+
+def passthrough_problem(value: str) -> str | None:
+    """Why `value` cannot be an order's passthrough, or None when it can.
+
+    It comes from a URL anyone can edit and goes into the seller's request, their
+    pages and admin: at most PASSTHROUGH_MAX_LENGTH characters, and no NUL, lone
+    surrogate or control character (tabs and line breaks included). Refused, not
+    cleaned: the seller gets exactly what their link carried, or nothing.
+    """
+    if len(value) > PASSTHROUGH_MAX_LENGTH:
+        return (
+            f"Must be at most {PASSTHROUGH_MAX_LENGTH:,} characters "
+            f"(it has {len(value):,})."
+        )
+    return text_problem(value)
+
+
+def _validate_passthrough(value: str) -> None:
+    problem = passthrough_problem(value)
+    if problem:
+        raise forms.ValidationError(problem, code="invalid")
+
+
+class PassthroughField(forms.CharField):
+    """The seller's opaque data: optional, and kept exactly as given (no strip)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            required=False, strip=False, validators=[_validate_passthrough], **kwargs
+        )
+        # passthrough_problem names NUL itself: one message, not Django's too.
+        self.validators = [
+            v
+            for v in self.validators
+            if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+
+
+class CheckoutLinkForm(forms.Form):
+    """The product page's query string: what the seller's link carries."""
+
+    passthrough = PassthroughField()
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        # `?passthrough=a&passthrough=b`: guessing which one the seller meant
+        # could tie the purchase to the wrong account.
+        data = self.data
+        if isinstance(data, QueryDict) and len(data.getlist("passthrough")) > 1:
+            self.add_error("passthrough", PASSTHROUGH_REPEATED_MESSAGE)
+        return cleaned
 
 
 class CheckoutForm(forms.Form):
@@ -41,6 +96,10 @@ class CheckoutForm(forms.Form):
     checkout_token = forms.CharField(
         widget=forms.HiddenInput, required=False, max_length=500
     )
+    # The product page's `?passthrough=`, carried to the order. Not signed: it
+    # came from a URL the buyer could edit anyway. The page shows its errors as
+    # an invalid link, not next to a field the buyer cannot see.
+    passthrough = PassthroughField(widget=forms.HiddenInput)
 
     def __init__(self, *args, collect_name: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -105,6 +164,10 @@ class ApiOrderForm(forms.Form):
         ],
     )
 
+    passthrough = forms.CharField(
+        max_length=PASSTHROUGH_MAX_LENGTH, required=False, strip=False
+    )
+
     # What each field must be in the JSON document, before form cleaning.
     JSON_TYPES: dict[str, type] = {
         "product": str,
@@ -113,4 +176,5 @@ class ApiOrderForm(forms.Form):
         "customer_name": str,
         "transaction_id": str,
         "checkout_hash": str,
+        "passthrough": str,
     }

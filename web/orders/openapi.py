@@ -39,11 +39,11 @@ answered before the body is read when Content-Length says so; a chunked body is
 read up to the limit), JSON nested at most {API_MAX_JSON_DEPTH} levels,
 UTF-8 only, no NaN or Infinity, no integer of more than {JSON_MAX_INT_DIGITS}
 digits (400 `invalid_json`). Text fields refuse NUL,
-lone surrogates and control characters (400 `invalid_fields`, naming the
-field). A transaction_id in the URL that no order could have (one with a NUL or
-control character) is simply not found (404 `order_not_found`); percent-encode
-it like any path segment. Any other method on these URLs answers 405
-`method_not_allowed` with `Allow`.
+lone surrogates and control characters, tabs and line breaks included (400
+`invalid_fields`, naming the field). A transaction_id in the URL that no order
+could have (one with a NUL or control character) is simply not found (404
+`order_not_found`); percent-encode it like any path segment. Any other method
+on these URLs answers 405 `method_not_allowed` with `Allow`.
 """
 
 
@@ -110,6 +110,16 @@ ORDER_REQUEST = {
             description="The provider's id of the payment: the idempotency key.",
         ),
         "checkout_hash": _string("checkout_hash", pattern="^[A-Za-z0-9_-]*$")
+        | {"type": ["string", "null"]},
+        "passthrough": _string(
+            "passthrough",
+            description="The seller's own data for this order (say, their "
+            "account id for the buyer), sent to the seller's webhook as the "
+            "field `passthrough`, exactly as given; never shown to the customer. "
+            "Opaque text: NUL, lone surrogates and control characters (tabs "
+            "and line breaks included) are refused with 400 `invalid_fields`, "
+            "as is a longer one. Part of the contents a replay must repeat.",
+        )
         | {"type": ["string", "null"]},
     },
 }
@@ -218,6 +228,7 @@ ORDERS_CREATE = {
                     "customer_email": "ada@example.com",
                     "customer_name": "Ada Lovelace",
                     "transaction_id": "txn-1001",
+                    "passthrough": "acct_42",
                 },
             }
         },
@@ -228,7 +239,9 @@ ORDERS_CREATE = {
             "201": _order_response("Created, with its deliveries planned."),
             "400": _response(
                 "The body is not a JSON object we accept (`invalid_json`), or "
-                "fields are invalid (`invalid_fields`, messages per field).",
+                "fields are invalid (`invalid_fields`, messages per field): "
+                "for example a `passthrough` over its maxLength or with a "
+                "control character.",
                 "invalid_json",
                 "invalid_fields",
             ),

@@ -30,12 +30,14 @@ from orders.models import (
 )
 from orders.payments import PaymentDeclined, get_provider
 from products.models import Product
-from web.orders.forms import QUANTITY_MESSAGE, ApiOrderForm
+from web.orders.forms import QUANTITY_MESSAGE, ApiOrderForm, passthrough_problem
 
 # --- Checkout -------------------------------------------------------------------
 
 
-def _checkout_validate(*, product: Product, quantity: int, customer_email: str) -> None:
+def _checkout_validate(
+    *, product: Product, quantity: int, customer_email: str, passthrough: str
+) -> None:
     if not product.is_live:
         raise OrderError(
             "product_not_live", f"{product.name} is not on sale.", status=409
@@ -49,6 +51,10 @@ def _checkout_validate(*, product: Product, quantity: int, customer_email: str) 
         validate_email(customer_email)
     except ValidationError:
         fields["customer_email"] = ["Enter a valid email address."]
+    # The forms check it too; this is the check nothing can go around.
+    problem = passthrough_problem(passthrough)
+    if problem:
+        fields["passthrough"] = [problem]
     if fields:
         raise OrderError("invalid_fields", "Some fields are invalid.", fields=fields)
 
@@ -59,6 +65,7 @@ def checkout_create(
     quantity: int,
     customer_email: str,
     customer_name: str = "",
+    passthrough: str = "",
     checkout_hash: str | None = None,
     nonce: str | None = None,
     status: str = CheckoutStatus.OPEN,
@@ -68,9 +75,14 @@ def checkout_create(
     Draft products cannot be bought, whoever asks. `checkout_hash` is the hash a
     payment provider already knows (orders API); otherwise a random one is made.
     `nonce` is the public checkout form's identity (unique; see `checkout_submit`).
+    `passthrough` is the seller's own data, refused unless `passthrough_problem`
+    finds nothing wrong with it.
     """
     _checkout_validate(
-        product=product, quantity=quantity, customer_email=customer_email
+        product=product,
+        quantity=quantity,
+        customer_email=customer_email,
+        passthrough=passthrough,
     )
     extra = {"hash": checkout_hash} if checkout_hash else {}
     return Checkout.objects.create(
@@ -79,6 +91,7 @@ def checkout_create(
         quantity=quantity,
         customer_email=customer_email,
         customer_name=customer_name,
+        passthrough=passthrough,
         nonce=nonce,
         **extra,
     )
@@ -149,6 +162,7 @@ def _order_create(
         quantity=checkout.quantity,
         customer_email=checkout.customer_email,
         customer_name=checkout.customer_name,
+        passthrough=checkout.passthrough,
         unit_price=product.price,
         total=product.price * Decimal(checkout.quantity),
         currency=product.currency,
@@ -165,6 +179,7 @@ def order_place(
     quantity: int,
     customer_email: str,
     customer_name: str = "",
+    passthrough: str = "",
     nonce: str | None = None,
 ) -> Order:
     """The public checkout: open a checkout, charge the provider, complete the order.
@@ -173,12 +188,16 @@ def order_place(
     call). If it is declined, `PaymentDeclined` propagates and the checkout stays
     open, with no order (and gives its nonce back). With a `nonce`, a checkout
     that already carries it is not charged again: its order is returned (see
-    `checkout_submit`). The provider's `is_test` marks the order.
+    `checkout_submit`). The provider's `is_test` marks the order. `passthrough`
+    is the seller's own data from the product page's link.
     """
     provider = get_provider()
     if nonce:
         earlier = _checkout_replay(
-            product=product, nonce=nonce, customer_email=customer_email
+            product=product,
+            nonce=nonce,
+            customer_email=customer_email,
+            passthrough=passthrough,
         )
         if earlier is not None:
             return earlier
@@ -187,6 +206,7 @@ def order_place(
         quantity=quantity,
         customer_email=customer_email,
         customer_name=customer_name,
+        passthrough=passthrough,
         nonce=nonce,
     )
     if isinstance(checkout, Order):
@@ -224,14 +244,15 @@ def checkout_submit(
     quantity: int,
     customer_email: str,
     customer_name: str = "",
+    passthrough: str = "",
 ) -> Order:
     """The public checkout form, posted: at most one order per form shown.
 
     The form carries a signed token whose nonce becomes the checkout's identity.
     Posting the same form again (a double-click, a browser retry) returns the
     order the first post made instead of charging and fulfilling twice, provided
-    the email is the same; a different email is refused. A missing, tampered or
-    expired token is refused, never guessed at.
+    the email and the passthrough are the same; different ones are refused. A
+    missing, tampered or expired token is refused, never guessed at.
     """
     try:
         nonce = checkout_token_nonce(token=checkout_token, product_pk=product.pk)
@@ -242,6 +263,7 @@ def checkout_submit(
         quantity=quantity,
         customer_email=customer_email,
         customer_name=customer_name,
+        passthrough=passthrough,
         nonce=nonce,
     )
 
@@ -258,6 +280,7 @@ def _checkout_claim(*, nonce: str | None, **fields: Any) -> Checkout | Order:
         product=fields["product"],
         nonce=nonce,
         customer_email=fields["customer_email"],
+        passthrough=fields["passthrough"],
     )
     if earlier is None:
         raise OrderError("checkout_used", CHECKOUT_USED_MESSAGE, status=409)
@@ -265,7 +288,7 @@ def _checkout_claim(*, nonce: str | None, **fields: Any) -> Checkout | Order:
 
 
 def _checkout_replay(
-    *, product: Product, nonce: str, customer_email: str
+    *, product: Product, nonce: str, customer_email: str, passthrough: str
 ) -> Order | None:
     """The order an earlier post of this form made; None when there was none.
 
@@ -277,7 +300,11 @@ def _checkout_replay(
         checkout = Checkout.objects.filter(product=product, nonce=nonce).first()
         if checkout is None:
             return None
-        if checkout.customer_email.lower() != customer_email.lower():
+        if (
+            checkout.customer_email.lower() != customer_email.lower()
+            or checkout.passthrough != passthrough
+        ):
+            # Not a repeat of the same form: another buyer's, or edited.
             raise OrderError("checkout_used", CHECKOUT_USED_MESSAGE, status=409)
         if checkout.status == CheckoutStatus.COMPLETED:
             return Order.objects.get(checkout=checkout)
@@ -325,7 +352,9 @@ def order_fingerprint(*, cleaned: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON of what was asked: replay (same) or conflict.
 
     The email is compared case-insensitively; the transaction ID is the key, so
-    it is not part of the contents.
+    it is not part of the contents. The passthrough is, exactly, but only when
+    given: orders stored before it existed keep the fingerprint they have, so
+    their replays without one still answer 200.
     """
     contents = {
         "product": cleaned["product"],
@@ -334,6 +363,8 @@ def order_fingerprint(*, cleaned: dict[str, Any]) -> str:
         "customer_name": cleaned.get("customer_name") or "",
         "checkout_hash": cleaned.get("checkout_hash") or "",
     }
+    if cleaned.get("passthrough"):
+        contents["passthrough"] = cleaned["passthrough"]
     canonical = json.dumps(
         contents, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
@@ -412,6 +443,7 @@ def _api_order_insert(*, cleaned: dict[str, Any], fingerprint: str) -> Order:
         quantity=cleaned["quantity"],
         customer_email=cleaned["customer_email"],
         customer_name=cleaned.get("customer_name") or "",
+        passthrough=cleaned.get("passthrough") or "",
         checkout_hash=cleaned.get("checkout_hash") or None,
         status=CheckoutStatus.COMPLETED,
     )

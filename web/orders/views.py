@@ -5,6 +5,8 @@ The seller's order pages are in `seller_views`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -14,7 +16,7 @@ from orders.errors import OrderError
 from orders.models import FulfillmentStatus
 from orders.payments import PaymentDeclined, get_provider
 from products.models import Product
-from web.orders.forms import CheckoutForm
+from web.orders.forms import CheckoutForm, CheckoutLinkForm
 from web.orders.selectors import (
     order_deliveries,
     order_get_by_token,
@@ -38,24 +40,48 @@ def _get_live_product(slug: str) -> Product:
     return product
 
 
-def _product_page(request: HttpRequest, product: Product, form: CheckoutForm):
+def _product_page(
+    request: HttpRequest,
+    product: Product,
+    form: CheckoutForm,
+    link_errors: list[str] | None = None,
+) -> HttpResponse:
+    """The product with its checkout form; or, for a link whose passthrough was
+    refused, with why instead of the form (see the template)."""
+    if link_errors is None and form.is_bound:
+        # A posted form's passthrough is the link's, carried in a hidden field.
+        link_errors = _messages(form.errors.get("passthrough", []))
     context = {
         "product": product,
         "form": form,
+        "link_errors": link_errors,
         "provider": get_provider(),
         # A fresh token for every page shown: one form, at most one order.
         "checkout_token": checkout_token_issue(product_pk=product.pk),
     }
-    response = render(request, "public/product.html", context)
+    status = 400 if link_errors else 200
+    response = render(request, "public/product.html", context, status=status)
     # A cached page would hand the same token to several buyers.
     response["Cache-Control"] = "no-store"
     return response
 
 
+def _messages(errors: Iterable) -> list[str]:
+    return [str(error) for error in errors]
+
+
 @require_http_methods(["GET"])
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = _get_live_product(slug)
-    form = CheckoutForm(collect_name=product.collect_customer_name)
+    link = CheckoutLinkForm(request.GET)
+    if not link.is_valid():
+        form = CheckoutForm(collect_name=product.collect_customer_name)
+        errors = _messages(link.errors["passthrough"])
+        return _product_page(request, product, form, errors)
+    form = CheckoutForm(
+        collect_name=product.collect_customer_name,
+        initial={"passthrough": link.cleaned_data["passthrough"]},
+    )
     return _product_page(request, product, form)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from email.utils import formatdate
+from urllib.parse import parse_qs
 
 import pytest
 from django.core import mail
@@ -81,6 +82,30 @@ def test_successful_attempt_stores_the_license_and_fulfills_the_order(
     attempt = delivery.attempts.get()
     assert attempt.response_status == 200
     assert attempt.request_headers["webhook-signature"] == "v1,<redacted>"
+
+
+def test_a_real_delivery_sends_the_orders_passthrough(answering_product, seller_server):
+    order = place(answering_product, passthrough="acct_42")
+
+    attempt_all(order)
+
+    [request] = seller_server.requests_to("/license")
+    assert parse_qs(request.body.decode())["passthrough"] == ["acct_42"]
+
+
+def test_a_custom_field_saved_as_passthrough_before_is_sent_instead(
+    answering_product, seller_server
+):
+    # The seller's server reads their own field under that name: it keeps
+    # getting it, and the buyer's passthrough is not sent to this product.
+    config = answering_product.webhook_config
+    CustomFieldFactory(config=config, kind="static", name="passthrough", value="pro")
+    order = place(answering_product, passthrough="acct_42")
+
+    attempt_all(order)
+
+    [request] = seller_server.requests_to("/license")
+    assert parse_qs(request.body.decode())["passthrough"] == ["pro"]
 
 
 def test_failed_attempt_is_scheduled_for_retry_with_a_readable_reason(

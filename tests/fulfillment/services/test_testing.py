@@ -17,6 +17,7 @@ from django.urls import reverse
 from standardwebhooks import Webhook
 
 from fulfillment.models import Delivery
+from fulfillment.services.deliveries import TEST_PASSTHROUGH
 from fulfillment.services.testing import webhook_test_run
 from tests.factories import CustomFieldFactory
 from tests.httpserver import Route
@@ -111,6 +112,21 @@ def test_the_result_page_shows_the_exchange_and_both_emails(
     assert "<strong>Settings → License</strong>" in emails["single"].html
     assert emails["single"].subject in page
     assert "Quantity 1" in page and "Multibuy (quantity 2)" in page
+
+
+def test_every_test_request_carries_the_sample_passthrough_shown_as_sent(
+    alice_client, editor_product, seller_server
+):
+    seller_server.set_route("/license", _licensing)
+
+    response = _test(alice_client, editor_product)
+
+    sent = [parse_qs(r.body.decode()) for r in seller_server.requests_to("/license")]
+    assert [f["passthrough"] for f in sent] == [[TEST_PASSTHROUGH]] * 2
+    assert f"passthrough={TEST_PASSTHROUGH}" in unescape(response.content.decode())
+    # The customer's emails for the test never show it.
+    for email in response.context["emails"].values():
+        assert TEST_PASSTHROUGH not in email.text + email.html
 
 
 def test_the_signature_shown_verifies_with_the_official_library(

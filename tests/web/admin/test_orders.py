@@ -129,6 +129,41 @@ def test_staff_search_by_delivery_id_finds_the_order(charlie_client, live_produc
     assert list(response.context["cl"].result_list) == [order]
 
 
+def test_staff_search_by_passthrough_finds_the_order(charlie_client, live_product):
+    order = order_place(
+        product=live_product,
+        quantity=1,
+        customer_email="a@example.com",
+        passthrough="acct_42",
+    )
+    order_place(
+        product=live_product,
+        quantity=1,
+        customer_email="b@example.com",
+        passthrough="acct_421",
+    )
+
+    response = charlie_client.get("/admin/orders/order/", {"q": "ACCT_42"})
+
+    assert list(response.context["cl"].result_list) == [order]
+
+
+def test_order_admin_page_shows_the_passthrough_read_only(charlie_client, live_product):
+    order = order_place(
+        product=live_product,
+        quantity=1,
+        customer_email="a@example.com",
+        passthrough="acct_42 <b>",
+    )
+
+    response = charlie_client.get(f"/admin/orders/order/{order.pk}/change/")
+
+    content = response.content.decode()
+    assert "field-passthrough" in content
+    assert "acct_42 &lt;b&gt;" in content
+    assert 'name="passthrough"' not in content
+
+
 def test_order_admin_page_lists_its_deliveries(charlie_client, live_product):
     order = order_place(
         product=live_product, quantity=1, customer_email="lost@example.com"

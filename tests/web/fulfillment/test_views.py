@@ -147,6 +147,87 @@ def test_reserved_custom_field_name_is_an_error_on_that_row(
     assert config.version == 1
 
 
+# --- A custom field named like `passthrough`, which became standard later -------
+
+
+def _saved_rows_data(config, fields, rows):
+    """The editor's post of `rows`, the first ones being the saved `fields`."""
+    data = _post_data(config, rows=rows)
+    data["custom_fields-INITIAL_FORMS"] = str(len(fields))
+    for i, field in enumerate(fields):
+        data[f"custom_fields-{i}-id"] = str(field.pk)
+    return data
+
+
+@pytest.mark.parametrize("name", ["passthrough", "PassThrough"])
+def test_a_new_custom_field_named_passthrough_is_refused(
+    alice_client, editor_url, config, name
+):
+    response = alice_client.post(
+        editor_url, _post_data(config, rows=[("static", name, "pro")])
+    )
+
+    assert _row_errors(response, 0)["name"] == [
+        f"“{name}” is a standard field we always send; choose another name."
+    ]
+    assert config.custom_fields.count() == 0
+
+
+def test_renaming_a_custom_field_to_passthrough_is_refused(
+    alice_client, editor_url, config
+):
+    field = CustomFieldFactory(config=config, name="plan", value="pro")
+    data = _saved_rows_data(config, [field], [("static", "passthrough", "pro")])
+
+    response = alice_client.post(editor_url, data)
+
+    assert "standard field" in _row_errors(response, 0)["name"][0]
+    assert list(config.custom_fields.values_list("name", flat=True)) == ["plan"]
+
+
+def test_a_custom_field_saved_as_passthrough_before_keeps_saving(
+    alice_client, editor_url, config
+):
+    # Saved before `passthrough` was standard; the seller edits something else.
+    field = CustomFieldFactory(config=config, name="passthrough", value="pro")
+    data = _saved_rows_data(
+        config,
+        [field],
+        [("static", "passthrough", "pro"), ("static", "plan", "team")],
+    )
+
+    response = alice_client.post(editor_url, data)
+
+    assert response.status_code == 302
+    assert list(config.custom_fields.values_list("name", "value")) == [
+        ("passthrough", "pro"),
+        ("plan", "team"),
+    ]
+
+
+def test_the_editor_explains_a_custom_field_that_replaces_passthrough(
+    alice_client, editor_url, config
+):
+    CustomFieldFactory(config=config, name="passthrough", value="pro")
+
+    content = alice_client.get(editor_url).content.decode()
+
+    assert "is now a standard field" in content
+    assert "Rename or delete this field to receive it." in content
+    assert "<strong>Not sent for this product:</strong>" in content
+
+
+def test_the_editor_has_no_such_note_without_that_custom_field(
+    alice_client, editor_url, config
+):
+    CustomFieldFactory(config=config, name="plan", value="pro")
+
+    content = alice_client.get(editor_url).content.decode()
+
+    assert "is now a standard field" not in content
+    assert "Not sent for this product" not in content
+
+
 def test_static_custom_field_needs_a_value(alice_client, editor_url, config):
     response = alice_client.post(
         editor_url, _post_data(config, rows=[("static", "plan", "")])

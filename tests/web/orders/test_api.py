@@ -130,6 +130,99 @@ def test_same_transaction_id_with_different_contents_is_409(
     assert _counts() == before
 
 
+# --- passthrough: the seller's own data ------------------------------------------
+
+
+def test_post_stores_the_passthrough_exactly_as_given(
+    live_product, api_post, order_body
+):
+    value = ' {"account": "acct_42"} ü '
+    response = api_post({**order_body, "passthrough": value})
+
+    assert response.status_code == 201
+    order = Order.objects.get()
+    assert order.passthrough == value
+    assert order.checkout.passthrough == value
+
+
+@pytest.mark.parametrize("absent", [{}, {"passthrough": None}, {"passthrough": ""}])
+def test_an_order_without_passthrough_has_an_empty_one(
+    live_product, api_post, order_body, absent
+):
+    assert api_post({**order_body, **absent}).status_code == 201
+    assert Order.objects.get().passthrough == ""
+
+
+@pytest.mark.parametrize(
+    ("passthrough", "message"),
+    [
+        ("acct\x0042", "Must not contain NUL characters."),
+        ("acct\t42", "Must not contain control characters (tabs, line breaks…)."),
+        ("acct_42\n", "Must not contain control characters (tabs, line breaks…)."),
+        ("acct\x9b42", "Must not contain control characters (tabs, line breaks…)."),
+        ("x" * 1001, "Ensure this value has at most 1000 characters (it has 1001)."),
+        (42, "Must be a string."),
+    ],
+    ids=["nul", "tab", "newline", "c1", "too-long", "not-a-string"],
+)
+def test_a_bad_passthrough_is_400_naming_the_field(
+    live_product, api_post, order_body, passthrough, message, no_errors_logged
+):
+    response = api_post({**order_body, "passthrough": passthrough})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid_fields",
+        "message": "Some fields are invalid.",
+        "fields": {"passthrough": [message]},
+    }
+    assert _counts() == (0, 0, 0)
+
+
+def test_a_passthrough_of_1000_characters_is_accepted(
+    live_product, api_post, order_body
+):
+    response = api_post({**order_body, "passthrough": "ü" * 1000})
+
+    assert response.status_code == 201
+    assert Order.objects.get().passthrough == "ü" * 1000
+
+
+def test_replay_with_the_same_passthrough_is_200(live_product, api_post, order_body):
+    body = {**order_body, "passthrough": "acct_42"}
+    first = api_post(body)
+
+    replay = api_post(body)
+
+    assert (first.status_code, replay.status_code) == (201, 200)
+    assert replay.json() == first.json()
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("other", [{"passthrough": "acct_43"}, {"passthrough": ""}, {}])
+def test_replay_with_another_passthrough_is_409(
+    live_product, api_post, order_body, other
+):
+    api_post({**order_body, "passthrough": "acct_42"})
+    before = _counts()
+
+    response = api_post({**order_body, **other})
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "transaction_conflict"
+    assert _counts() == before
+    assert Order.objects.get().passthrough == "acct_42"
+
+
+def test_replay_adding_a_passthrough_to_an_order_without_one_is_409(
+    created, api_post, order_body
+):
+    response = api_post({**order_body, "passthrough": "acct_42"})
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "transaction_conflict"
+
+
 def test_bad_json_is_400_invalid_json(live_product, api_post):
     response = api_post("{not json")
     assert response.status_code == 400

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from orders.models import MAX_QUANTITY
+from orders.models import MAX_QUANTITY, PASSTHROUGH_MAX_LENGTH
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +28,8 @@ def test_the_document_states_the_limits_the_api_enforces(client):
 
     assert order["quantity"]["maximum"] == MAX_QUANTITY
     assert order["transaction_id"]["maxLength"] == 200
+    assert order["passthrough"]["maxLength"] == PASSTHROUGH_MAX_LENGTH
+    assert "passthrough" in create["responses"]["400"]["description"]
     assert "65536 bytes" in create["responses"]["413"]["description"]
 
 

@@ -93,6 +93,47 @@ def test_another_seller_gets_404_on_the_order_page(bob_client, live_product):
     assert bob_client.get(url).status_code == 404
 
 
+def test_order_page_shows_the_sellers_passthrough(alice_client, live_product):
+    order = order_place(
+        product=live_product,
+        quantity=1,
+        customer_email="buyer@example.com",
+        passthrough="acct_42",
+    )
+
+    response = alice_client.get(reverse("orders:seller-order", kwargs={"pk": order.pk}))
+
+    assert (
+        '<dd id="passthrough"><code class="passthrough"><bdi>acct_42</bdi></code></dd>'
+        in response.content.decode()
+    )
+
+
+def test_order_page_says_when_there_is_no_passthrough(alice_client, live_product):
+    order = _place(live_product)
+
+    response = alice_client.get(reverse("orders:seller-order", kwargs={"pk": order.pk}))
+
+    assert '<dd id="passthrough"><span class="muted">None</span></dd>' in (
+        response.content.decode()
+    )
+
+
+def test_another_seller_never_sees_the_passthrough(bob_client, live_product, bob):
+    order = order_place(
+        product=live_product,
+        quantity=1,
+        customer_email="buyer@example.com",
+        passthrough="acct_alice_42",
+    )
+
+    detail = bob_client.get(reverse("orders:seller-order", kwargs={"pk": order.pk}))
+    listing = bob_client.get(reverse("orders:seller-orders"))
+
+    assert detail.status_code == 404
+    assert "acct_alice_42" not in detail.content.decode() + listing.content.decode()
+
+
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_another_seller_gets_404_on_the_retry_url(bob_client, live_product, method):
     order = _place(live_product)

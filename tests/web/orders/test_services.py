@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import json
 from io import StringIO
 
 import pytest
@@ -46,6 +48,31 @@ def test_fingerprint_changes_with_quantity():
     )
 
 
+def test_fingerprint_without_passthrough_is_the_one_stored_before_it_existed():
+    # Orders created before passthrough keep their fingerprint: a replay of one
+    # must still be a 200, not a conflict.
+    before = json.dumps(
+        _cleaned(customer_email="a@example.com"),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    expected = hashlib.sha256(before.encode()).hexdigest()
+
+    assert order_fingerprint(cleaned=_cleaned()) == expected
+    assert order_fingerprint(cleaned=_cleaned(passthrough="")) == expected
+    assert order_fingerprint(cleaned=_cleaned(passthrough=None)) == expected
+
+
+def test_fingerprint_changes_with_passthrough():
+    fingerprints = {
+        order_fingerprint(cleaned=_cleaned(passthrough=value))
+        for value in ("", "acct_42", "acct_43", "ACCT_42")
+    }
+
+    assert len(fingerprints) == 4
+
+
 def test_test_provider_is_the_default_and_labelled(settings):
     settings.PAYMENT_PROVIDER = "test"
     provider = get_provider()
@@ -63,6 +90,39 @@ def test_checkout_create_refuses_a_draft_product(product):
     with pytest.raises(OrderError) as exc:
         checkout_create(product=product, quantity=1, customer_email="a@example.com")
     assert exc.value.code == "product_not_live"
+
+
+@pytest.mark.parametrize(
+    "passthrough", ["a\x00b", "a\tb", "a\r\nb", "a\x85b", "x" * 1001]
+)
+def test_checkout_create_refuses_a_passthrough_no_form_would_pass(
+    live_product, passthrough
+):
+    # The forms check it first; the service is what nothing can go around.
+    with pytest.raises(OrderError) as exc:
+        checkout_create(
+            product=live_product,
+            quantity=1,
+            customer_email="a@example.com",
+            passthrough=passthrough,
+        )
+
+    assert exc.value.code == "invalid_fields"
+    assert list(exc.value.fields) == ["passthrough"]
+    assert Checkout.objects.count() == 0
+
+
+def test_a_placed_order_keeps_the_passthrough_of_its_checkout(live_product):
+    order = services.order_place(
+        product=live_product,
+        quantity=1,
+        customer_email="a@example.com",
+        passthrough=" acct_42 ",
+    )
+
+    order.refresh_from_db()
+    assert order.passthrough == " acct_42 "
+    assert order.checkout.passthrough == " acct_42 "
 
 
 def test_a_checkout_completes_only_once(live_product):

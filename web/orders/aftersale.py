@@ -1,8 +1,7 @@
-"""The after-sale use cases of the pages and the API: refunds and disputes a
-payment provider reports through the orders API, and the seller's refund and
-cancellation. The rules and the writes are in `orders.services` and
-`fulfillment.services.aftersale`; this module turns requests into their
-arguments."""
+"""Refunds and disputes a payment provider reports through the orders API:
+the request's fields checked and turned into the arguments of
+`fulfillment.services.aftersale`, where the rules and the writes are (the
+seller's pages and admin call those services directly)."""
 
 from __future__ import annotations
 

@@ -363,6 +363,8 @@ CELERY_TASK_ROUTES = {
     "fulfillment.tasks.seller_alerts_send_task": {"queue": "email"},
     "fulfillment.tasks.order_delay_notices_send_task": {"queue": "email"},
     "fulfillment.tasks.attempts_purge_task": {"queue": "email"},
+    "emails.tasks.order_refund_notice_send_task": {"queue": "email"},
+    "emails.tasks.order_refund_notices_send_task": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE = {
     # The database is the truth; this wakes up deliveries whose message was lost.
@@ -383,6 +385,11 @@ CELERY_BEAT_SCHEDULE = {
     # "Your license is on its way" to customers still waiting.
     "send-delay-notices": {
         "task": "fulfillment.tasks.order_delay_notices_send_task",
+        "schedule": 60.0,
+    },
+    # Refund notices whose task never ran (the task is enqueued with the refund).
+    "send-refund-notices": {
+        "task": "emails.tasks.order_refund_notices_send_task",
         "schedule": 60.0,
     },
     "purge-attempt-bodies": {

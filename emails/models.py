@@ -3,7 +3,8 @@ and what the email provider reported about them.
 
 Each has a row of its own, created in one place (`services`): an order's
 `OrderEmail` in the transaction that fulfilled it (or confirmed it, for a
-product the seller delivers), its `DelayNotice` as the claim of that notice.
+product the seller delivers), its `DelayNotice` as the claim of that notice,
+a `RefundNotice` per refund as the claim of that one.
 An order with neither has not been sent anything yet.
 """
 
@@ -106,6 +107,23 @@ class DelayNotice(models.Model):
 
     def __str__(self) -> str:
         return f"Delay notice of order {self.order_id}"
+
+
+class RefundNotice(models.Model):
+    """The customer's short "we refunded you" email for one refund: at most one
+    per refund event, however often the event is replayed or its task retried.
+    The row is the claim, as for the delay notice."""
+
+    event = models.OneToOneField(
+        "orders.OrderEvent",
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="refund_notice",
+    )
+    sent_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Refund notice of event {self.event_id}"
 
 
 class EmailEventType(models.TextChoices):

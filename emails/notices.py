@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from orders.aftersale import order_closed_q
 from orders.models import FulfillmentStatus, Order
 
 from .build import order_url
@@ -35,7 +37,8 @@ WAITING_STATUSES = (FulfillmentStatus.PENDING, FulfillmentStatus.FAILED)
 
 
 def _waiting_orders(now: datetime):
-    """Orders whose customer is still waiting for a license email, notice not sent."""
+    """Orders whose customer is still waiting for a license email, notice not
+    sent. A cancelled, refunded or charged-back order waits for nothing."""
     threshold = now - timedelta(
         minutes=settings.FULFILLMENT["CUSTOMER_DELAY_NOTICE_MINUTES"]
     )
@@ -45,7 +48,7 @@ def _waiting_orders(now: datetime):
         product__send_order_emails=True,
         completed_at__lt=threshold,
         completed_at__gte=threshold - DELAY_NOTICE_WINDOW,
-    ).exclude(email__status=EmailStatus.SENT)
+    ).exclude(Q(email__status=EmailStatus.SENT) | order_closed_q())
 
 
 def order_delay_notices_send(*, now: datetime | None = None) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .notices import order_delay_notices_send
+from .refunds import order_refund_notice_send, order_refund_notices_send
 
 
 # Runs from beat and claims every notice before sending, so a retry (or the next
@@ -22,3 +23,22 @@ from .notices import order_delay_notices_send
 )
 def order_delay_notices_send_task() -> int:
     return order_delay_notices_send()
+
+
+# Enqueued when a refund commits; the claim makes it once per refund, so
+# retries are safe. The beat sweep below takes over a lost message.
+@shared_task(
+    name="emails.tasks.order_refund_notice_send_task",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def order_refund_notice_send_task(event_id: int) -> int:
+    return order_refund_notice_send(event_id=event_id)
+
+
+@shared_task(name="emails.tasks.order_refund_notices_send_task")
+def order_refund_notices_send_task() -> int:
+    return order_refund_notices_send()

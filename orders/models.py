@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 MAX_QUANTITY = 100
 # The seller's own data carried through checkout (`?passthrough=` on the product
@@ -64,6 +67,15 @@ class FulfillmentStatus(models.TextChoices):
     MANUAL = "manual", "Delivered by the seller"
 
 
+class DisputeStatus(models.TextChoices):
+    """The order's chargeback, as the payment provider reports it (one per order)."""
+
+    NONE = "", "No dispute"
+    OPENED = "opened", "Dispute open"
+    WON = "won", "Dispute won"
+    LOST = "lost", "Dispute lost (charged back)"
+
+
 class OrderSource(models.TextChoices):
     CHECKOUT = "checkout", "Checkout"
     API = "api", "Orders API"
@@ -103,6 +115,20 @@ class Order(models.Model):
     passthrough = models.CharField(
         max_length=PASSTHROUGH_MAX_LENGTH, blank=True, default=""
     )
+    # After the sale: kept by orders.services under the order's row lock, in the
+    # transaction that records the OrderEvent saying why (the events are the
+    # history; these columns are what lists filter and add up).
+    refunded_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+    dispute_status = models.CharField(
+        max_length=10, choices=DisputeStatus.choices, blank=True, default=""
+    )
+    # The amount the open or closed dispute is about (a lost one's is charged back).
+    dispute_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     # Not a column: the deliveries planned by the transaction that created this
     # instance, so that the orders API answers without reading them back. None
@@ -126,6 +152,10 @@ class Order(models.Model):
 class ApiScope(models.TextChoices):
     ORDERS_READ = "orders:read", "Read orders (GET /api/v1/orders/<id>)"
     ORDERS_WRITE = "orders:write", "Create orders (POST /api/v1/orders)"
+    ORDERS_REFUND = (
+        "orders:refund",
+        "Report refunds and disputes (POST /api/v1/orders/<id>/refunds, /disputes)",
+    )
 
 
 # New tokens, and the tokens that existed before scopes, may do everything the
@@ -159,3 +189,78 @@ class ApiToken(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scope_list
+
+
+class OrderEventKind(models.TextChoices):
+    REFUND = "refund", "Refund"
+    DISPUTE_OPENED = "dispute_opened", "Dispute opened"
+    DISPUTE_WON = "dispute_won", "Dispute won"
+    DISPUTE_LOST = "dispute_lost", "Dispute lost (charged back)"
+    CANCEL = "cancel", "Cancelled"
+
+
+class ActorKind(models.TextChoices):
+    PROVIDER = "provider", "Payment provider"
+    SELLER = "seller", "Seller"
+    STAFF = "staff", "Staff"
+
+
+class OrderEvent(models.Model):
+    """One change to an order after the sale: a refund, a dispute opened or
+    closed, a cancellation. Kept forever: the order is protected from deletion
+    while it has any, and nothing in the application deletes or edits one.
+
+    Written only by `orders.services`, in the transaction that updates the
+    order's after-sale columns under its row lock. Each is a future Alert to
+    the seller's server: kind, amount, reason, who and when are all here.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=OrderEventKind.choices)
+    # Refunds and disputes: in the order's currency. Cancellations have none.
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Who: the payment provider (through an API token), the seller or staff.
+    # The name is kept as it was, so the record survives a renamed or deleted
+    # token or account.
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_name = models.CharField(max_length=150)
+    api_token = models.ForeignKey(
+        ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The provider's own id of the event it reported through the API: the
+    # idempotency key of that request (a replay finds this row).
+    provider_event_id = models.CharField(max_length=200, blank=True)
+    # Hash of what the API was asked, to tell a replay (200) from a conflict (409).
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    # The payment provider's id of a refund we asked it to make (dashboard, admin).
+    provider_refund_id = models.CharField(max_length=200, blank=True)
+    # The one-time key of the dashboard or admin form that made it: a form
+    # posted twice (a double click) makes one event.
+    form_nonce = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider_event_id"],
+                condition=~models.Q(provider_event_id=""),
+                name="orderevent_provider_event_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["form_nonce"],
+                condition=~models.Q(form_nonce=""),
+                name="orderevent_form_nonce_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of order {self.order_id}"

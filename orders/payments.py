@@ -2,13 +2,15 @@
 
 Only the test provider exists today. A real provider implements `PaymentProvider`,
 is added to `PROVIDERS` and is chosen with the `PAYMENT_PROVIDER` setting; nothing
-else in the checkout has to change.
+else in the checkout has to change. A refund made from the dashboard or admin
+goes back through the provider that took the money (`refund_provider_for`).
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
@@ -22,6 +24,12 @@ if TYPE_CHECKING:
 class PaymentResult:
     # The provider's reference; it becomes the Order's unique transaction_id.
     transaction_id: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    # The provider's reference of the refund it made.
+    refund_id: str
 
 
 class PaymentDeclined(Exception):
@@ -42,6 +50,13 @@ class PaymentProvider(Protocol):
 
     def charge(self, *, checkout: Checkout) -> PaymentResult: ...
 
+    def refund(
+        self, *, transaction_id: str, amount: Decimal, currency: str
+    ) -> RefundResult:
+        """Give `amount` of the payment back; PaymentDeclined if the provider
+        refuses (its message is shown to the seller)."""
+        ...
+
 
 class TestPaymentProvider:
     """Accepts every checkout without moving money (development, demos, tests)."""
@@ -54,6 +69,11 @@ class TestPaymentProvider:
 
     def charge(self, *, checkout: Checkout) -> PaymentResult:
         return PaymentResult(transaction_id=f"test_{secrets.token_hex(12)}")
+
+    def refund(
+        self, *, transaction_id: str, amount: Decimal, currency: str
+    ) -> RefundResult:
+        return RefundResult(refund_id=f"test_refund_{secrets.token_hex(12)}")
 
 
 PROVIDERS: dict[str, type[PaymentProvider]] = {
@@ -85,3 +105,15 @@ def get_provider() -> PaymentProvider:
     if provider.is_test and settings.PRODUCTION and not allow_test:
         raise ImproperlyConfigured(TEST_PROVIDER_IN_PRODUCTION)
     return provider
+
+
+def refund_provider_for(*, is_test: bool) -> PaymentProvider:
+    """The provider that took a checkout order's money, to give it back.
+
+    A test order was paid with the test provider, so it is refunded there (no
+    money moves) even on a site that has a real provider now, or runs in
+    production: refunding a test order is always allowed.
+    """
+    if is_test:
+        return TestPaymentProvider()
+    return get_provider()

@@ -14,11 +14,12 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from orders.aftersale import order_is_closed
 from orders.models import FulfillmentStatus, Order
 
 from ..models import Delivery, DeliveryStatus
 from .emails import order_email_resend
-from .orders import order_fulfillment_refresh
+from .orders import order_fulfillment_refresh, order_lock_takes_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,12 @@ RETRY_OFFERED_STATUSES = (
 EMAIL_READY_STATUSES = (FulfillmentStatus.FULFILLED, FulfillmentStatus.MANUAL)
 
 
+CLOSED_ORDER_EMAIL_MESSAGE = (
+    "This order is cancelled, refunded or charged back: its license email is "
+    "not sent any more."
+)
+
+
 class ActionError(Exception):
     """An action that could not be done; its message is meant for the person."""
 
@@ -49,9 +56,10 @@ class ActionError(Exception):
 def delivery_actions_allowed(*, delivery: Delivery) -> frozenset[str]:
     """The hand actions that apply to the delivery now: "retry", "cancel", "fulfill".
 
-    Test deliveries have none: the Webhook Editor sends a new one instead.
+    Test deliveries have none: the Webhook Editor sends a new one instead; nor
+    have the deliveries of a cancelled, refunded or charged-back order.
     """
-    if delivery.is_test:
+    if delivery.is_test or order_is_closed(delivery.real_order):
         return frozenset()
     allowed = set()
     if delivery.status in RETRY_OFFERED_STATUSES:
@@ -71,6 +79,7 @@ def delivery_cancel(*, delivery: Delivery, by) -> bool:
     is recorded), one that succeeded (the license is issued) and test deliveries.
     A worker's late success still wins over a cancel only if it settled first.
     """
+    order_lock_takes_deliveries(order_id=delivery.order_id)
     cancelled = Delivery.objects.filter(
         pk=delivery.pk, status__in=CANCELLABLE_STATUSES, is_test=False
     ).update(
@@ -98,11 +107,14 @@ def delivery_fulfill_manually(*, delivery: Delivery, license_text: str, by) -> b
     succeeded delivery is never settled again). Completing the order's last
     delivery sends the customer's email, once, after commit.
 
-    Raises ValueError for empty text; returns False if the state does not allow it.
+    Raises ValueError for empty text; returns False if the state does not allow
+    it, or the order is cancelled, refunded or charged back.
     """
     text = license_text.strip()
     if not text:
         raise ValueError("The license text is empty.")
+    if not order_lock_takes_deliveries(order_id=delivery.order_id):
+        return False
     now = timezone.now()
     fulfilled = Delivery.objects.filter(
         pk=delivery.pk, status__in=HAND_FULFILLABLE_STATUSES, is_test=False
@@ -139,8 +151,11 @@ def order_email_resend_corrected(*, order: Order, email: str | None = None) -> b
     not fulfilled yet has no email to send: its address is still corrected (the
     license email will go there once it is fulfilled) and False is returned;
     without an address that is an ActionError. A failing send is an ActionError
-    with a readable reason (the corrected address stays saved).
+    with a readable reason (the corrected address stays saved). A cancelled,
+    refunded or charged-back order has no email to send (ActionError).
     """
+    if order_is_closed(order):
+        raise ActionError(CLOSED_ORDER_EMAIL_MESSAGE)
     ready = order.fulfillment_status in EMAIL_READY_STATUSES
     if not ready and not email:
         raise ActionError("The order is not fulfilled yet: there is no email to send.")

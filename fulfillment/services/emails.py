@@ -27,6 +27,7 @@ from emails.services import (
     order_email_send_again,
     order_email_send_claimed,
 )
+from orders.aftersale import order_is_closed
 from orders.models import FulfillmentStatus, Order
 
 from .loading import order_email_load
@@ -104,10 +105,14 @@ def order_email_resend(*, order: Order, to: str | None = None) -> None:
 
 
 def order_emails_resend(*, orders) -> tuple[int, list[tuple[Order, str]]]:
-    """Resend each order's email (admin bulk action). Orders not yet fulfilled
-    have nothing to send; a failing send is reported, not raised."""
+    """Resend each order's email (admin bulk action). Orders not yet fulfilled,
+    or cancelled, refunded or charged back, have nothing to send; a failing
+    send is reported, not raised."""
     sent, refused = 0, []
     for order in orders:
+        if order_is_closed(order):
+            refused.append((order, "cancelled, refunded or charged back"))
+            continue
         if order.fulfillment_status not in (
             FulfillmentStatus.FULFILLED,
             FulfillmentStatus.MANUAL,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from orders.aftersale import order_is_closed
 from orders.models import FulfillmentStatus, Order
 
 from ..models import Delivery, DeliveryStatus
@@ -79,3 +80,16 @@ def order_delivery_settled(*, delivery: Delivery) -> None:
         order_email_schedule(
             order_id=order_id, sends=delivery.product.send_order_emails, send_now=True
         )
+
+
+def order_lock_takes_deliveries(*, order_id: int | None) -> bool:
+    """Lock the order for the current transaction and say whether it still
+    takes deliveries (not cancelled, refunded in full or charged back).
+
+    Hand actions on a delivery call this first: taking the order's lock before
+    the delivery's, as a cancel of the whole order does, so the two never wait
+    for each other. A test delivery has no order and always takes them."""
+    if order_id is None:
+        return True
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    return order is not None and not order_is_closed(order)

@@ -90,10 +90,13 @@ def deliveries_release_held(*, endpoint_key: str, until, limit: int = 500) -> in
 
 
 def delivery_retry_now(*, delivery: Delivery) -> bool:
-    """Seller or staff: attempt a failed, retrying or cancelled delivery now."""
-    from .orders import order_fulfillment_refresh
+    """Seller or staff: attempt a failed, retrying or cancelled delivery now.
+    Never one of a cancelled, refunded or charged-back order."""
+    from .orders import order_fulfillment_refresh, order_lock_takes_deliveries
 
     with transaction.atomic():
+        if not order_lock_takes_deliveries(order_id=delivery.order_id):
+            return False
         updated = Delivery.objects.filter(
             pk=delivery.pk,
             status__in=[

@@ -9,6 +9,8 @@ table that fits. alice owns every product here.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
@@ -16,8 +18,16 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.select import Select
 
 from fulfillment.models import CustomFieldKind
+from fulfillment.services.aftersale import order_refund
+from orders.aftersale import Actor
+from orders.models import Order
 from tests.browser.conftest import WINDOW, log_in, shot, wait_for
-from tests.factories import CustomFieldFactory, ProductFactory, WebhookConfigFactory
+from tests.factories import (
+    CustomFieldFactory,
+    ProductFactory,
+    WebhookConfigFactory,
+    fulfill,
+)
 from web.fulfillment.forms import VALUE_KINDS
 from web.orders.services import order_place
 
@@ -233,6 +243,12 @@ def orders(live_product, alice):
             customer_email=f"customer.number{n}@a-long-company-domain.example.com",
         )
     order_place(product=teams, quantity=12, customer_email="jo@example.com")
+    # Two of them after the sale: one refunded in full, one in part.
+    seller = Actor.seller(user_id=alice.pk, username=alice.username)
+    refunds = Order.objects.filter(product=live_product).order_by("pk")[:2]
+    for order, amount in zip(refunds, ("19.00", "10.00"), strict=True):
+        fulfill(order, "KEY")
+        order_refund(order_id=order.pk, amount=Decimal(amount), reason="", actor=seller)
 
 
 FILTER_BAR = """
@@ -292,3 +308,47 @@ def test_the_orders_table_fits_1280px_and_a_phone(browser, site, alice, orders):
     head = browser.find_element(By.CSS_SELECTOR, "table.orders thead")
     assert not head.is_displayed()  # stacked rows, each cell labelled
     shot(browser, "phone-orders-page", full_page=False)
+
+
+# --- After the sale: a refund from the order page, as the customer then sees it ---
+
+
+def test_a_refund_is_confirmed_without_script_and_strikes_the_license(
+    browser, site, alice, live_product
+):
+    """JavaScript off: the order page's refund form leads to a confirmation
+    page, whose button refunds; the customer's page then strikes the license."""
+    order = order_place(product=live_product, quantity=1, customer_email="jo@x.com")
+    fulfill(order, "**License key:** `PIX-2026-ABCD`")
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    log_in(browser, site, alice)
+    browser.get(site + reverse("orders:seller-order", args=[order.pk]))
+    amount = wait_for(browser, (By.ID, "id_amount"))
+    amount.clear()
+    amount.send_keys("19.00")
+    browser.find_element(By.ID, "id_reason").send_keys("Bought the wrong edition")
+    browser.find_element(By.CSS_SELECTOR, "#after-sale button[type=submit]").click()
+
+    heading = wait_for(browser, (By.CSS_SELECTOR, "#confirm h1"))
+    assert heading.text == "Refund 19.00 USD?"
+    shot(browser, "refund-confirm")
+    for size in (WINDOW, PHONE):
+        browser.set_window_size(*size)
+        assert browser.execute_script(SIDEWAYS) <= 0
+    browser.set_window_size(*WINDOW)
+    browser.find_element(By.CSS_SELECTOR, "#confirm button[type=submit]").click()
+
+    wait_for(browser, (By.ID, "after-sale-state"))
+    assert "Refunded 19.00 USD." in browser.find_element(By.TAG_NAME, "main").text
+    shot(browser, "order-refunded-seller")
+    browser.get(site + reverse("orders:order", args=[order.token]))
+    license_box = wait_for(browser, (By.CSS_SELECTOR, ".license.revoked"))
+    style = browser.execute_script(
+        "return getComputedStyle(arguments[0]).textDecorationLine", license_box
+    )
+    assert style == "line-through"
+    assert "PIX-2026-ABCD" in license_box.text
+    assert browser.find_element(By.CSS_SELECTOR, ".revoked-note").text.startswith(
+        "Refunded on "
+    )
+    shot(browser, "order-page-refunded")

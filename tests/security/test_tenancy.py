@@ -91,8 +91,12 @@ CLASSIFICATION: dict[str, str] = {
     "orders:seller-order": OWNER,
     "orders:seller-delivery-retry": OWNER,
     "orders:seller-order-email-resend": OWNER,
+    "orders:seller-order-refund": OWNER,
+    "orders:seller-order-cancel": OWNER,
     "orders:api-orders": API,
     "orders:api-order": API,
+    "orders:api-order-refunds": API,
+    "orders:api-order-disputes": API,
     # The API's OpenAPI document: the contract, read before a provider has a token.
     "orders:api-openapi": PUBLIC,
     # The ESP's tracking webhook (Postmark's outside production, see
@@ -111,6 +115,8 @@ ORDER_PK_NAMES = {
     "orders:seller-order",
     "orders:seller-delivery-retry",
     "orders:seller-order-email-resend",
+    "orders:seller-order-refund",
+    "orders:seller-order-cancel",
 }
 # The webhook test result shows a test delivery; every other delivery_id is the
 # delivery of alice's order.
@@ -226,7 +232,7 @@ def _url(route: Route, data: dict) -> str:
             lambda m: _value(route, m.group(1), data),
             route.route,
         )
-        return "/" + path.replace("^", "").replace("$", "")
+        return "/" + path.replace("^", "").replace("$", "").replace("\\Z", "")
     path = re.sub(
         r"<(?:\w+:)?(\w+)>", lambda m: _value(route, m.group(1), data), route.route
     )
@@ -274,7 +280,8 @@ def _assert_operator_only(response, method: str, where: str) -> None:
 def _assert_api_refused(response, url: str, method: str) -> None:
     # The API answers a wrong method 405 before it looks at credentials, which
     # tells nothing; the right method without a token is 401.
-    allowed = "post" if url == "/api/v1/orders" else "get"
+    posted = url == "/api/v1/orders" or url.endswith(("/refunds", "/disputes"))
+    allowed = "post" if posted else "get"
     expected = 401 if method == allowed else 405
     assert response.status_code == expected, f"{method.upper()} {url}"
     assert response["Content-Type"] == "application/json", f"{method.upper()} {url}"
@@ -324,7 +331,7 @@ def test_classification_names_only_existing_patterns():
 def test_the_walk_covers_the_dashboard_and_the_api():
     kinds = [route.kind for route in ROUTES]
     assert kinds.count(OWNER) >= 16
-    assert kinds.count(API) == 2
+    assert kinds.count(API) == 4
     assert kinds.count(ADMIN) > 10
 
 

@@ -52,6 +52,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from emails.build import order_email_build, order_url
 from fulfillment.models import Delivery, WebhookConfig
@@ -638,3 +639,63 @@ def test_the_passthrough_checker_catches_what_it_must(document, output):
 def test_the_passthrough_input_checker_catches_what_it_must(document):
     with pytest.raises(AssertionError):
         _check_passthrough_input(document, "acct_42")
+
+
+# --- After the sale: the reason of a refund or cancellation is text ---------------
+# A seller, staff or a payment provider types it; it is shown to the seller and
+# staff (never to the customer), escaped, on the order page, the confirmation
+# page and admin. A reason is one line: the forms and the API refuse control
+# characters, so the payloads' line breaks become spaces here.
+
+REASON_OUTPUTS = ("order_page", "confirm_page", "admin")
+
+
+def _reason(payload: str) -> str:
+    return f"{MARKER} " + re.sub(r"[\x00-\x1f]", " ", payload)
+
+
+def _refund_confirmed(client, order, reason: str):
+    url = reverse("orders:seller-order-refund", args=[order.pk])
+    data = {"amount": "1.00", "reason": reason}
+    confirm = client.post(url, data)
+    assert confirm.status_code == 200
+    nonce = re.search(r'name="nonce" value="([^"]+)"', confirm.content.decode())
+    assert nonce, "the confirmation page carries the form's nonce"
+    client.post(url, {**data, "nonce": nonce.group(1), "confirmed": "1"})
+    return confirm.content.decode()
+
+
+def _reason_page(output: str, client, order, reason: str, charlie) -> str:
+    confirm = _refund_confirmed(client, order, reason)
+    if output == "confirm_page":
+        return confirm
+    if output == "admin":
+        client.force_login(charlie)
+        url = reverse("admin:orders_order_change", args=[order.pk])
+    else:
+        url = reverse("orders:seller-order", args=[order.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _reason_scope(output: str):
+    wanted = "field-reason" if output == "admin" else "reason"
+    return lambda e, ancestors: wanted in _classes(e)
+
+
+@pytest.mark.parametrize("output", REASON_OUTPUTS)
+@pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
+def test_a_hostile_reason_is_shown_as_text(
+    payload, output, live_product, client, alice, charlie
+):
+    client.force_login(alice)
+    harmless, hostile = place(live_product), place(live_product)
+    baseline = _reason_page(output, client, harmless, _reason(HARMLESS), charlie)
+    client.force_login(alice)
+
+    document = _reason_page(output, client, hostile, _reason(payload), charlie)
+
+    _check(document, baseline, _reason_scope(output))
+    # Escaped, not dropped: the seller reads exactly what was typed.
+    assert escape(_reason(payload).strip())[:40] in document

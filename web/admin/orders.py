@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from typing import cast
 
 from django import forms
@@ -14,9 +15,19 @@ from emails.models import EmailEvent, OrderEmail
 from emails.selectors import email_of
 from fulfillment.models import Delivery
 from fulfillment.services.actions import ActionError, order_email_resend_corrected
+from fulfillment.services.aftersale import order_cancel, order_refund
 from fulfillment.services.emails import order_emails_resend
-from orders.models import ApiScope, ApiToken, Checkout, Order
+from orders.aftersale import (
+    Actor,
+    OrderState,
+    order_refundable,
+    order_state,
+    order_state_q,
+)
+from orders.errors import OrderError
+from orders.models import ApiScope, ApiToken, Checkout, Order, OrderEvent
 from orders.services import api_token_create
+from web.orders.forms import SellerCancelForm, SellerRefundForm
 
 
 class ReadOnlyAdminMixin:
@@ -118,6 +129,45 @@ class CorrectedEmailForm(forms.Form):
 CorrectedEmailFormSet = forms.formset_factory(CorrectedEmailForm, extra=0)
 
 
+class _SelectedOrderForm(forms.Form):
+    order = forms.ModelChoiceField(
+        queryset=Order.objects.none(), widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args, orders, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the orders selected for this action can be named.
+        cast(forms.ModelChoiceField, self.fields["order"]).queryset = orders
+
+
+class AdminRefundForm(_SelectedOrderForm, SellerRefundForm):
+    """One order's refund on the action's page: the seller's form, per order."""
+
+
+class AdminCancelForm(_SelectedOrderForm, SellerCancelForm):
+    """One order's cancellation on the action's page."""
+
+
+AdminRefundFormSet = forms.formset_factory(AdminRefundForm, extra=0)
+AdminCancelFormSet = forms.formset_factory(AdminCancelForm, extra=0)
+
+
+class OrderStateFilter(admin.SimpleListFilter):
+    """The order's state after the sale, as the seller's Orders page filters it."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return OrderState.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value in OrderState.values:
+            return queryset.filter(order_state_q(str(value)))
+        return queryset
+
+
 class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Delivery
     extra = 0
@@ -185,6 +235,25 @@ class EmailEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     verbose_name_plural = "Customer email log"
 
 
+class OrderEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Refunds, disputes and cancellation: kept forever, never edited here."""
+
+    model = OrderEvent
+    extra = 0
+    fields = readonly_fields = (
+        "created_at",
+        "kind",
+        "amount",
+        "reason",
+        "actor_kind",
+        "actor_name",
+        "provider_event_id",
+        "provider_refund_id",
+    )
+    ordering = ["created_at", "pk"]
+    verbose_name_plural = "Refunds, disputes and cancellation"
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -193,6 +262,8 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "customer_email",
         "quantity",
         "fulfillment_status",
+        "state",
+        "refunded_amount",
         "test_badge",
         "email_status",
         "email_delivery",
@@ -200,6 +271,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_filter = [
         "fulfillment_status",
+        OrderStateFilter,
         "is_test",
         ("email__status", admin.ChoicesFieldListFilter),
         ("email__delivery", admin.ChoicesFieldListFilter),
@@ -219,10 +291,136 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_select_related = ["product", "email"]
     date_hierarchy = "completed_at"
-    inlines = [DeliveryInline, OrderEmailInline, EmailEventInline]
+    inlines = [DeliveryInline, OrderEventInline, OrderEmailInline, EmailEventInline]
     exclude = ["token", "request_fingerprint"]
     readonly_fields = ["order_page"]
-    actions = ["resend_email", "resend_email_corrected"]
+    actions = ["resend_email", "resend_email_corrected", "refund", "cancel"]
+
+    @admin.display(description="State")
+    def state(self, order: Order) -> str:
+        return OrderState(order_state(order)).label
+
+    # --- After the sale: refund and cancel, one form per order ---------------------
+
+    @staticmethod
+    def _staff(request) -> Actor:
+        return Actor.staff(
+            user_id=request.user.pk, username=request.user.get_username()
+        )
+
+    @staticmethod
+    def _rows(formset, orders, detail) -> list:
+        by_pk = {str(o.pk): o for o in orders}
+        rows = []
+        for form in formset:
+            order = by_pk.get(str(form["order"].value()))
+            if order is None:
+                rows.append((form, "Unknown order", ""))
+                continue
+            heading = (
+                f"{order.transaction_id} · {order.product} · {order.total} "
+                f"{order.currency} · {OrderState(order_state(order)).label}"
+            )
+            rows.append((form, heading, detail(order)))
+        return rows
+
+    @admin.action(description="Refund… (through the payment provider)")
+    def refund(self, request, queryset):
+        """One amount per order (prefilled with all that is left) on an
+        intermediate page, then refund each through its payment provider."""
+        orders = list(queryset.select_related("product").order_by("pk"))
+        formset = AdminRefundFormSet(
+            request.POST if APPLY_MARKER in request.POST else None,
+            prefix="refund",
+            initial=[
+                {
+                    "order": o.pk,
+                    "amount": order_refundable(o),
+                    "nonce": secrets.token_urlsafe(24),
+                }
+                for o in orders
+            ],
+            form_kwargs={"orders": queryset},
+        )
+        if formset.is_bound and formset.is_valid():
+            return self._apply(request, formset, self._refund_one, "refunded")
+        return formset_action_page(
+            self,
+            request,
+            action="refund",
+            title="Refund orders",
+            intro=(
+                "Each amount is paid back through the payment provider that took "
+                "it (test orders: the test provider, no money moves), and the "
+                "customer gets one email about it. Orders that came through the "
+                "orders API are refunded at their provider, which reports it here."
+            ),
+            submit_label=f"Refund ({len(orders)} orders)",
+            formset=formset,
+            rows=self._rows(
+                formset,
+                orders,
+                lambda o: f"{order_refundable(o)} {o.currency} can still be refunded.",
+            ),
+            selected=[o.pk for o in orders],
+        )
+
+    @admin.action(description="Cancel… (orders not delivered yet)")
+    def cancel(self, request, queryset):
+        """A reason per order on an intermediate page, then cancel each: its
+        deliveries stop, and nothing more reaches the seller's server."""
+        orders = list(queryset.select_related("product").order_by("pk"))
+        formset = AdminCancelFormSet(
+            request.POST if APPLY_MARKER in request.POST else None,
+            prefix="cancel",
+            initial=[{"order": o.pk} for o in orders],
+            form_kwargs={"orders": queryset},
+        )
+        if formset.is_bound and formset.is_valid():
+            return self._apply(request, formset, self._cancel_one, "cancelled")
+        return formset_action_page(
+            self,
+            request,
+            action="cancel",
+            title="Cancel orders",
+            intro=(
+                "A cancelled order's deliveries stop: nothing more is sent to the "
+                "seller's server and the customer gets no license. Delivered orders "
+                "cannot be cancelled (refund them). Cancelling refunds nothing."
+            ),
+            submit_label=f"Cancel ({len(orders)} orders)",
+            formset=formset,
+            rows=self._rows(formset, orders, lambda o: ""),
+            selected=[o.pk for o in orders],
+        )
+
+    def _refund_one(self, request, form) -> None:
+        order_refund(
+            order_id=form.cleaned_data["order"].pk,
+            amount=form.cleaned_data["amount"],
+            reason=form.cleaned_data["reason"],
+            actor=self._staff(request),
+            form_nonce=form.cleaned_data["nonce"],
+        )
+
+    def _cancel_one(self, request, form) -> None:
+        order_cancel(
+            order_id=form.cleaned_data["order"].pk,
+            reason=form.cleaned_data["reason"],
+            actor=self._staff(request),
+        )
+
+    def _apply(self, request, formset, one, done: str) -> None:
+        applied = 0
+        for form in formset:
+            try:
+                one(request, form)
+            except OrderError as exc:
+                order = form.cleaned_data["order"]
+                self.message_user(request, f"{order}: {exc.message}", messages.WARNING)
+            else:
+                applied += 1
+        self.message_user(request, f"{applied} order(s) {done}.")
 
     @admin.action(description="Resend the order email now")
     def resend_email(self, request, queryset):

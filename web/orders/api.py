@@ -1,9 +1,12 @@
 """The orders API for payment providers: server to server, JSON only.
 
 `POST /api/v1/orders` creates an order (idempotent on transaction_id) and
-`GET /api/v1/orders/<transaction_id>` reads it back with current states. Every
-error is `{"error": {"code", "message", "fields"}}`. POST needs a token with
-the `orders:write` scope, GET one with `orders:read` (403 `insufficient_scope`);
+`GET /api/v1/orders/<transaction_id>` reads it back with current states;
+`POST /api/v1/orders/<transaction_id>/refunds` and `/disputes` report what
+happened to it after the sale (idempotent on the provider's event_id). Every
+error is `{"error": {"code", "message", "fields"}}`. Creating needs a token with
+the `orders:write` scope, reading `orders:read`, reporting refunds and disputes
+`orders:refund` (403 `insufficient_scope`);
 each token is rate limited (429 `rate_limited` with `Retry-After`). A body
 over API_MAX_BODY_BYTES is refused (413 `payload_too_large`) before it is read.
 The contract is published as OpenAPI at `GET /api/v1/openapi.json`
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -23,12 +26,18 @@ from django.views.decorators.csrf import csrf_exempt
 
 from emails.models import EmailStatus
 from emails.selectors import email_of
+from orders.aftersale import order_refundable, order_state
 from orders.auth import api_token_authenticate
 from orders.errors import OrderError
 from orders.inputs import JsonRefused, json_parse_bounded
-from orders.models import ApiScope, Order
+from orders.models import ApiScope, ApiToken, Order, OrderEvent
 from orders.ratelimit import RateDecision, api_rate_limit_hit
-from web.orders.selectors import order_deliveries, order_get_by_transaction_id
+from web.orders.aftersale import order_dispute_from_api, order_refund_from_api
+from web.orders.selectors import (
+    order_deliveries,
+    order_get_by_pk,
+    order_get_by_transaction_id,
+)
 from web.orders.services import order_create_from_api
 
 # An order is a few hundred bytes; 64 KiB leaves room for long names and future
@@ -37,6 +46,13 @@ API_MAX_BODY_BYTES = 64 * 1024
 # An order is a flat object (depth 1); a little room, never the thousands of
 # levels that exhaust the json module's recursion.
 API_MAX_JSON_DEPTH = 32
+
+
+class ApiRequest(HttpRequest):
+    """A request `api_view` let through, with the token it presented. (A type
+    only: the decorator sets the attribute.)"""
+
+    api_token: ApiToken
 
 
 def error_response(
@@ -70,6 +86,13 @@ def order_json(order: Order) -> dict:
         "order_url": settings.SITE_URL
         + reverse("orders:order", kwargs={"token": order.token}),
         "created_at": order.completed_at.isoformat(),
+        "state": order_state(order),
+        "total": _money(order.total),
+        "currency": order.currency,
+        "refunded_amount": _money(order.refunded_amount),
+        "refundable_amount": _money(order_refundable(order)),
+        "dispute_status": order.dispute_status or None,
+        "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
         "deliveries": [
             {
                 "delivery_id": d.delivery_id,
@@ -80,6 +103,24 @@ def order_json(order: Order) -> dict:
             }
             for d in order_deliveries(order=order)
         ],
+    }
+
+
+def _money(amount) -> str:
+    return f"{amount:.2f}"
+
+
+def order_event_json(event: OrderEvent, order: Order) -> dict:
+    """A reported refund or dispute event, with its order as it is now."""
+    return {
+        "event": {
+            "event_id": event.provider_event_id,
+            "kind": event.kind,
+            "amount": _money(event.amount),
+            "reason": event.reason,
+            "created_at": event.created_at.isoformat(),
+        },
+        "order": order_json(order),
     }
 
 
@@ -139,6 +180,9 @@ def _refusal(request: HttpRequest, *, method: str, scope: str) -> JsonResponse |
         return _rate_limited(decision)
     if not token.has_scope(scope):
         return _insufficient_scope(scope)
+    # Let through: the view may need to know who asked (after-sale events
+    # record the provider's token).
+    cast(ApiRequest, request).api_token = token
     return None
 
 
@@ -222,3 +266,28 @@ def order_detail(request: HttpRequest, transaction_id: str) -> JsonResponse:
             "order_not_found", "No order with this transaction_id.", status=404
         )
     return JsonResponse(order_json(order))
+
+
+def _event_answer(event: OrderEvent, created: bool) -> JsonResponse:
+    order = order_get_by_pk(pk=event.order_id)
+    return JsonResponse(order_event_json(event, order), status=201 if created else 200)
+
+
+@api_view("POST", scope=ApiScope.ORDERS_REFUND)
+def order_refunds(request: HttpRequest, transaction_id: str) -> JsonResponse:
+    event, created = order_refund_from_api(
+        transaction_id=transaction_id,
+        data=_json_body(request),
+        token=cast(ApiRequest, request).api_token,
+    )
+    return _event_answer(event, created)
+
+
+@api_view("POST", scope=ApiScope.ORDERS_REFUND)
+def order_disputes(request: HttpRequest, transaction_id: str) -> JsonResponse:
+    event, created = order_dispute_from_api(
+        transaction_id=transaction_id,
+        data=_json_body(request),
+        token=cast(ApiRequest, request).api_token,
+    )
+    return _event_answer(event, created)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import cast
 
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from django.http import QueryDict
 
+from orders.aftersale import OrderState
 from orders.inputs import text_problem
-from orders.models import MAX_QUANTITY, PASSTHROUGH_MAX_LENGTH, FulfillmentStatus
+from orders.models import (
+    MAX_QUANTITY,
+    PASSTHROUGH_MAX_LENGTH,
+    DisputeStatus,
+)
 from products.models import Product
 
 QUANTITY_MESSAGE = f"Enter a quantity from 1 to {MAX_QUANTITY}."
@@ -114,9 +120,12 @@ class SellerOrderFilterForm(forms.Form):
     product = forms.ModelChoiceField(
         queryset=Product.objects.none(), required=False, empty_label="All products"
     )
+    # The order's state after the sale (orders.aftersale.order_state): the
+    # fulfillment statuses, then refunded, disputed, charged back, cancelled.
+    # Named `status` as before, so that saved links keep working.
     status = forms.ChoiceField(
-        label="Fulfillment status",
-        choices=[("", "Any status"), *FulfillmentStatus.choices],
+        label="State",
+        choices=[("", "Any state"), *OrderState.choices],
         required=False,
     )
 
@@ -178,3 +187,108 @@ class ApiOrderForm(forms.Form):
         "checkout_hash": str,
         "passthrough": str,
     }
+
+
+# --- After the sale -------------------------------------------------------------
+
+# An amount of money in the order's currency, as text: digits, at most two
+# decimals ("12.50", "3"). Text, not a JSON number, so that no float ever holds
+# money on the way in.
+AMOUNT_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+AMOUNT_MESSAGE = 'Enter an amount like "12.50": digits, at most two decimals.'
+REASON_MAX_LENGTH = 500
+
+
+def _amount_field(**kwargs) -> forms.CharField:
+    return forms.CharField(
+        max_length=13,
+        validators=[RegexValidator(AMOUNT_PATTERN, AMOUNT_MESSAGE)],
+        **kwargs,
+    )
+
+
+def _amount_clean(value: str) -> Decimal:
+    amount = Decimal(value).quantize(Decimal("0.01"))
+    if amount <= 0:
+        raise forms.ValidationError("Enter an amount greater than 0.")
+    return amount
+
+
+class ApiRefundForm(forms.Form):
+    """Field rules of `POST /api/v1/orders/<transaction_id>/refunds`."""
+
+    event_id = forms.CharField(min_length=1, max_length=200)
+    amount = _amount_field()
+    reason = forms.CharField(max_length=REASON_MAX_LENGTH, required=False)
+    # Optional: when given, it must be the order's, so that an amount in
+    # another currency is never taken for one in the order's.
+    currency = forms.CharField(min_length=3, max_length=3, required=False)
+
+    JSON_TYPES: dict[str, type] = {
+        "event_id": str,
+        "amount": str,
+        "reason": str,
+        "currency": str,
+    }
+    # A JSON number is refused with the form the amount must take instead.
+    JSON_HINTS = {"amount": f"Must be a string. {AMOUNT_MESSAGE}"}
+
+    def clean_amount(self) -> Decimal:
+        return _amount_clean(self.cleaned_data["amount"])
+
+
+class ApiDisputeForm(ApiRefundForm):
+    """Field rules of `POST /api/v1/orders/<transaction_id>/disputes`."""
+
+    status = forms.ChoiceField(
+        choices=[(s, s) for s in DisputeStatus.values if s],
+        error_messages={"invalid_choice": "Must be one of opened, won, lost."},
+    )
+
+    JSON_TYPES: dict[str, type] = {**ApiRefundForm.JSON_TYPES, "status": str}
+
+
+class SellerRefundForm(forms.Form):
+    """The seller's (and staff's) refund: an amount, by default all that is
+    left, and a reason for the record. `nonce` makes the confirmed form one
+    refund however often it is posted."""
+
+    amount = _amount_field(
+        label="Amount to refund",
+        help_text="Paid back through the payment provider; at most what is "
+        "left of the order.",
+    )
+    reason = forms.CharField(
+        label="Reason (optional)",
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        help_text="For your records; the customer is not shown it.",
+    )
+    nonce = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def clean_amount(self) -> Decimal:
+        return _amount_clean(self.cleaned_data["amount"])
+
+    def clean_reason(self) -> str:
+        return _reason_clean(self.cleaned_data["reason"])
+
+
+class SellerCancelForm(forms.Form):
+    """The seller's (and staff's) cancellation of an order not delivered yet."""
+
+    reason = forms.CharField(
+        label="Reason (optional)",
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        help_text="For your records; the customer is not shown it.",
+    )
+
+    def clean_reason(self) -> str:
+        return _reason_clean(self.cleaned_data["reason"])
+
+
+def _reason_clean(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise forms.ValidationError(problem)
+    return value

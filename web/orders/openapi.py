@@ -18,17 +18,38 @@ from django.views.decorators.csrf import csrf_exempt
 
 from emails.models import EmailStatus
 from fulfillment.models import DeliveryStatus
+from orders.aftersale import OrderState
 from orders.inputs import JSON_MAX_INT_DIGITS
-from orders.models import MAX_QUANTITY, ApiScope, FulfillmentStatus
+from orders.models import (
+    MAX_QUANTITY,
+    ApiScope,
+    DisputeStatus,
+    FulfillmentStatus,
+    OrderEventKind,
+)
 from web.orders.api import API_MAX_BODY_BYTES, API_MAX_JSON_DEPTH, method_not_allowed
-from web.orders.forms import ApiOrderForm
+from web.orders.forms import (
+    AMOUNT_PATTERN,
+    REASON_MAX_LENGTH,
+    ApiOrderForm,
+    ApiRefundForm,
+)
 
 DESCRIPTION = f"""\
-Payment providers create orders and read them back. JSON only, server to server.
+Payment providers create orders, read them back, and report what happens to
+them after the sale: refunds and disputes (chargebacks). JSON only, server to
+server.
 
 Authenticate with `Authorization: Bearer <token>`; a token carries scopes
-(`orders:write` to create, `orders:read` to read) and is rate limited per
-window (429 with `Retry-After`, in seconds).
+(`orders:write` to create, `orders:read` to read, `orders:refund` to report
+refunds and disputes) and is rate limited per window (429 with `Retry-After`,
+in seconds).
+
+Amounts are strings in the order's currency, with at most two decimals
+(`"12.50"`), never JSON numbers. A refund or dispute event is idempotent on the
+provider's `event_id`: the same event again answers 200 with the first one's
+record and changes nothing; the same `event_id` with other contents is 409
+`event_conflict`.
 
 Every error is `{{"error": {{"code", "message", "fields"}}}}`: `code` is stable
 and machine-readable, `message` is for people, `fields` maps a field of the
@@ -87,9 +108,9 @@ def _ref(kind: str, name: str) -> dict:
     return {"$ref": f"#/components/{kind}/{name}"}
 
 
-def _string(field: str, **extra) -> dict:
-    """A text field of the order, with the form's length limits."""
-    form_field = cast(forms.CharField, ApiOrderForm.base_fields[field])
+def _string(field: str, form=ApiOrderForm, **extra) -> dict:
+    """A text field of a request, with the form's length limits."""
+    form_field = cast(forms.CharField, form.base_fields[field])
     schema = {"type": "string", "maxLength": form_field.max_length, **extra}
     if form_field.min_length:
         schema["minLength"] = form_field.min_length
@@ -124,6 +145,79 @@ ORDER_REQUEST = {
     },
 }
 
+_MONEY = {"type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$"}
+_AMOUNT = {
+    "type": "string",
+    "pattern": AMOUNT_PATTERN,
+    "description": 'In the order\'s currency, greater than 0: `"12.50"`.',
+    "example": "5.00",
+}
+
+
+def _event_request(*, extra: dict | None = None) -> dict:
+    """A refund's or a dispute's request body."""
+    form = ApiRefundForm
+    properties = {
+        "event_id": _string(
+            "event_id",
+            form,
+            description="The provider's id of this event: the idempotency key.",
+        ),
+        "amount": _AMOUNT,
+        "reason": _string("reason", form) | {"type": ["string", "null"]},
+        "currency": _string(
+            "currency",
+            form,
+            description="Optional; if given, it must be the order's currency.",
+        )
+        | {"type": ["string", "null"]},
+        **(extra or {}),
+    }
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["event_id", "amount", *(extra or {})],
+        "properties": properties,
+    }
+
+
+REFUND_REQUEST = _event_request()
+DISPUTE_REQUEST = _event_request(
+    extra={
+        "status": {
+            "type": "string",
+            "enum": [status for status in DisputeStatus.values if status],
+            "description": "opened, then won or lost (a close may come alone).",
+        }
+    }
+)
+
+ORDER_EVENT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["event_id", "kind", "amount", "reason", "created_at"],
+    "properties": {
+        "event_id": {"type": "string"},
+        "kind": {
+            "type": "string",
+            "enum": [k for k in OrderEventKind.values if k != OrderEventKind.CANCEL],
+        },
+        "amount": _MONEY,
+        "reason": {"type": "string", "maxLength": REASON_MAX_LENGTH},
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+
+ORDER_EVENT_RESULT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["event", "order"],
+    "properties": {
+        "event": _ref("schemas", "OrderEvent"),
+        "order": _ref("schemas", "Order"),
+    },
+}
+
 DELIVERY = {
     "type": "object",
     "additionalProperties": False,
@@ -148,6 +242,13 @@ ORDER = {
         "quantity",
         "order_url",
         "created_at",
+        "state",
+        "total",
+        "currency",
+        "refunded_amount",
+        "refundable_amount",
+        "dispute_status",
+        "cancelled_at",
         "deliveries",
     ],
     "properties": {
@@ -158,6 +259,22 @@ ORDER = {
         "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY},
         "order_url": {"type": "string", "format": "uri"},
         "created_at": {"type": "string", "format": "date-time"},
+        "state": {
+            "type": "string",
+            "enum": list(OrderState.values),
+            "description": "The fulfillment status, unless something happened "
+            "after the sale: cancelled, charged_back, disputed, refunded or "
+            "partially_refunded (in that precedence).",
+        },
+        "total": _MONEY,
+        "currency": {"type": "string"},
+        "refunded_amount": _MONEY,
+        "refundable_amount": _MONEY,
+        "dispute_status": {
+            "type": ["string", "null"],
+            "enum": [*(s for s in DisputeStatus.values if s), None],
+        },
+        "cancelled_at": {"type": ["string", "null"], "format": "date-time"},
         "deliveries": {"type": "array", "items": _ref("schemas", "Delivery")},
     },
 }
@@ -261,20 +378,21 @@ ORDERS_CREATE = {
     ),
 }
 
+_TRANSACTION_ID = {
+    "name": "transaction_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1},
+    "example": "txn-1001",
+}
+
+
 ORDER_DETAIL = {
     "operationId": "order_detail",
     "summary": "Read an order with its current fulfillment states.",
     "description": "Needs the `orders:read` scope.",
     "security": [{"bearerAuth": [ApiScope.ORDERS_READ]}],
-    "parameters": [
-        {
-            "name": "transaction_id",
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string", "minLength": 1},
-            "example": "txn-1001",
-        }
-    ],
+    "parameters": [_TRANSACTION_ID],
     "responses": _guarded(
         {
             "200": _order_response("The order."),
@@ -282,6 +400,97 @@ ORDER_DETAIL = {
         }
     ),
 }
+
+
+def _event_result(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": _ref("schemas", "OrderEventResult")}
+        },
+    }
+
+
+def _event_operation(
+    *,
+    operation_id: str,
+    summary: str,
+    description: str,
+    schema: str,
+    example: dict,
+    conflicts: dict[str, str],
+) -> dict:
+    """A refund or dispute report: the same contract, its own body and its own
+    409 codes (`conflicts`, each with when it is answered)."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "security": [{"bearerAuth": [ApiScope.ORDERS_REFUND]}],
+        "parameters": [_TRANSACTION_ID],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": _ref("schemas", schema),
+                    "example": example,
+                }
+            },
+        },
+        "responses": _guarded(
+            {
+                "200": _event_result("A replay: the event this event_id recorded."),
+                "201": _event_result("Recorded; the order as it is now."),
+                "400": _response(
+                    "The body is not a JSON object we accept (`invalid_json`), "
+                    "fields are invalid (`invalid_fields`), or the amount is more "
+                    "than the order still holds (`amount_too_large`, with a "
+                    "message on `amount`).",
+                    "invalid_json",
+                    "invalid_fields",
+                    "amount_too_large",
+                ),
+                "404": _response(
+                    "No order with this transaction_id.", "order_not_found"
+                ),
+                "409": _response("; ".join(conflicts.values()) + ".", *conflicts),
+                "413": _response(
+                    f"The body is larger than {API_MAX_BODY_BYTES} bytes.",
+                    "payload_too_large",
+                ),
+            }
+        ),
+    }
+
+
+_EVENT_CONFLICT = "The event_id was used with other contents"
+
+ORDER_REFUNDS = _event_operation(
+    operation_id="order_refunds",
+    summary="Report a refund of the order (idempotent on event_id).",
+    description="Needs the `orders:refund` scope. Full or partial: at most what "
+    "is still refundable (the total less earlier refunds and a lost dispute). A "
+    "refund that leaves nothing paid stops the order's deliveries still "
+    "waiting. The customer gets one short email per refund.",
+    schema="RefundRequest",
+    example={"event_id": "re-2001", "amount": "5.00", "reason": "Asked by customer"},
+    conflicts={"event_conflict": _EVENT_CONFLICT},
+)
+
+ORDER_DISPUTES = _event_operation(
+    operation_id="order_disputes",
+    summary="Report a dispute (chargeback) opened, won or lost.",
+    description="Needs the `orders:refund` scope. One dispute per order: opened "
+    "once, then won or lost once. A lost dispute stops the order's deliveries "
+    "still waiting, like a full refund.",
+    schema="DisputeRequest",
+    example={"event_id": "dp-3001", "status": "opened", "amount": "19.00"},
+    conflicts={
+        "event_conflict": _EVENT_CONFLICT,
+        "dispute_conflict": "The order's dispute cannot move to this status "
+        "(opened twice, or closed twice)",
+    },
+)
 
 OPENAPI_DOCUMENT = {
     "get": {
@@ -307,6 +516,8 @@ def openapi_document() -> dict:
         "paths": {
             "/api/v1/orders": {"post": ORDERS_CREATE},
             "/api/v1/orders/{transaction_id}": {"get": ORDER_DETAIL},
+            "/api/v1/orders/{transaction_id}/refunds": {"post": ORDER_REFUNDS},
+            "/api/v1/orders/{transaction_id}/disputes": {"post": ORDER_DISPUTES},
             "/api/v1/openapi.json": OPENAPI_DOCUMENT,
         },
         "components": {
@@ -315,13 +526,18 @@ def openapi_document() -> dict:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "An API token (`manage.py api_token_create` or "
-                    "Django admin), with the scopes orders:read and/or orders:write.",
+                    "Django admin), with the scopes orders:read, orders:write "
+                    "and/or orders:refund.",
                 }
             },
             "schemas": {
                 "OrderRequest": ORDER_REQUEST,
                 "Order": ORDER,
                 "Delivery": DELIVERY,
+                "RefundRequest": REFUND_REQUEST,
+                "DisputeRequest": DISPUTE_REQUEST,
+                "OrderEvent": ORDER_EVENT,
+                "OrderEventResult": ORDER_EVENT_RESULT,
             },
             "responses": SHARED_RESPONSES,
         },

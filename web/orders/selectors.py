@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Prefetch, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Prefetch,
+    QuerySet,
+    Sum,
+)
 
 from fulfillment.models import Delivery, DeliveryAttempt
+from orders.aftersale import (
+    OrderState,
+    order_closed_q,
+    order_refundable,
+    order_state,
+    order_state_q,
+)
 from orders.inputs import text_problem
-from orders.models import FulfillmentStatus, Order
+from orders.models import FulfillmentStatus, Order, OrderEvent, OrderEventKind
 from products.models import Product, ProductStatus
 
 
@@ -39,20 +57,31 @@ def order_get_by_token(*, token: str) -> Order | None:
 
 def order_pending_by_token(*, token: str) -> bool | None:
     """Whether the order with this token still waits for its license (None: no
-    such order). One column of one row: the order page's script asks every second."""
+    such order); a cancelled, refunded or charged-back one waits for nothing.
+    One row: the order page's script asks every second."""
     if text_problem(token):
         return None
-    status = Order.objects.filter(token=token).values_list(
-        "fulfillment_status", flat=True
+    closed = ExpressionWrapper(order_closed_q(), output_field=BooleanField())
+    found = (
+        Order.objects.filter(token=token)
+        .annotate(closed=closed)
+        .values_list("fulfillment_status", "closed")
+        .first()
     )
-    found = status.first()
-    return None if found is None else found == FulfillmentStatus.PENDING
+    if found is None:
+        return None
+    status, is_closed = found
+    return status == FulfillmentStatus.PENDING and not is_closed
 
 
 def order_get_by_transaction_id(*, transaction_id: str) -> Order | None:
     if text_problem(transaction_id):
         return None
     return _orders_with_deliveries().filter(transaction_id=transaction_id).first()
+
+
+def order_get_by_pk(*, pk: int) -> Order:
+    return _orders_with_deliveries().get(pk=pk)
 
 
 def order_deliveries(*, order: Order) -> list:
@@ -72,11 +101,14 @@ def order_instructions(*, order: Order) -> str:
 
 # --- Seller dashboard -----------------------------------------------------------
 
+CENT = Decimal("0.01")
+
 
 def orders_for_seller(
     *, seller, product: Product | None = None, status: str = ""
 ) -> QuerySet[Order]:
-    """The seller's orders across their products, newest first, maybe filtered.
+    """The seller's orders across their products, newest first, maybe filtered
+    by product and by state (`orders.aftersale.OrderState`).
 
     `product` must be one of the seller's own (the filter form only offers
     those); the seller condition stays regardless, so nothing else can leak.
@@ -87,8 +119,24 @@ def orders_for_seller(
     if product is not None:
         orders = orders.filter(product=product)
     if status:
-        orders = orders.filter(fulfillment_status=status)
+        orders = orders.filter(order_state_q(status))
     return orders.order_by("-completed_at", "-pk")
+
+
+def orders_refunded_totals(*, orders: QuerySet[Order]) -> list:
+    """What was refunded across these orders, per currency (a sum across
+    currencies means nothing): `currency`, `refunded` and `orders`."""
+    rows = list(
+        orders.filter(refunded_amount__gt=0)
+        .order_by()
+        .values("currency")
+        .annotate(refunded=Sum("refunded_amount"), orders=Count("pk"))
+        .order_by("currency")
+    )
+    # SQLite's SUM drops the cents' zeros ("4" for 4.00): money shows two.
+    for row in rows:
+        row["refunded"] = Decimal(row["refunded"]).quantize(CENT)
+    return rows
 
 
 def order_for_seller(*, seller, pk: int) -> Order | None:
@@ -109,3 +157,42 @@ def order_deliveries_with_attempts(*, order: Order) -> list[Delivery]:
 
 def order_delivery(*, order: Order, delivery_id: str) -> Delivery | None:
     return order.deliveries.filter(delivery_id=delivery_id, is_test=False).first()
+
+
+# --- After the sale -------------------------------------------------------------
+
+# The event that leaves an order in each closed state: its time is the date
+# the pages give ("refunded on 2026-12-01").
+_CLOSING_KINDS = {
+    OrderState.REFUNDED: OrderEventKind.REFUND,
+    OrderState.CHARGED_BACK: OrderEventKind.DISPUTE_LOST,
+    OrderState.CANCELLED: OrderEventKind.CANCEL,
+}
+
+
+@dataclass(frozen=True)
+class AfterSale:
+    """What the pages show of an order after the sale."""
+
+    state: OrderState
+    refunded: Decimal
+    refundable: Decimal
+    # When it was refunded in full, charged back or cancelled; else None.
+    closed_at: datetime | None
+    events: list[OrderEvent]
+
+
+def order_after_sale(*, order: Order) -> AfterSale:
+    """The order's state and its history of refunds, disputes and cancellation,
+    oldest first (one query)."""
+    events = list(order.events.order_by("created_at", "pk"))
+    state = OrderState(order_state(order))
+    closing = _CLOSING_KINDS.get(state)
+    closed = [event.created_at for event in events if event.kind == closing]
+    return AfterSale(
+        state=state,
+        refunded=order.refunded_amount,
+        refundable=order_refundable(order),
+        closed_at=closed[-1] if closed else None,
+        events=events,
+    )

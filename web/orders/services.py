@@ -30,7 +30,12 @@ from orders.models import (
 )
 from orders.payments import PaymentDeclined, get_provider
 from products.models import Product
-from web.orders.forms import QUANTITY_MESSAGE, ApiOrderForm, passthrough_problem
+from web.orders.forms import (
+    QUANTITY_MESSAGE,
+    ApiOrderForm,
+    ApiRefundForm,
+    passthrough_problem,
+)
 
 # --- Checkout -------------------------------------------------------------------
 
@@ -329,17 +334,22 @@ def _api_json_problem(value: Any, kind: type) -> str | None:
     return text_problem(value) if isinstance(value, str) else None
 
 
-def _api_fields_clean(data: Any) -> dict[str, Any]:
+ApiForm = type[ApiOrderForm] | type[ApiRefundForm]
+
+
+def api_fields_clean(data: Any, form_class: ApiForm = ApiOrderForm) -> dict[str, Any]:
+    """The cleaned fields of a JSON object, or `invalid_json`/`invalid_fields`."""
     if not isinstance(data, dict):
         raise OrderError("invalid_json", "The body must be a JSON object.")
     fields: dict[str, list[str]] = {}
-    for key in sorted(set(data) - set(ApiOrderForm.JSON_TYPES)):
+    for key in sorted(set(data) - set(form_class.JSON_TYPES)):
         fields[key] = ["Unknown field."]
-    for key, kind in ApiOrderForm.JSON_TYPES.items():
+    hints = getattr(form_class, "JSON_HINTS", {})
+    for key, kind in form_class.JSON_TYPES.items():
         problem = _api_json_problem(data.get(key), kind)
         if problem:
-            fields[key] = [problem]
-    form = ApiOrderForm(data={k: v for k, v in data.items() if k not in fields})
+            fields[key] = [hints.get(key, problem)]
+    form = form_class(data={k: v for k, v in data.items() if k not in fields})
     form.is_valid()
     for key, errors in form.errors.items():
         fields.setdefault(key, [str(error) for error in errors])
@@ -407,7 +417,7 @@ def order_create_from_api(*, data: dict) -> tuple[Order, bool]:
     the existing one after rolling back. Two identical calls racing each other
     end the same way: one wins, the other returns the winner's order.
     """
-    cleaned = _api_fields_clean(data)
+    cleaned = api_fields_clean(data)
     fingerprint = order_fingerprint(cleaned=cleaned)
     transaction_id = cleaned["transaction_id"]
     # Insert first, the product read included (one transaction, one commit): a

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from orders.aftersale import order_is_closed
 from orders.checkout_tokens import checkout_token_issue
 from orders.errors import OrderError
 from orders.models import FulfillmentStatus
@@ -18,6 +19,7 @@ from orders.payments import PaymentDeclined, get_provider
 from products.models import Product
 from web.orders.forms import CheckoutForm, CheckoutLinkForm
 from web.orders.selectors import (
+    order_after_sale,
     order_deliveries,
     order_get_by_token,
     order_instructions,
@@ -111,9 +113,13 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
     order = order_get_by_token(token=token)
     if order is None:
         raise Http404("No such order.")
-    pending = order.fulfillment_status == FulfillmentStatus.PENDING
+    after_sale = order_after_sale(order=order)
+    pending = order.fulfillment_status == FulfillmentStatus.PENDING and not (
+        order_is_closed(order)
+    )
     context = {
         "order": order,
+        "after_sale": after_sale,
         "deliveries": order_deliveries(order=order),
         "instructions": order_instructions(order=order),
         "pending": pending,

@@ -19,10 +19,12 @@ from emails.models import DelayNotice
 from emails.notices import order_delay_notices_send
 from emails.tasks import order_delay_notices_send_task
 from fulfillment.models import Delivery, DeliveryStatus
+from fulfillment.services.aftersale import order_cancel, order_refund
 from fulfillment.services.deliveries import delivery_attempt, delivery_test_send
 from fulfillment.services.notifications import seller_alerts_send
 from fulfillment.services.wakeups import delivery_retry_now
 from fulfillment.tasks import seller_alerts_send_task
+from orders.aftersale import Actor
 from orders.models import FulfillmentStatus
 from tests.factories import ProductFactory, WebhookConfigFactory, place
 from tests.httpserver import Route
@@ -399,3 +401,15 @@ def test_delay_notices_task_sends_nothing_for_fresh_orders(waiting):
     place(waiting)
 
     assert order_delay_notices_send_task.delay().get() == 0
+
+
+@pytest.mark.parametrize("undo", ["cancel", "refund"])
+def test_no_delay_notice_for_a_cancelled_or_refunded_order(waiting, alice, undo):
+    order = place(waiting)
+    seller = Actor.seller(user_id=alice.pk, username=alice.username)
+    if undo == "cancel":
+        order_cancel(order_id=order.pk, reason="", actor=seller)
+    else:
+        order_refund(order_id=order.pk, amount=order.total, reason="", actor=seller)
+
+    assert order_delay_notices_send(now=minutes_after(order, 16)) == 0

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
 
-from orders.models import ApiToken
+from orders.models import ApiToken, OrderEvent
+from tests.factories import fulfill
 from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
@@ -214,8 +216,6 @@ def test_resend_to_a_corrected_address_updates_the_order_and_sends_there(
 ):
     from django.core import mail
 
-    from tests.factories import fulfill
-
     order = order_place(
         product=live_product, quantity=1, customer_email="typo@exmaple.com"
     )
@@ -239,3 +239,101 @@ def test_resend_to_a_corrected_address_updates_the_order_and_sends_there(
     assert order.customer_email == "right@example.com"
     assert [m.to for m in mail.outbox] == [["right@example.com"]]
     assert "Sent 1 order email(s)" in response.content.decode()
+
+
+# --- After the sale: staff refund and cancel ------------------------------------
+
+
+def _action(client, action: str, orders, forms: list[dict] | None = None, **kw):
+    """Choose the bulk action; with `forms`, apply it from its page."""
+    data = {"action": action, "_selected_action": [o.pk for o in orders]}
+    if forms is not None:
+        data |= {
+            "apply": "yes",
+            f"{action}-TOTAL_FORMS": str(len(forms)),
+            f"{action}-INITIAL_FORMS": str(len(forms)),
+        }
+        for index, form in enumerate(forms):
+            data |= {f"{action}-{index}-{k}": v for k, v in form.items()}
+    return client.post("/admin/orders/order/", data, **kw)
+
+
+def test_the_refund_action_first_asks_how_much_prefilled_with_what_is_left(
+    charlie_client, live_product
+):
+    order = order_place(product=live_product, quantity=2, customer_email="a@b.com")
+
+    response = _action(charlie_client, "refund", [order])
+
+    content = response.content.decode()
+    assert 'name="refund-0-amount" value="38.00"' in content
+    assert "38.00 USD can still be refunded." in content
+    assert not OrderEvent.objects.exists()
+
+
+def test_staff_refund_through_the_provider_and_are_recorded_as_staff(
+    charlie_client, live_product
+):
+    order = order_place(product=live_product, quantity=1, customer_email="a@b.com")
+    form = {"order": order.pk, "amount": "4.00", "reason": "Goodwill", "nonce": "n1"}
+
+    response = _action(charlie_client, "refund", [order], [form], follow=True)
+
+    event = OrderEvent.objects.get()
+    assert (event.actor_kind, event.actor_name, event.amount) == (
+        "staff",
+        "charlie",
+        Decimal("4.00"),
+    )
+    assert event.provider_refund_id.startswith("test_refund_")
+    assert "1 order(s) refunded." in response.content.decode()
+
+
+def test_a_refund_staff_cannot_make_is_reported_per_order(charlie_client, live_product):
+    order = order_place(product=live_product, quantity=1, customer_email="a@b.com")
+    form = {"order": order.pk, "amount": "20.00", "reason": "", "nonce": "n1"}
+
+    response = _action(charlie_client, "refund", [order], [form], follow=True)
+
+    content = response.content.decode()
+    assert "Only 19.00 USD of this order can still be refunded." in content
+    assert "0 order(s) refunded." in content
+    assert not OrderEvent.objects.exists()
+
+
+def test_staff_cancel_an_order_not_delivered_yet(charlie_client, live_product):
+    waiting = order_place(product=live_product, quantity=1, customer_email="w@b.com")
+    delivered = order_place(product=live_product, quantity=1, customer_email="d@b.com")
+    fulfill(delivered, "KEY-1")
+    forms = [
+        {"order": waiting.pk, "reason": "Fraud"},
+        {"order": delivered.pk, "reason": ""},
+    ]
+
+    response = _action(
+        charlie_client, "cancel", [waiting, delivered], forms, follow=True
+    )
+
+    waiting.refresh_from_db()
+    delivered.refresh_from_db()
+    assert waiting.cancelled_at is not None and delivered.cancelled_at is None
+    assert waiting.deliveries.get().status == "cancelled"
+    content = response.content.decode()
+    assert "1 order(s) cancelled." in content
+    assert "already delivered: refund it instead" in content
+
+
+def test_the_order_page_lists_its_events_and_the_list_filters_by_state(
+    charlie_client, live_product
+):
+    refunded = order_place(product=live_product, quantity=1, customer_email="r@b.com")
+    order_place(product=live_product, quantity=1, customer_email="k@b.com")
+    form = {"order": refunded.pk, "amount": "19.00", "reason": "Goodwill", "nonce": "n"}
+    _action(charlie_client, "refund", [refunded], [form])
+
+    page = charlie_client.get(f"/admin/orders/order/{refunded.pk}/change/")
+    listed = charlie_client.get("/admin/orders/order/", {"state": "refunded"})
+
+    assert "Refunds, disputes and cancellation" in page.content.decode()
+    assert "Goodwill" in page.content.decode()
+    assert list(listed.context["cl"].result_list) == [refunded]

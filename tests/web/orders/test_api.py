@@ -377,7 +377,7 @@ def _raw_token(*scopes: str) -> str:
 
 def test_new_tokens_get_every_scope_by_default(db):
     token, _ = api_token_create(name="Provider")
-    assert token.scope_list == ["orders:read", "orders:write"]
+    assert token.scope_list == ["orders:read", "orders:write", "orders:refund"]
 
 
 def test_token_with_unknown_scope_is_refused(db):

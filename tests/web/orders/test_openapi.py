@@ -17,6 +17,8 @@ def test_the_openapi_document_is_public_json(client):
     assert set(document["paths"]) == {
         "/api/v1/orders",
         "/api/v1/orders/{transaction_id}",
+        "/api/v1/orders/{transaction_id}/refunds",
+        "/api/v1/orders/{transaction_id}/disputes",
         "/api/v1/openapi.json",
     }
 

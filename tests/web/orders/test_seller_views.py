@@ -6,7 +6,9 @@ own product and must get a 404 on every page of alice's orders.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -14,11 +16,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fulfillment.models import Delivery, DeliveryStatus
+from fulfillment.services.aftersale import order_cancel, order_refund
 from fulfillment.services.deliveries import delivery_attempt
-from orders.models import Order
+from orders.aftersale import Actor
+from orders.models import Order, OrderEvent
 from tests.factories import ProductFactory, WebhookConfigFactory, fulfill
 from tests.httpserver import Route
-from web.orders.services import order_place
+from web.orders.services import order_create_from_api, order_place
 
 pytestmark = pytest.mark.django_db
 
@@ -197,12 +201,10 @@ def test_list_filters_by_fulfillment_status(alice_client, live_product):
     assert _listed(_list(alice_client, status="pending")) == ["waiting@example.com"]
 
 
-def test_list_filters_are_labelled_product_and_fulfillment_status(
-    alice_client, live_product
-):
+def test_list_filters_are_labelled_product_and_state(alice_client, live_product):
     content = _list(alice_client).content.decode()
     assert '<label for="id_product">Product</label>' in content
-    assert '<label for="id_status">Fulfillment status</label>' in content
+    assert '<label for="id_status">State</label>' in content
 
 
 def test_list_offers_clear_only_when_filtered(alice_client, live_product):
@@ -493,3 +495,220 @@ def test_another_seller_gets_404_on_the_resend_url(
 def test_resend_needs_a_post(alice_client, live_product):
     order = _fulfilled(live_product)
     assert alice_client.get(_resend_url(order)).status_code == 405
+
+
+# --- After the sale: refund and cancel, each confirmed on a page of its own --------
+
+
+def _order_url(order: Order) -> str:
+    return reverse("orders:seller-order", kwargs={"pk": order.pk})
+
+
+def _refund_url(order: Order) -> str:
+    return reverse("orders:seller-order-refund", kwargs={"pk": order.pk})
+
+
+def _cancel_url(order: Order) -> str:
+    return reverse("orders:seller-order-cancel", kwargs={"pk": order.pk})
+
+
+def _confirm_fields(response) -> dict[str, str]:
+    """The hidden fields of the confirmation page's form, as a browser posts them."""
+    return dict(
+        re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+            response.content.decode(),
+        )
+    )
+
+
+def test_order_page_offers_a_refund_of_what_is_left(alice_client, live_product):
+    order = _fulfilled(live_product)
+
+    content = alice_client.get(_order_url(order)).content.decode()
+
+    assert f'action="{_refund_url(order)}"' in content
+    assert 'name="amount" value="19.00"' in content
+    assert "19.00 USD of 19.00 USD can still be refunded" in content
+
+
+def test_a_refund_is_confirmed_on_its_own_page_before_anything_happens(
+    alice_client, live_product
+):
+    order = _fulfilled(live_product)
+
+    response = alice_client.post(
+        _refund_url(order), {"amount": "5", "reason": "Asked nicely"}
+    )
+
+    assert response.status_code == 200
+    assert "Refund 5.00 USD?" in response.content.decode()
+    order.refresh_from_db()
+    assert order.refunded_amount == 0
+    assert not OrderEvent.objects.exists()
+
+
+def test_the_confirmed_refund_is_made_once_and_shown_on_the_order_page(
+    alice_client, live_product, email_backend, django_capture_on_commit_callbacks
+):
+    order = _fulfilled(live_product, email="ada@example.com")
+    confirm = alice_client.post(
+        _refund_url(order), {"amount": "5", "reason": "Asked nicely"}
+    )
+    fields = _confirm_fields(confirm)
+    fields.pop("csrfmiddlewaretoken", None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = alice_client.post(_refund_url(order), fields, follow=True)
+        alice_client.post(_refund_url(order), fields)  # a double click
+
+    order.refresh_from_db()
+    assert order.refunded_amount == Decimal("5.00")
+    event = OrderEvent.objects.get()
+    assert (event.actor_kind, event.actor_name, event.reason) == (
+        "seller",
+        "alice",
+        "Asked nicely",
+    )
+    content = done.content.decode()
+    assert "Refunded 5.00 USD." in content
+    assert "Partially refunded: 5.00 USD of 19.00 USD." in content
+    assert "Asked nicely" in content
+    assert [m.subject for m in mail.outbox] == ["Your refund for Pixel Editor"]
+
+
+def test_a_refund_above_what_is_left_is_an_error_beside_the_amount(
+    alice_client, live_product
+):
+    order = _fulfilled(live_product)
+
+    response = alice_client.post(_refund_url(order), {"amount": "25", "reason": ""})
+    confirmed = alice_client.post(
+        _refund_url(order), {"amount": "25", "nonce": "n1", "confirmed": "1"}
+    )
+
+    for answer in (response, confirmed):
+        assert answer.status_code == 200
+        content = answer.content.decode()
+        assert "Only 19.00 USD of this order can still be refunded." in content
+    assert not OrderEvent.objects.exists()
+
+
+def test_a_malformed_amount_is_an_error_beside_the_field(alice_client, live_product):
+    order = _fulfilled(live_product)
+
+    response = alice_client.post(_refund_url(order), {"amount": "five"})
+
+    assert response.status_code == 200
+    assert 'Enter an amount like "12.50"' in response.content.decode().replace(
+        "&quot;", '"'
+    )
+
+
+def test_an_api_order_is_refunded_at_its_provider(alice_client, live_product):
+    order, _ = order_create_from_api(
+        data={
+            "product": live_product.slug,
+            "quantity": 1,
+            "customer_email": "api@example.com",
+            "transaction_id": "txn-api",
+        }
+    )
+
+    page = alice_client.get(_order_url(order)).content.decode()
+    refused = alice_client.post(
+        _refund_url(order), {"amount": "5", "nonce": "n1", "confirmed": "1"}
+    )
+
+    assert f'action="{_refund_url(order)}"' not in page
+    assert "refund it with that provider" in page
+    assert "refund it with that provider" in refused.content.decode()
+    assert not OrderEvent.objects.exists()
+
+
+def test_a_pending_order_is_cancelled_after_confirmation(alice_client, live_product):
+    order = _place(live_product)
+    page = alice_client.get(_order_url(order)).content.decode()
+    assert f'action="{_cancel_url(order)}"' in page
+
+    confirm = alice_client.post(_cancel_url(order), {"reason": "Duplicate"})
+    assert "Cancel this order?" in confirm.content.decode()
+    order.refresh_from_db()
+    assert order.cancelled_at is None
+
+    done = alice_client.post(
+        _cancel_url(order), {"reason": "Duplicate", "confirmed": "1"}, follow=True
+    )
+
+    order.refresh_from_db()
+    assert order.cancelled_at is not None
+    assert order.deliveries.get().status == DeliveryStatus.CANCELLED
+    assert "Order cancelled" in done.content.decode()
+    assert f'action="{_cancel_url(order)}"' not in done.content.decode()
+
+
+def test_a_delivered_order_offers_no_cancel_and_refuses_one(alice_client, live_product):
+    order = _fulfilled(live_product)
+
+    page = alice_client.get(_order_url(order)).content.decode()
+    refused = alice_client.post(_cancel_url(order), {"confirmed": "1"})
+
+    assert f'action="{_cancel_url(order)}"' not in page
+    assert "already delivered: refund it instead" in refused.content.decode()
+    order.refresh_from_db()
+    assert order.cancelled_at is None
+
+
+@pytest.mark.parametrize("url", [_refund_url, _cancel_url])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_another_seller_can_neither_refund_nor_cancel(
+    client, bob, live_product, url, method
+):
+    order = _place(live_product)
+    client.force_login(bob)
+    data = {"amount": "19", "nonce": "n1", "reason": "", "confirmed": "1"}
+
+    response = getattr(client, method)(url(order), data)
+
+    assert response.status_code == 404
+    order.refresh_from_db()
+    assert (order.refunded_amount, order.cancelled_at) == (0, None)
+    assert order.deliveries.get().status == DeliveryStatus.PENDING
+
+
+@pytest.mark.parametrize("url", [_refund_url, _cancel_url])
+def test_refund_and_cancel_need_a_post(alice_client, live_product, url):
+    assert alice_client.get(url(_place(live_product))).status_code == 405
+
+
+def test_list_filters_by_state_after_the_sale(alice_client, live_product, alice):
+    refunded = _fulfilled(live_product, "refunded@example.com")
+    partial = _fulfilled(live_product, "partial@example.com")
+    cancelled = _place(live_product, "cancelled@example.com")
+    _fulfilled(live_product, "kept@example.com")
+    seller = Actor.seller(user_id=alice.pk, username="alice")
+    order_refund(order_id=refunded.pk, amount=Decimal(19), reason="", actor=seller)
+    order_refund(order_id=partial.pk, amount=Decimal(4), reason="", actor=seller)
+    order_cancel(order_id=cancelled.pk, reason="", actor=seller)
+
+    def listed(state):
+        return _listed(_list(alice_client, status=state))
+
+    assert listed("refunded") == ["refunded@example.com"]
+    assert listed("partially_refunded") == ["partial@example.com"]
+    assert listed("cancelled") == ["cancelled@example.com"]
+    assert listed("fulfilled") == ["kept@example.com"]
+
+
+def test_list_shows_refunded_amounts_and_their_total(alice_client, live_product, alice):
+    seller = Actor.seller(user_id=alice.pk, username="alice")
+    for email, amount in [("a@example.com", 19), ("b@example.com", 4)]:
+        order = _fulfilled(live_product, email)
+        order_refund(order_id=order.pk, amount=Decimal(amount), reason="", actor=seller)
+    _fulfilled(live_product, "c@example.com")
+
+    content = _list(alice_client).content.decode()
+
+    assert "<strong>23.00 USD</strong> (2 orders)" in content
+    assert '<span class="badge refunded">Refunded</span>' in content
+    assert '<span class="badge partially_refunded">Partially refunded</span>' in content

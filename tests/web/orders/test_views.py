@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from fulfillment.services.aftersale import (
+    order_cancel,
+    order_dispute_reported,
+    order_refund,
+    order_refund_reported,
+)
+from orders.aftersale import Actor
 from orders.checkout_tokens import checkout_token_issue
 from orders.models import Checkout, Order
+from orders.services import api_token_create
 from products.models import FulfillmentMethod
 from tests.factories import fulfill, place
 
@@ -205,3 +216,105 @@ def test_test_order_page_says_no_money_moved(client, live_product):
     content = client.get(f"/orders/{order.token}/").content.decode()
     assert "Test order" in content
     assert "no money moved" in content
+
+
+# --- After the sale: what the customer sees ------------------------------------
+
+
+def _seller(product) -> Actor:
+    return Actor.seller(user_id=product.seller.pk, username=product.seller.username)
+
+
+def _provider() -> Actor:
+    token, _ = api_token_create(name="Acme Pay")
+    return Actor.provider(token_id=token.pk, name=token.name)
+
+
+def _page(client, order) -> str:
+    return client.get(f"/orders/{order.token}/").content.decode()
+
+
+def test_a_refunded_order_strikes_its_licenses_through_with_the_date(
+    client, live_product
+):
+    order = place(live_product)
+    fulfill(order, "Your key: `PIX-1234`")
+    event, _ = order_refund(
+        order_id=order.pk, amount=order.total, reason="", actor=_seller(live_product)
+    )
+    day = timezone.localtime(event.created_at).strftime("%Y-%m-%d")
+
+    content = _page(client, order)
+
+    assert f'<p class="revoked-note">Refunded on {day}</p>' in content
+    assert '<div class="license revoked">' in content
+    assert "<code>PIX-1234</code>" in content  # struck through, not deleted
+    assert f"This order was refunded on {day}: 19.00 USD." in content
+    assert '<span class="badge refunded">Refunded</span>' in content
+
+
+def test_a_partly_refunded_order_keeps_its_licenses_and_says_how_much(
+    client, live_product
+):
+    order = place(live_product)
+    fulfill(order, "KEY-1")
+    order_refund(
+        order_id=order.pk,
+        amount=Decimal("5.00"),
+        reason="",
+        actor=_seller(live_product),
+    )
+
+    content = _page(client, order)
+
+    assert "Partially refunded: 5.00 USD." in content
+    assert '<div class="license">' in content
+    assert "revoked" not in content
+
+
+def test_a_charged_back_order_says_so_beside_each_license(client, live_product):
+    order = place(live_product)
+    fulfill(order, "KEY-1")
+    event, _ = order_dispute_reported(
+        order_id=order.pk,
+        status="lost",
+        amount=order.total,
+        reason="",
+        actor=_provider(),
+        provider_event_id="dp_1",
+        fingerprint="dp_1",
+    )
+    day = timezone.localtime(event.created_at).strftime("%Y-%m-%d")
+
+    content = _page(client, order)
+
+    assert f'<p class="revoked-note">Charged back on {day}</p>' in content
+    assert '<div class="license revoked">' in content
+
+
+def test_a_cancelled_order_says_so_and_stops_waiting(client, live_product):
+    order = place(live_product)
+    event = order_cancel(order_id=order.pk, reason="", actor=_seller(live_product))
+    day = timezone.localtime(event.created_at).strftime("%Y-%m-%d")
+
+    content = _page(client, order)
+    status = client.get(f"/orders/{order.token}/status/").json()
+
+    assert f"This order was cancelled on {day}." in content
+    assert "We're getting your license" not in content
+    assert "js/order.js" not in content
+    assert status == {"pending": False}
+
+
+def test_a_refund_of_a_pending_order_stops_the_page_waiting(client, live_product):
+    order = place(live_product)
+    order_refund_reported(
+        order_id=order.pk,
+        amount=order.total,
+        reason="",
+        actor=_provider(),
+        provider_event_id="re_1",
+        fingerprint="re_1",
+    )
+
+    assert client.get(f"/orders/{order.token}/status/").json() == {"pending": False}

@@ -19,6 +19,7 @@ from django.utils import timezone
 from lib.ids import new_alert_id
 
 from ..models import AlertDelivery, AlertEndpoint, AlertType
+from ..payload import ALERT_API_VERSION as ALERT_API_VERSION
 from ..payload import alert_body, utc_iso
 from .config import SECRET_FIELDS, signing_secret_rotate
 from .endpoints import endpoint_key_for
@@ -112,6 +113,41 @@ def alert_emit(
     )
     alerts_enqueue_on_commit([alert_id])
     return alert_id
+
+
+def alert_order_event(
+    *,
+    order,
+    type: str,
+    subject: str = "",
+    extra: dict | None = None,  # noqa: A002
+) -> str | None:
+    """An event about an order (`order.completed`, `order.refunded`,
+    `order.dispute_opened`, `order.dispute_closed`, `order.cancelled`); call it
+    inside the transaction that changes the order.
+
+    `subject` defaults to the order, so each event happens once per order; an
+    event that can happen again for the same order (a second partial refund, a
+    second dispute) names what it is about instead ("refund:12"). `extra` adds
+    keys to the data (e.g. {"refund": {"amount": "5.00"}})."""
+    return alert_emit(
+        seller_id=order.product.seller_id,
+        type=type,
+        subject=subject or f"order:{order.pk}",
+        data={**alert_order_data(order=order), **(extra or {})},
+    )
+
+
+def alert_delivery_failed(*, delivery) -> str | None:
+    """`delivery.failed`: a delivery of a real order failed for good; call it in
+    the transaction that settles it. Once per failure: a delivery the seller
+    retries and that fails again is a new event (its attempt count differs)."""
+    return alert_emit(
+        seller_id=delivery.product.seller_id,
+        type=AlertType.DELIVERY_FAILED,
+        subject=f"delivery:{delivery.delivery_id}:{delivery.attempt_count}",
+        data=alert_delivery_failed_data(delivery=delivery, order=delivery.real_order),
+    )
 
 
 def alert_order_data(*, order) -> dict:

@@ -27,6 +27,7 @@ from ..models import (
     DeliveryStatus,
     ErrorKind,
 )
+from .alerts import alert_delivery_failed
 from .claims import delivery_claim, delivery_endpoint_current
 from .emails import order_email_schedule
 from .endpoints import endpoint_key_for
@@ -359,6 +360,8 @@ def _settle(delivery: Delivery, verdict, delay: float | None) -> None:
     )
     if delivery.order_id:
         order_delivery_settled(delivery=delivery)
+        if delivery.status == DeliveryStatus.FAILED:
+            alert_delivery_failed(delivery=delivery)
     retrying = delivery.status == DeliveryStatus.RETRYING
     if retrying and delay is not None and delay <= MAX_BROKER_COUNTDOWN:
         # A little late rather than early: an early message finds it not due.

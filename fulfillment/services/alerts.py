@@ -79,6 +79,9 @@ def alert_emit(
     and subject again (a retried caller) records nothing new. Returns the new
     alert's ID (its `webhook-id`), or None when nothing was recorded: the seller
     has no Alerts URL, did not choose this event, or it was recorded already.
+    (Two twins emitted at the very same moment both pass the look-up; the
+    constraint keeps one, and the other's ID names no alert: its wake-up finds
+    nothing to send.)
     """
     from .alert_engine import alerts_enqueue_on_commit
 

@@ -358,6 +358,8 @@ CELERY_TASK_DEFAULT_QUEUE = "fulfillment"
 CELERY_TASK_ROUTES = {
     "fulfillment.tasks.delivery_attempt_task": {"queue": "fulfillment"},
     "fulfillment.tasks.deliveries_dispatch_due_task": {"queue": "fulfillment"},
+    "fulfillment.tasks.alert_attempt_task": {"queue": "fulfillment"},
+    "fulfillment.tasks.alerts_dispatch_due_task": {"queue": "fulfillment"},
     "fulfillment.tasks.order_email_send_task": {"queue": "email"},
     "fulfillment.tasks.order_emails_dispatch_due_task": {"queue": "email"},
     "fulfillment.tasks.seller_alerts_send_task": {"queue": "email"},
@@ -370,6 +372,11 @@ CELERY_BEAT_SCHEDULE = {
     # The database is the truth; this wakes up deliveries whose message was lost.
     "dispatch-due-deliveries": {
         "task": "fulfillment.tasks.deliveries_dispatch_due_task",
+        "schedule": env.float("FULFILLMENT_DISPATCH_INTERVAL", default=5.0),
+    },
+    # The same for the sellers' alerts (the account-wide webhook).
+    "dispatch-due-alerts": {
+        "task": "fulfillment.tasks.alerts_dispatch_due_task",
         "schedule": env.float("FULFILLMENT_DISPATCH_INTERVAL", default=5.0),
     },
     # The same for order emails owed but never sent.

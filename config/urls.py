@@ -4,7 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-# Registers <delivery_id:...> before any app's URLconf uses it.
+# Registers <delivery_id:...> and <alert_id:...> before any app's URLconf uses it.
 import fulfillment.converters  # noqa: F401
 from config.views import healthz, metrics
 
@@ -45,6 +45,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("dashboard/", include("web.products.urls")),
     path("dashboard/", include("web.fulfillment.urls")),
+    path("dashboard/", include("web.alerts.urls")),
     path("", include("web.orders.urls")),
     # Public, but Anymail refuses any request without ANYMAIL["WEBHOOK_SECRET"].
     path("anymail/", include((_anymail_tracking_urls(), "anymail"))),

@@ -13,7 +13,14 @@ from django.utils.safestring import mark_safe
 from config.admin_actions import APPLY_MARKER, formset_action_page
 from lib.rendering import render_markdown
 
-from .models import CustomField, Delivery, DeliveryAttempt, WebhookConfig
+from .models import (
+    AlertAttempt,
+    AlertDelivery,
+    CustomField,
+    Delivery,
+    DeliveryAttempt,
+    WebhookConfig,
+)
 from .ops import ops_status
 from .services.actions import (
     HAND_FULFILLABLE_STATUSES,
@@ -317,3 +324,34 @@ class DeliveryAdmin(admin.ModelAdmin):
             f"{done} fulfilled by hand; {skipped} skipped (their state changed).",
             messages.SUCCESS if done else messages.WARNING,
         )
+
+
+class AlertAttemptInline(DeliveryAttemptInline):
+    model = AlertAttempt  # type: ignore[assignment]
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(admin.ModelAdmin):
+    """Sellers' alerts, read-only: staff look, the engine acts."""
+
+    list_display = [
+        "alert_id",
+        "seller",
+        "type",
+        "status",
+        "attempt_count",
+        "created_at",
+    ]
+    list_filter = ["status", "type", "is_test"]
+    search_fields = ["alert_id", "subject", "seller__username", "seller__email"]
+    readonly_fields = [f.name for f in AlertDelivery._meta.fields]
+    inlines = [AlertAttemptInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,6 @@
 """URL converters: a path segment that cannot be one of our IDs never reaches a view.
 
-A delivery ID in a URL is matched by its exact form, so anything else (a NUL
+A delivery (or alert) ID in a URL is matched by its exact form, so anything else (a NUL
 byte, which PostgreSQL refuses in a query, control characters, a 10 KB string)
 is a 404 without a query.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import register_converter
 
-from lib.ids import DELIVERY_ID_PATTERN
+from lib.ids import ALERT_ID_PATTERN, DELIVERY_ID_PATTERN
 
 
 class DeliveryIdConverter:
@@ -23,3 +23,10 @@ class DeliveryIdConverter:
 
 
 register_converter(DeliveryIdConverter, "delivery_id")
+
+
+class AlertIdConverter(DeliveryIdConverter):
+    regex = ALERT_ID_PATTERN
+
+
+register_converter(AlertIdConverter, "alert_id")

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from lib.ids import new_delivery_id, new_signing_secret
+from lib.ids import new_alert_id, new_delivery_id, new_signing_secret
 
 from .crypto import EncryptedTextField
 from .payload import yielded_field
@@ -27,7 +27,34 @@ class BodyFormat(models.TextChoices):
     JSON = "json", "JSON (application/json)"
 
 
-class WebhookConfig(models.Model):
+class SigningSecrets(models.Model):
+    """A rotatable Standard Webhooks signing secret, encrypted at rest.
+
+    Shared by the product's WebhookConfig and the seller's AlertEndpoint: both
+    sign the same way and rotate the same way (services.config).
+    """
+
+    # Encrypted at rest (fulfillment.crypto): a database dump alone must not let
+    # anyone forge our webhooks. Reads and writes see the plaintext `whsec_` value.
+    signing_secret = EncryptedTextField(default=new_signing_secret)
+    # During a rotation the previous secret keeps signing until it expires.
+    previous_signing_secret = EncryptedTextField(blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def active_secrets(self, *, now=None) -> list[str]:
+        now = now or timezone.now()
+        secrets_ = [self.signing_secret]
+        if self.previous_signing_secret and (
+            self.previous_secret_expires_at and self.previous_secret_expires_at > now
+        ):
+            secrets_.append(self.previous_signing_secret)
+        return secrets_
+
+
+class WebhookConfig(SigningSecrets):
     """The Webhook Editor's fields for one product. `version` bumps on every save."""
 
     product = models.OneToOneField(
@@ -42,26 +69,11 @@ class WebhookConfig(models.Model):
     )
     instructions = models.TextField("Instructions", blank=True)
     separate_multibuy = models.BooleanField("Separate Multibuy", default=False)
-    # Encrypted at rest (fulfillment.crypto): a database dump alone must not let
-    # anyone forge our webhooks. Reads and writes see the plaintext `whsec_` value.
-    signing_secret = EncryptedTextField(default=new_signing_secret)
-    # During a rotation the previous secret keeps signing until it expires.
-    previous_signing_secret = EncryptedTextField(blank=True)
-    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"Webhook for {self.product}"
-
-    def active_secrets(self, *, now=None) -> list[str]:
-        now = now or timezone.now()
-        secrets_ = [self.signing_secret]
-        if self.previous_signing_secret and (
-            self.previous_secret_expires_at and self.previous_secret_expires_at > now
-        ):
-            secrets_.append(self.previous_signing_secret)
-        return secrets_
 
 
 class CustomFieldKind(models.TextChoices):
@@ -118,7 +130,42 @@ def status_before_claim(*, attempts: int, lost: int) -> str:
     return DeliveryStatus.RETRYING if attempts - lost > 0 else DeliveryStatus.PENDING
 
 
-class Delivery(models.Model):
+class AttemptedJob(models.Model):
+    """What the engine needs of a request it sends until it is accepted: its
+    state, its attempts, its lease and its endpoint. A fulfillment `Delivery` and
+    an `AlertDelivery` are both one."""
+
+    # A test is sent once, at once, with its signature kept: the seller is
+    # looking at the result.
+    is_test = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    # Attempt rows so far, including tries lost with a stopped worker.
+    attempt_count = models.PositiveIntegerField(default=0)
+    # Of those, tries whose worker stopped before recording an answer: they do
+    # not count against the retry schedule (see wakeups.deliveries_recover_abandoned).
+    lost_claims = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    # scheme://host:port of the seller's server, for the per-endpoint in-flight
+    # limit and circuit breaker (see EndpointHealth).
+    endpoint_key = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def counted_attempts(self) -> int:
+        """Attempts that count against the retry schedule."""
+        return self.attempt_count - self.lost_claims
+
+
+class Delivery(AttemptedJob):
     """One HTTP request unit: an order's item (separate multibuy) or the whole order.
 
     Test deliveries (`is_test`) have no order; they carry sample order data instead.
@@ -137,7 +184,6 @@ class Delivery(models.Model):
     product = models.ForeignKey(
         "products.Product", on_delete=models.CASCADE, related_name="deliveries"
     )
-    is_test = models.BooleanField(default=False)
     # One press of "Send test request": its delivery IDs share the first one's ID.
     test_run = models.CharField(max_length=40, blank=True, default="")
     # The config version this delivery was planned with (the checklist compares it).
@@ -145,25 +191,10 @@ class Delivery(models.Model):
     item_index = models.PositiveIntegerField(default=1)
     item_count = models.PositiveIntegerField(default=1)
     quantity = models.PositiveIntegerField(default=1)
-    status = models.CharField(
-        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
-    # Attempt rows so far, including tries lost with a stopped worker.
-    attempt_count = models.PositiveIntegerField(default=0)
-    # Of those, tries whose worker stopped before recording an answer: they do
-    # not count against the retry schedule (see wakeups.deliveries_recover_abandoned).
-    lost_claims = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
     # The seller's answer once it succeeded: the license text (Markdown).
     response_text = models.TextField(blank=True)
-    last_error = models.TextField(blank=True)
     # Sample order data for test deliveries (JSON of payload.OrderFacts).
     test_facts = models.JSONField(null=True, blank=True)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
-    # scheme://host:port of the seller's server, for the per-endpoint in-flight
-    # limit and circuit breaker (see EndpointHealth).
-    endpoint_key = models.CharField(max_length=300, blank=True)
     # When the seller was told about this delivery's final failure (alerts are
     # grouped: one email lists every failure since the last one).
     alerted_at = models.DateTimeField(null=True, blank=True)
@@ -175,8 +206,6 @@ class Delivery(models.Model):
         blank=True,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -203,11 +232,6 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return self.delivery_id
-
-    @property
-    def counted_attempts(self) -> int:
-        """Attempts that count against the retry schedule."""
-        return self.attempt_count - self.lost_claims
 
     # Not columns: the endpoint's breaker state, set when services.loading reads
     # it with the delivery (None: the endpoint has no health row); unset otherwise.
@@ -242,12 +266,12 @@ class ErrorKind(models.TextChoices):
     ERROR = "error", "Other error"
 
 
-class DeliveryAttempt(models.Model):
-    """Every try, as sent and as answered. Secrets are never stored here."""
+class AttemptRecord(models.Model):
+    """Every try, as sent and as answered. Secrets are never stored here.
 
-    delivery = models.ForeignKey(
-        Delivery, on_delete=models.CASCADE, related_name="attempts"
-    )
+    The columns of a delivery's attempt and of an alert's (AlertAttempt): both
+    are written by `services.exchange.attempt_fields`."""
+
     number = models.PositiveIntegerField()
     # When the attempt was due by the schedule (or when its delivery was due
     # again after a lost claim); started_at - due_at is how late it went out.
@@ -266,6 +290,15 @@ class DeliveryAttempt(models.Model):
         max_length=16, choices=ErrorKind.choices, blank=True, default=""
     )
     message = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class DeliveryAttempt(AttemptRecord):
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="attempts"
+    )
 
     class Meta:
         ordering = ["delivery", "number"]
@@ -304,3 +337,91 @@ class EndpointHealth(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# --- Alerts: the seller's account-wide webhook ------------------------------------
+
+
+class AlertType(models.TextChoices):
+    """The events a seller's Alerts URL may be told about."""
+
+    ORDER_COMPLETED = "order.completed", "Order completed (paid)"
+    ORDER_REFUNDED = "order.refunded", "Order refunded"
+    ORDER_DISPUTE_OPENED = "order.dispute_opened", "Dispute opened"
+    ORDER_DISPUTE_CLOSED = "order.dispute_closed", "Dispute closed"
+    ORDER_CANCELLED = "order.cancelled", "Order cancelled"
+    DELIVERY_FAILED = "delivery.failed", "Fulfillment delivery failed for good"
+    # Only "Send test alert" sends it; a seller cannot subscribe to it.
+    TEST = "test", "Test alert"
+
+
+class AlertEndpoint(SigningSecrets):
+    """One seller's Alerts URL, the events it receives and its own signing secret."""
+
+    seller = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    url = models.URLField("Alerts URL", max_length=2000, blank=True)
+    # AlertType values the seller chose, in AlertType's order.
+    events = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Alerts of {self.seller}"
+
+
+class AlertDelivery(AttemptedJob):
+    """One event for one seller's Alerts URL, attempted until it is accepted.
+
+    Its own table, not `Delivery`: an alert belongs to no order and no product, so
+    the order's status, product health, the checklist and the hot path's SQL
+    never have to skip it (docs/decisions.md, "Alerts").
+    """
+
+    # Sent as `webhook-id`: the same on every retry, the seller's dedupe key.
+    alert_id = models.CharField(
+        max_length=40, unique=True, default=new_alert_id, editable=False
+    )
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    type = models.CharField(max_length=40, choices=AlertType.choices)
+    # What the event is about ("order:12", "delivery:dlv_..."): with the seller
+    # and the type, at most one alert per event, however often it is emitted.
+    subject = models.CharField(max_length=200)
+    # The JSON body exactly as sent, signed on every attempt.
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "alert deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller", "type", "subject"], name="alert_once_per_event"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="alert_due_idx"),
+            models.Index(fields=["status", "lease_expires_at"], name="alert_lease_idx"),
+            models.Index(fields=["seller", "created_at"], name="alert_seller_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.alert_id
+
+
+class AlertAttempt(AttemptRecord):
+    alert = models.ForeignKey(
+        AlertDelivery, on_delete=models.CASCADE, related_name="attempts"
+    )
+
+    class Meta:
+        ordering = ["alert", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "number"], name="alert_attempt_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} #{self.number}"

@@ -23,7 +23,7 @@ _STATUS_HINTS = {
     "(verify our signature instead)",
     403: "check that your server accepts our request without a login "
     "(verify our signature instead)",
-    404: "check the Webhook URL",
+    404: "check the {url_name}",
     429: "it asked us to slow down",
 }
 # Only these answers tell us when to come back (RFC 9110, Retry-After).
@@ -31,6 +31,10 @@ _RETRY_AFTER_STATUSES = (429, 503)
 _GONE_MESSAGE = (
     "Your server answered 410 Gone, so we stopped retrying. Fix the endpoint and "
     "retry the delivery from your dashboard."
+)
+_ALERT_GONE_MESSAGE = (
+    "Your server answered 410 Gone, so we stopped retrying this alert. Later "
+    "alerts are still sent to your Alerts URL."
 )
 
 
@@ -60,28 +64,50 @@ def judge(result: TransportResult, *, received_at: datetime | None = None) -> Ve
     if result.error_kind:
         return _failure(result.error_kind, result.message)
     if result.status != 200:
-        verdict = _status_failure(result)
-        return replace(verdict, retry_after=_retry_after(result, received_at))
+        return _answer_failure(result, received_at, url_name="Webhook URL")
     return _judge_body(result)
+
+
+def judge_alert(
+    result: TransportResult, *, received_at: datetime | None = None
+) -> Verdict:
+    """An alert is accepted by any 2xx answer. Its body is not read: nobody waits
+    for a license, and nothing of it reaches a customer. Every other answer is
+    judged as for a delivery (redirects, 410, Retry-After)."""
+    if result.error_kind:
+        return _failure(result.error_kind, result.message)
+    if result.status is not None and 200 <= result.status < 300:
+        return Verdict(True)
+    if result.status == 410:
+        return Verdict(False, "status", _ALERT_GONE_MESSAGE, retryable=False)
+    return _answer_failure(result, received_at, url_name="Alerts URL")
+
+
+def _answer_failure(
+    result: TransportResult, received_at: datetime | None, *, url_name: str
+) -> Verdict:
+    verdict = _status_failure(result, url_name=url_name)
+    return replace(verdict, retry_after=_retry_after(result, received_at))
 
 
 def _header(result: TransportResult, name: str) -> str:
     return next((v for k, v in result.headers.items() if k.lower() == name), "")
 
 
-def _status_failure(result: TransportResult) -> Verdict:
+def _status_failure(result: TransportResult, *, url_name: str) -> Verdict:
     status = result.status
     if status is not None and 300 <= status < 400:
         target = _header(result, "location") or "another address"
         return _failure(
             "redirect",
             f"Your server answered {status} and pointed to {target}; we do not "
-            "follow redirects. Point the Webhook URL at the final address.",
+            f"follow redirects. Point the {url_name} at the final address.",
         )
     if status == 410:
         # "Gone" is the server saying it will never take this request.
         return Verdict(False, "status", _GONE_MESSAGE, retryable=False)
-    return _failure("status", f"Your server answered {status}; {_hint(status)}.")
+    hint = _hint(status).format(url_name=url_name)
+    return _failure("status", f"Your server answered {status}; {hint}.")
 
 
 def _retry_after(result: TransportResult, received_at: datetime | None) -> float | None:

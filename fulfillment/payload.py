@@ -243,3 +243,44 @@ def build_request(
         sign(msg_id=delivery_id, timestamp=timestamp, payload=signed, secrets=secrets)
     )
     return OutboundRequest(method=method, url=final_url, headers=headers, body=body)
+
+
+# --- Alerts: JSON events to the seller's Alerts URL --------------------------------
+
+# The version of the alert body's shape; a change a seller's code could trip on
+# gets a new date, and the old shape stays for sellers who pinned it.
+ALERT_API_VERSION = "2026-11-01"
+
+
+def utc_iso(moment: datetime) -> str:
+    """A moment as sellers parse it in any language: UTC with a plain `Z`."""
+    return _utc_iso(moment)
+
+
+def alert_body(*, alert_type: str, created_at: datetime, data: dict) -> dict:
+    """The versioned envelope of every alert."""
+    return {
+        "type": alert_type,
+        "api_version": ALERT_API_VERSION,
+        "created_at": _utc_iso(created_at),
+        "data": data,
+    }
+
+
+def build_alert_request(
+    *,
+    url: str,
+    body: dict,
+    alert_id: str,
+    secrets: list[str],
+    timestamp: int,
+    user_agent: str,
+) -> OutboundRequest:
+    """The signed POST of one alert: the JSON body exactly as sent is the signed
+    payload, and `webhook-id` is the alert ID, the same on every retry."""
+    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    headers = {"User-Agent": user_agent, "Content-Type": "application/json"}
+    headers.update(
+        sign(msg_id=alert_id, timestamp=timestamp, payload=data, secrets=secrets)
+    )
+    return OutboundRequest(method="POST", url=url, headers=headers, body=data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from .services.alert_engine import alert_attempt, alerts_dispatch_due
 from .services.deliveries import delivery_attempt
 from .services.emails import order_email_send, order_emails_dispatch_due
 from .services.housekeeping import attempts_purge
@@ -30,6 +31,22 @@ def delivery_attempt_task(delivery_pk: int) -> None:
 @shared_task(name="fulfillment.tasks.deliveries_dispatch_due_task")
 def deliveries_dispatch_due_task() -> int:
     return deliveries_dispatch_due()
+
+
+# Alerts go through the same workers, with the same time limit and lease.
+@shared_task(
+    name="fulfillment.tasks.alert_attempt_task",
+    acks_late=True,
+    time_limit=settings.FULFILLMENT["ATTEMPT_TIME_LIMIT"],
+    soft_time_limit=settings.FULFILLMENT["ATTEMPT_TIME_LIMIT"] - 2,
+)
+def alert_attempt_task(alert_id: str) -> None:
+    alert_attempt(alert_id=alert_id)
+
+
+@shared_task(name="fulfillment.tasks.alerts_dispatch_due_task")
+def alerts_dispatch_due_task() -> int:
+    return alerts_dispatch_due()
 
 
 # Emails: survive a worker crash (acks_late) and retry an ESP failure with backoff.

@@ -17,18 +17,29 @@ def _base32(number: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+def _ulid(prefix: str) -> str:
+    millis = int(time.time() * 1000)
+    return prefix + _base32(millis, 10) + _base32(secrets.randbits(80), 16)
+
+
 def new_delivery_id() -> str:
     """A ULID-style ID: sortable by creation time, 80 random bits, `dlv_` prefix.
 
     Sent as `webhook-id`, the seller's idempotency key: it never changes across
     retries of the same delivery.
     """
-    millis = int(time.time() * 1000)
-    return "dlv_" + _base32(millis, 10) + _base32(secrets.randbits(80), 16)
+    return _ulid("dlv_")
 
 
-# What `new_delivery_id` makes, as a regular expression (URL patterns match it).
+def new_alert_id() -> str:
+    """The same for an alert (`evt_`): its `webhook-id` on every retry."""
+    return _ulid("evt_")
+
+
+# What `new_delivery_id` and `new_alert_id` make, as regular expressions (URL
+# patterns match them).
 DELIVERY_ID_PATTERN = "dlv_[0-9A-HJKMNP-TV-Z]{26}"
+ALERT_ID_PATTERN = "evt_[0-9A-HJKMNP-TV-Z]{26}"
 
 
 def new_signing_secret() -> str:

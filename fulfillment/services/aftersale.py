@@ -38,6 +38,7 @@ from orders.services import (
 
 from ..models import Delivery, DeliveryStatus
 from .actions import CANCELLABLE_STATUSES
+from .alerts import alert_order_aftersale
 from .orders import order_fulfillment_refresh
 
 IN_FLIGHT_MESSAGE = (
@@ -79,9 +80,12 @@ def _deliveries_stop(order: Order, actor: Actor) -> int:
 
 
 def _after(order: Order, event: OrderEvent, actor: Actor) -> None:
-    """What the event means beyond its own record (inside its transaction)."""
+    """What the event means beyond its own record (inside its transaction):
+    the deliveries of a closed order stop, the seller's Alerts URL hears of it,
+    the customer hears of a refund."""
     if order_is_closed(order):
         _deliveries_stop(order, actor)
+    alert_order_aftersale(order=order, event=event)
     if event.kind == OrderEventKind.REFUND:
         _refund_notice_on_commit(event.pk)
 
@@ -250,6 +254,7 @@ def order_cancel(*, order_id: int, reason: str, actor: Actor) -> OrderEvent:
         order = order_lock(order_id=order_id)
         event = order_cancel_record(order=order, reason=reason, actor=actor)
         _deliveries_stop(order, actor)
+        alert_order_aftersale(order=order, event=event)
         in_flight = Delivery.objects.filter(
             order=order, status=DeliveryStatus.IN_FLIGHT
         ).exists()

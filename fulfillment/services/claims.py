@@ -47,7 +47,7 @@ def delivery_claim(delivery_pk: int, now) -> bool:
     )
 
 
-def _claimable(now) -> Q:
+def claimable(now) -> Q:
     """Due and nobody holds its lease."""
     lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
     due = Q(status__in=DUE_STATUSES) & (
@@ -120,7 +120,7 @@ def _defer_if_busy(delivery_pk: int, now) -> None:
     delay = random.uniform(1, 3)  # noqa: S311 - spreading load, not a secret
     deferred = (
         Delivery.objects.filter(pk=delivery_pk, is_test=False)
-        .filter(_claimable(now))
+        .filter(claimable(now))
         .update(next_attempt_at=now + timedelta(seconds=delay))
     )
     if deferred:
@@ -144,7 +144,7 @@ def _admit(delivery_pk: int, now) -> bool:
     is open (test deliveries bypass the breaker: the seller is debugging)."""
     row = (
         Delivery.objects.filter(pk=delivery_pk)
-        .filter(_claimable(now))
+        .filter(claimable(now))
         .values_list("endpoint_key", "is_test", "product__webhook_config__url")
         .first()
     )

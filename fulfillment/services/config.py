@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment.models import CustomField, WebhookConfig
+from fulfillment.models import CustomField, SigningSecrets, WebhookConfig
 
 # The payload's standard fields, which a config's custom fields may not shadow:
 # the editor lists them and its form refuses such a name.
@@ -123,20 +123,25 @@ def webhook_config_secret_regenerate(*, config: WebhookConfig) -> WebhookConfig:
     seller tests again with the new secret before the checklist counts it.
     """
     stored = WebhookConfig.objects.select_for_update().get(pk=config.pk)
-    config.previous_signing_secret = stored.signing_secret
-    config.previous_secret_expires_at = timezone.now() + PREVIOUS_SECRET_GRACE
-    config.signing_secret = new_signing_secret()
+    signing_secret_rotate(holder=config, current=stored.signing_secret)
     config.version = stored.version + 1
-    config.save(
-        update_fields=[
-            "signing_secret",
-            "previous_signing_secret",
-            "previous_secret_expires_at",
-            "version",
-            "updated_at",
-        ]
-    )
+    config.save(update_fields=[*SECRET_FIELDS, "version", "updated_at"])
     return config
+
+
+SECRET_FIELDS = (
+    "signing_secret",
+    "previous_signing_secret",
+    "previous_secret_expires_at",
+)
+
+
+def signing_secret_rotate(*, holder: SigningSecrets, current: str) -> None:
+    """A new secret for `holder` (unsaved); `current`, the secret as stored under
+    the caller's row lock, keeps signing for PREVIOUS_SECRET_GRACE."""
+    holder.previous_signing_secret = current
+    holder.previous_secret_expires_at = timezone.now() + PREVIOUS_SECRET_GRACE
+    holder.signing_secret = new_signing_secret()
 
 
 def webhook_config_secrets_reencrypt() -> int:

@@ -10,7 +10,6 @@ database, is in `wakeups`.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import replace
 from datetime import timedelta
 
@@ -20,7 +19,6 @@ from django.utils import timezone
 
 from lib import transport
 from lib.ids import new_delivery_id
-from lib.signing import redact_headers
 
 from .. import outcome, payload
 from ..models import (
@@ -29,25 +27,21 @@ from ..models import (
     DeliveryStatus,
     ErrorKind,
 )
+from .alerts import alert_delivery_failed
 from .claims import delivery_claim, delivery_endpoint_current
 from .emails import order_email_schedule
-from .endpoints import (
-    endpoint_failure_counts,
-    endpoint_key_for,
-    endpoint_record_failure,
-    endpoint_record_success,
+from .endpoints import endpoint_key_for
+from .exchange import (
+    attempt_fields,
+    endpoint_learn,
+    exchange_send,
+    next_attempt_delay,
+    verdict_words,
 )
 from .loading import delivery_load
-from .wakeups import (
-    MAX_BROKER_COUNTDOWN,
-    deliveries_enqueue_on_commit,
-    deliveries_release_held,
-)
+from .wakeups import MAX_BROKER_COUNTDOWN, deliveries_enqueue_on_commit
 
 logger = logging.getLogger(__name__)
-
-# Stored request and response bodies are cut to this many characters.
-STORED_BODY_CHARS = 20_000
 
 
 def _conf(key: str):
@@ -207,78 +201,23 @@ def _exchange(delivery: Delivery):
         )
         return None, None, verdict
     request = _build_request(delivery, config)
-    result = transport.send(
-        request,
-        connect_timeout=_conf("CONNECT_TIMEOUT"),
-        total_timeout=_conf("TOTAL_TIMEOUT"),
-        max_bytes=_conf("MAX_RESPONSE_BYTES"),
-        allowed_networks=_conf("ALLOWED_PRIVATE_NETWORKS"),
-        require_https=settings.PRODUCTION,
-    )
+    result = exchange_send(request)
     verdict = outcome.judge(result, received_at=timezone.now())
-    transport.log_exchange(request, result, verdict=_verdict_words(verdict))
+    transport.log_exchange(request, result, verdict=verdict_words(verdict))
     return request, result, verdict
-
-
-def _verdict_words(verdict: outcome.Verdict) -> str:
-    if verdict.succeeded:
-        return "succeeded"
-    then = "will retry" if verdict.retryable else "will not retry"
-    return f"failed ({verdict.error_kind}; {then})"
-
-
-def _storable(body: bytes) -> str:
-    """A body as a capped text excerpt a database can hold: undecodable bytes and
-    NUL (which PostgreSQL refuses in text) become U+FFFD."""
-    text = body.decode("utf-8", "replace")[:STORED_BODY_CHARS]
-    return text.replace("\x00", "\ufffd")
-
-
-def _storable_headers(delivery: Delivery, request) -> dict[str, str]:
-    """Real deliveries keep no signature (a stored one could be replayed). A test
-    delivery keeps it: it carries sample data only, and the seller debugging their
-    verification needs the exact headers we sent."""
-    if request is None:
-        return {}
-    return (
-        dict(request.headers) if delivery.is_test else redact_headers(request.headers)
-    )
 
 
 def _record_attempt(delivery: Delivery, started_at, request, result, verdict) -> None:
     DeliveryAttempt.objects.create(
         delivery=delivery,
-        number=delivery.attempt_count,
-        # When it was due (the claim leaves next_attempt_at as it was): how late
-        # the workers were is started_at - due_at.
-        due_at=delivery.next_attempt_at or delivery.created_at,
-        started_at=started_at,
-        duration_ms=result.duration_ms if result else 0,
-        request_method=request.method if request else "",
-        request_url=request.url if request else "",
-        request_headers=_storable_headers(delivery, request),
-        request_body=_storable(request.body) if request else "",
-        response_status=result.status if result else None,
-        response_headers=(
-            {k: v.replace("\x00", "\ufffd") for k, v in result.headers.items()}
-            if result
-            else {}
+        **attempt_fields(
+            job=delivery,
+            started_at=started_at,
+            request=request,
+            result=result,
+            verdict=verdict,
         ),
-        response_body=_storable(result.body) if result else "",
-        succeeded=verdict.succeeded,
-        error_kind=verdict.error_kind,
-        message=verdict.message,
     )
-
-
-def retry_delay(attempts_made: int) -> float | None:
-    """Seconds until the next attempt after `attempts_made` failures, ±20 % jitter;
-    None when the schedule is exhausted."""
-    schedule = _conf("RETRY_SCHEDULE")
-    if attempts_made > len(schedule):
-        return None
-    base = schedule[attempts_made - 1]
-    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
 
 
 def delivery_attempt(*, delivery_pk: int) -> Delivery | None:
@@ -344,47 +283,24 @@ def _safe_exchange(delivery: Delivery):
 
 
 def _next_attempt(delivery: Delivery, verdict) -> tuple[float | None, str]:
-    """Seconds until the next attempt (None: no more) and a note for the seller.
-
-    A Retry-After (429, 503) may lengthen the scheduled wait, up to
-    RETRY_AFTER_MAX_SECONDS, but never adds attempts beyond the schedule.
-    """
-    if verdict.succeeded or not verdict.retryable or delivery.is_test:
-        return None, ""
-    delay = retry_delay(delivery.counted_attempts)
-    asked = verdict.retry_after
-    if delay is None or asked is None or asked <= delay:
-        return delay, ""
-    bound = _conf("RETRY_AFTER_MAX_SECONDS")
-    note = f"it asked us to retry after {asked:.0f} s"
-    if asked > bound:
-        note += f"; we wait at most {bound} s"
-    return max(delay, min(asked, bound)), note
+    """Seconds until the next attempt (None: no more) and a note for the seller."""
+    return next_attempt_delay(
+        counted_attempts=delivery.counted_attempts,
+        verdict=verdict,
+        is_test=delivery.is_test,
+    )
 
 
 def _endpoint_learn(delivery: Delivery, result, verdict, *, started_at) -> None:
-    """Feed the endpoint's circuit breaker.
-
-    Any answer from the server closes the circuit, whatever its status (the
-    server is up; this delivery's verdict is its own business) and a test
-    delivery's too (the seller is fixing the server), and releases the
-    deliveries it held. Only no answer at all (timeout, connection or TLS
-    failure) counts against the endpoint, and a test delivery's never does: a
-    seller debugging must not hold back their live orders.
-    """
-    key = delivery.endpoint_key
-    if not key or result is None:
-        return
-    if endpoint_failure_counts(error_kind=verdict.error_kind):
-        if not delivery.is_test:
-            endpoint_record_failure(
-                key=key, message=verdict.message, started_at=started_at
-            )
-        return
-    if result.status is not None and _endpoint_has_failed(delivery):
-        held_until = endpoint_record_success(key=key)
-        if held_until is not None:
-            deliveries_release_held(endpoint_key=key, until=held_until)
+    """Feed the endpoint's circuit breaker (`exchange.endpoint_learn`)."""
+    endpoint_learn(
+        key=delivery.endpoint_key,
+        is_test=delivery.is_test,
+        result=result,
+        verdict=verdict,
+        started_at=started_at,
+        has_failed=_endpoint_has_failed(delivery),
+    )
 
 
 _NOT_LOADED = object()
@@ -452,6 +368,8 @@ def _settle(delivery: Delivery, verdict, delay: float | None) -> None:
     )
     if delivery.order_id:
         order_delivery_settled(delivery=delivery)
+        if delivery.status == DeliveryStatus.FAILED:
+            alert_delivery_failed(delivery=delivery)
     retrying = delivery.status == DeliveryStatus.RETRYING
     if retrying and delay is not None and delay <= MAX_BROKER_COUNTDOWN:
         # A little late rather than early: an early message finds it not due.

@@ -1,7 +1,7 @@
 """Housekeeping: old attempt bodies are cleared, the attempt rows stay.
 
 Bodies and headers are capped when an attempt is stored (`STORED_BODY_CHARS` in
-`deliveries`); after `ATTEMPT_RETENTION_DAYS` they are cleared altogether. They
+`exchange`); after `ATTEMPT_RETENTION_DAYS` they are cleared altogether. They
 hold customer data (the request carries the buyer's email when a seller asks for
 it, the response the license), which we need for debugging a delivery, not for
 its history. What stays: status, timing, URL without its query string, response
@@ -17,14 +17,14 @@ from django.db.models import Case, F, Q, TextField, Value, When
 from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
-from ..models import DeliveryAttempt
+from ..models import AlertAttempt, AttemptRecord, DeliveryAttempt
 
 # Rows per UPDATE: each batch is its own short transaction, so a big table is
 # never locked for long and a purge interrupted midway keeps what it did.
 PURGE_BATCH_SIZE = 1000
 
 
-def _purgeable(cutoff: datetime):
+def _purgeable(model: type[AttemptRecord], cutoff: datetime):
     """Attempts older than `cutoff` that still hold something to clear."""
     holds_data = (
         ~Q(request_body="")
@@ -34,7 +34,7 @@ def _purgeable(cutoff: datetime):
         # A GET webhook sends its fields in the query string instead of a body.
         | Q(request_url__contains="?")
     )
-    return DeliveryAttempt.objects.filter(holds_data, started_at__lt=cutoff)
+    return model._default_manager.filter(holds_data, started_at__lt=cutoff)
 
 
 def _url_without_query():
@@ -56,13 +56,20 @@ def attempts_purge(
     """Clear bodies, headers and query strings of attempts older than
     `ATTEMPT_RETENTION_DAYS`, `batch_size` rows at a time (walking the primary
     key, so no batch rescans the rows before it). Returns the attempts cleared;
-    running it again clears nothing more."""
+    running it again clears nothing more. Alerts' attempts too: their bodies
+    hold the same order data."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.FULFILLMENT["ATTEMPT_RETENTION_DAYS"])
+    return sum(
+        _purge(model, cutoff, batch_size) for model in (DeliveryAttempt, AlertAttempt)
+    )
+
+
+def _purge(model: type[AttemptRecord], cutoff: datetime, batch_size: int) -> int:
     purged, last_pk = 0, 0
     while True:
         pks = list(
-            _purgeable(cutoff)
+            _purgeable(model, cutoff)
             .filter(pk__gt=last_pk)
             .order_by("pk")
             .values_list("pk", flat=True)[:batch_size]
@@ -70,7 +77,7 @@ def attempts_purge(
         if not pks:
             return purged
         purged += (
-            _purgeable(cutoff)
+            _purgeable(model, cutoff)
             .filter(pk__in=pks)
             .update(
                 request_body="",

@@ -14,11 +14,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ..models import (
     DUE_STATUSES,
+    AttemptedJob,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
@@ -135,16 +136,7 @@ def deliveries_dispatch_due(*, limit: int = 500) -> int:
     """
     now = timezone.now()
     recovered = deliveries_recover_abandoned(now=now, limit=limit)
-    grace = timedelta(seconds=settings.FULFILLMENT["DISPATCH_GRACE_SECONDS"])
-    lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-    rows = list(
-        Delivery.objects.filter(
-            status__in=DUE_STATUSES, next_attempt_at__lte=now - grace
-        )
-        .filter(lease_free)
-        .order_by("next_attempt_at")
-        .values_list("pk", "delivery_id")[:limit]
-    )
+    rows = list(lost_messages(Delivery, now).values_list("pk", "delivery_id")[:limit])
     for pk, _ in rows:
         delivery_enqueue(pk)
     if rows:
@@ -155,6 +147,21 @@ def deliveries_dispatch_due(*, limit: int = 500) -> int:
             " ".join(ids),
         )
     return len(rows) + len(recovered)
+
+
+def lost_messages(model: type[AttemptedJob], now) -> QuerySet:
+    """Rows of `model` due for longer than the grace period, nobody holding
+    them: their own message would have been picked up by then, so it was lost.
+    Oldest first."""
+    grace = timedelta(seconds=settings.FULFILLMENT["DISPATCH_GRACE_SECONDS"])
+    lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    return (
+        model._default_manager.filter(
+            status__in=DUE_STATUSES, next_attempt_at__lte=now - grace
+        )
+        .filter(lease_free)
+        .order_by("next_attempt_at")
+    )
 
 
 def deliveries_recover_abandoned(*, now, limit: int = 500) -> list[str]:

@@ -240,3 +240,28 @@ def test_bulk_fulfill_by_hand_cannot_name_an_unselected_delivery(
 
     other.refresh_from_db()
     assert other.status == "pending"
+
+
+def test_staff_find_an_alert_and_read_its_attempts(
+    charlie_client, alice, seller_server, loopback
+):
+    from fulfillment.services.alert_engine import alert_test_send
+    from fulfillment.services.alerts import (
+        alert_endpoint_get_or_create,
+        alert_endpoint_save,
+    )
+    from tests.httpserver import Route
+
+    seller_server.set_route("/alerts", Route(status=500, body="ALERT-BROKEN"))
+    endpoint = alert_endpoint_get_or_create(seller_id=alice.pk)
+    alert_endpoint_save(endpoint=endpoint, url=seller_server.url("/alerts"), events=[])
+    alert = alert_test_send(seller_id=alice.pk)
+
+    found = charlie_client.get(
+        "/admin/fulfillment/alertdelivery/", {"q": alert.alert_id}
+    )
+    page = charlie_client.get(f"/admin/fulfillment/alertdelivery/{alert.pk}/change/")
+
+    assert alert.alert_id in found.content.decode()
+    assert "ALERT-BROKEN" in page.content.decode()
+    assert "Save" not in page.content.decode()

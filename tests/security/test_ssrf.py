@@ -242,3 +242,46 @@ def test_editor_refuses_a_url_whose_host_resolves_to_a_private_address(
     ]
     config.refresh_from_db()
     assert config.url != "https://internal.example.com/issue"
+
+
+def test_alerts_page_refuses_a_url_whose_host_resolves_to_a_private_address(
+    alice_client, alice, monkeypatch
+):
+    monkeypatch.setattr(urlpolicy, "resolve_host", lambda host, port: ["10.0.0.1"])
+
+    response = alice_client.post(
+        reverse("alerts:edit"),
+        {"url": "https://internal.example.com/alerts", "events": ["order.completed"]},
+    )
+
+    assert response.context["form"].errors["url"] == [
+        "The address 10.0.0.1 is in a private network; webhooks must go to a "
+        "public address."
+    ]
+
+
+def test_an_alert_to_a_private_address_is_refused_at_send(alice, seller_server):
+    """Saved while the host was public, it resolves to loopback at send time
+    (DNS rebinding): the alert fails for good and the server hears nothing."""
+    from django.db import transaction
+
+    from fulfillment.services.alert_engine import alert_attempt
+    from fulfillment.services.alerts import (
+        alert_emit,
+        alert_endpoint_get_or_create,
+        alert_endpoint_save,
+    )
+
+    endpoint = alert_endpoint_get_or_create(seller_id=alice.pk)
+    url = seller_server.url("/alerts")  # 127.0.0.1, no private network allowed
+    alert_endpoint_save(endpoint=endpoint, url=url, events=["order.completed"])
+    with transaction.atomic():
+        alert_id = alert_emit(
+            seller_id=alice.pk, type="order.completed", subject="order:1", data={}
+        )
+
+    alert = alert_attempt(alert_id=alert_id)
+
+    assert alert is not None and alert.status == "failed"
+    assert "webhooks must go to a public address" in alert.last_error
+    assert seller_server.requests == []

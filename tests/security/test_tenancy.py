@@ -23,6 +23,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RegexPattern
 
+from fulfillment.services.alerts import (
+    alert_emit,
+    alert_endpoint_get_or_create,
+    alert_endpoint_save,
+)
 from products.models import Product
 from tests.factories import DeliveryFactory
 from web.orders.services import order_place
@@ -82,6 +87,12 @@ CLASSIFICATION: dict[str, str] = {
     "fulfillment:delivery-retry": OWNER,
     "fulfillment:delivery-cancel": OWNER,
     "fulfillment:delivery-fulfill": OWNER,
+    # The Alerts page and its actions are the signed-in seller's own endpoint.
+    "alerts:edit": OWN_LIST,
+    "alerts:secret-regenerate": OWN_LIST,
+    "alerts:secret-reveal": OWN_LIST,
+    "alerts:test": OWN_LIST,
+    "alerts:detail": OWNER,
     "orders:product": PUBLIC,
     "orders:checkout": PUBLIC,
     "orders:order": PUBLIC,
@@ -127,6 +138,7 @@ CUSTOMER_EMAIL = "alice-customer@example.com"
 # Her order's passthrough: shown to alice and staff only, never on any page
 # bob or a stranger can open, the customer's order page included.
 PASSTHROUGH = "alice-passthrough-acct-42"
+ALERTS_URL = "https://alice-alerts.example.com/hook"
 ROLES = ["bob", "anonymous"]
 METHODS = ["get", "post"]
 
@@ -193,7 +205,17 @@ def alice_data(alice):
     )
     delivery = order.deliveries.get()
     test_delivery = DeliveryFactory(product=product)
+    endpoint = alert_endpoint_get_or_create(seller_id=alice.pk)
+    alert_endpoint_save(endpoint=endpoint, url=ALERTS_URL, events=["order.refunded"])
+    alert_id = alert_emit(
+        seller_id=alice.pk,
+        type="order.refunded",
+        subject=f"order:{order.pk}",
+        data={"customer": {"email": CUSTOMER_EMAIL}},
+    )
     return {
+        "alert_id": alert_id,
+        "alerts_secret": endpoint.signing_secret,
         "product": product,
         "order": order,
         "delivery": delivery,
@@ -212,6 +234,7 @@ def _value(route: Route, param: str, data: dict) -> str:
         ]
         return chosen.delivery_id
     values = {
+        "alert_id": data["alert_id"],
         "slug": product.slug,
         "token": order.token,
         "transaction_id": order.transaction_id,
@@ -249,6 +272,7 @@ def _assert_no_alice_data(response, url: str, method: str) -> None:
     body = response.content.decode(errors="replace")
     assert PRODUCT_NAME not in body, f"{method.upper()} {url} shows alice's product"
     assert CUSTOMER_EMAIL not in body, f"{method.upper()} {url} shows her customer"
+    assert ALERTS_URL not in body, f"{method.upper()} {url} shows her Alerts URL"
 
 
 def _assert_no_passthrough(response, url: str, method: str) -> None:
@@ -375,3 +399,27 @@ def test_url_refuses_other_sellers_and_strangers(client, bob, alice_data, route,
         else:
             _assert_anonymous(route.kind, response, url, method)
         _assert_no_passthrough(response, url, method)
+
+
+def test_another_seller_sees_only_their_own_alerts_secret(client, bob, alice_data):
+    client.force_login(bob)
+
+    body = client.get("/dashboard/alerts/secret/").content.decode()
+    page = client.get("/dashboard/alerts/").content.decode()
+
+    bobs = alert_endpoint_get_or_create(seller_id=bob.pk).signing_secret
+    assert bobs in body
+    assert alice_data["alerts_secret"] not in body + page
+    assert f"whsec_••••••••{bobs[-4:]}" in page
+    assert alice_data["alert_id"] not in page
+
+
+def test_another_sellers_test_alert_goes_to_their_own_url(
+    client, bob, alice_data, seller_server, loopback
+):
+    client.force_login(bob)
+    client.post("/dashboard/alerts/", {"url": seller_server.url("/bob")})
+
+    client.post("/dashboard/alerts/test/")
+
+    assert len(seller_server.requests_to("/bob")) == 1

@@ -699,3 +699,72 @@ def test_a_hostile_reason_is_shown_as_text(
     _check(document, baseline, _reason_scope(output))
     # Escaped, not dropped: the seller reads exactly what was typed.
     assert escape(_reason(payload).strip())[:40] in document
+
+
+# --- Alerts: the seller's server's answers on the Alerts pages -----------------
+
+
+def _alert_answered(seller, seller_server, route) -> str:
+    """An alert of alice's, attempted once against `route`; its ID."""
+    import secrets
+
+    from django.db import transaction
+
+    from fulfillment.services.alert_engine import alert_attempt
+    from fulfillment.services.alerts import (
+        alert_emit,
+        alert_endpoint_get_or_create,
+        alert_endpoint_save,
+    )
+
+    seller_server.set_route("/alerts", route)
+    endpoint = alert_endpoint_get_or_create(seller_id=seller.pk)
+    url = seller_server.url("/alerts")
+    alert_endpoint_save(endpoint=endpoint, url=url, events=["order.completed"])
+    with transaction.atomic():
+        alert_id = alert_emit(
+            seller_id=seller.pk,
+            type="order.completed",
+            subject=f"xss:{secrets.token_hex(8)}",
+            data={},
+        )
+    assert alert_id is not None
+    alert_attempt(alert_id=alert_id)
+    return alert_id
+
+
+def _alert_page(client, seller, seller_server, route) -> str:
+    alert_id = _alert_answered(seller, seller_server, route)
+    response = client.get(reverse("alerts:detail", args=[alert_id]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
+def test_an_alert_answer_is_shown_as_text(
+    payload, alice_client, alice, seller_server, loopback
+):
+    from tests.httpserver import Route
+
+    def answer(text: str) -> Route:
+        return Route(status=500, body=f"{MARKER} {text}", content_type="text/html")
+
+    baseline = _alert_page(alice_client, alice, seller_server, answer(HARMLESS))
+    document = _alert_page(alice_client, alice, seller_server, answer(payload))
+
+    _check(document, baseline, lambda e, ancestors: e.tag == "pre")
+    assert escape(payload) in document  # shown, as text
+
+
+def test_a_hostile_redirect_target_is_shown_as_text_in_the_alert_log(
+    alice_client, alice, seller_server, loopback
+):
+    from tests.httpserver import Route
+
+    hostile = f'/x"><script>alert(1)</script>{MARKER}'
+    _alert_answered(alice, seller_server, Route.redirect(hostile))
+
+    page = alice_client.get(reverse("alerts:edit")).content.decode()
+
+    assert "<script>alert(1)</script>" not in page
+    assert escape(hostile) in page

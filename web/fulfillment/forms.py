@@ -72,16 +72,21 @@ class WebhookConfigForm(forms.ModelForm):
                 "This product is live and its orders need this URL. Unpublish it "
                 "on the Release Checklist before removing the URL."
             )
-        if not url:
-            return url
-        # The same check as at every send, lookup included, so the seller
-        # learns now (not from a failed order) that the host is private or
-        # unknown. The transport checks again at every send: DNS can change.
-        try:
-            check_url_from_settings(url)
-        except UrlRefused as exc:
-            raise forms.ValidationError(exc.reason) from exc
+        return seller_url_checked(url)
+
+
+def seller_url_checked(url: str) -> str:
+    """A seller's URL we will call (a Webhook or Alerts URL), checked as at every
+    send, lookup included, so the seller learns now (not from a failed request)
+    that the host is private or unknown; ValidationError with the reason. The
+    transport checks again at every send: DNS can change."""
+    if not url:
         return url
+    try:
+        check_url_from_settings(url)
+    except UrlRefused as exc:
+        raise forms.ValidationError(exc.reason) from exc
+    return url
 
 
 class CustomFieldForm(forms.ModelForm):

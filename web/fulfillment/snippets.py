@@ -411,3 +411,171 @@ def verification_snippets(config: WebhookConfig) -> list[Snippet]:
         )
         for language, label, install, filename, run, build in _LANGUAGES
     ]
+
+
+# --- Alerts: receivers for the account-wide webhook -----------------------------
+#
+# The same verification as the license endpoints' JSON shape (the body exactly as
+# sent is signed, the library parses it), with the Alerts signing secret; instead
+# of a license they handle each event once and answer 200.
+
+_PYTHON_ALERTS = """\
+# An endpoint for our Alerts: a signed JSON POST per event you chose.
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+webhook = Webhook(os.environ["WEBHOOK_SECRET"])  # your Alerts signing secret
+handled = set()  # webhook-ids of the events handled. Keep them in your database.
+
+
+def handle(event):
+    # event["type"]: "order.completed", "order.refunded", "delivery.failed", ...
+    # event["data"]: the order (transaction_id, product, total, customer, ...).
+    print(event["type"], event["data"].get("transaction_id"), flush=True)
+
+
+class AlertsHandler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        # The body exactly as sent; parse it only once it is verified.
+        payload = self.rfile.read(int(self.headers["Content-Length"] or 0))
+        try:
+            event = webhook.verify(payload, dict(self.headers))  # parses JSON
+        except WebhookVerificationError as error:
+            return self.answer(401, f"Invalid signature: {error}")
+        # A retry has the same webhook-id: handle each event once.
+        msg_id = self.headers["webhook-id"]
+        if msg_id not in handled:
+            handle(event)
+            handled.add(msg_id)
+        self.answer(200, "OK")
+
+    def answer(self, status, text):
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+port = int(os.environ.get("PORT", "8000"))
+ThreadingHTTPServer(("", port), AlertsHandler).serve_forever()
+"""
+
+_NODE_ALERTS = """\
+// An endpoint for our Alerts: a signed JSON POST per event you chose.
+const http = require("node:http");
+const { Webhook } = require("standardwebhooks");
+
+// Your Alerts signing secret.
+const webhook = new Webhook(process.env.WEBHOOK_SECRET);
+// webhook-ids of the events handled. Keep them in your database instead.
+const handled = new Set();
+
+function handle(event) {
+  // event.type: "order.completed", "order.refunded", "delivery.failed", ...
+  // event.data: the order (transaction_id, product, total, customer, ...).
+  console.log(event.type, event.data.transaction_id);
+}
+
+function answer(res, status, text) {
+  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8" }).end(text);
+}
+
+http.createServer(async (req, res) => {
+  <<read_payload>>
+  <<verify>>
+  // A retry has the same webhook-id: handle each event once.
+  const msgId = req.headers["webhook-id"];
+  if (!handled.has(msgId)) {
+    handle(fields);
+    handled.add(msgId);
+  }
+  answer(res, 200, "OK");
+}).listen(Number(process.env.PORT || 8000));
+"""
+
+_PHP_ALERTS = """\
+<?php
+// An endpoint for our Alerts: a signed JSON POST per event you chose.
+require __DIR__ . '/vendor/autoload.php';
+
+use StandardWebhooks\\Exception\\WebhookVerificationException;
+use StandardWebhooks\\Webhook;
+
+function answer(int $status, string $text): void
+{
+    http_response_code($status);
+    header('Content-Type: text/plain; charset=utf-8');
+    echo $text;
+    exit;
+}
+
+function handle(array $event): void
+{
+    // $event['type']: 'order.completed', 'order.refunded', 'delivery.failed', ...
+    // $event['data']: the order (transaction_id, product, total, customer, ...).
+    error_log($event['type'] . ' ' . ($event['data']['transaction_id'] ?? ''));
+}
+
+$payload = file_get_contents('php://input'); // the body as sent
+$headers = array_change_key_case(getallheaders(), CASE_LOWER); // lower-case keys
+try {
+    $event = (new Webhook(getenv('WEBHOOK_SECRET')))->verify($payload, $headers);
+} catch (WebhookVerificationException $error) {
+    answer(401, 'Invalid signature: ' . $error->getMessage());
+}
+// A retry has the same webhook-id: handle each event once. PHP forgets
+// everything between requests, so this example marks them with files: keep
+// them in your database instead.
+$file = sys_get_temp_dir() . '/alert-' . hash('sha256', $headers['webhook-id']);
+if (!is_file($file)) {
+    handle($event);
+    touch($file);
+}
+answer(200, 'OK');
+"""
+
+_ALERT_LANGUAGES: tuple[tuple[str, str, str, str, str, str], ...] = (
+    (
+        "python",
+        "Python",
+        'pip install "standardwebhooks>=1.1"',
+        "alerts_server.py",
+        f"WEBHOOK_SECRET={SECRET_PLACEHOLDER} PORT=8000 python alerts_server.py",
+        _PYTHON_ALERTS,
+    ),
+    (
+        "node",
+        "Node.js",
+        "npm install standardwebhooks@^1.1.1",
+        "alerts-server.js",
+        f"WEBHOOK_SECRET={SECRET_PLACEHOLDER} PORT=8000 node alerts-server.js",
+        _fill(_NODE_ALERTS, read_payload=_NODE_READ_BODY, verify=_NODE_VERIFY_JSON),
+    ),
+    (
+        "php",
+        "PHP",
+        "composer require standard-webhooks/standard-webhooks",
+        "alerts.php",
+        f"WEBHOOK_SECRET={SECRET_PLACEHOLDER} php -S 0.0.0.0:8000 alerts.php",
+        _PHP_ALERTS,
+    ),
+)
+
+
+def alert_snippets() -> list[Snippet]:
+    """An Alerts endpoint per language, as the Alerts page shows them."""
+    return [
+        Snippet(
+            language=language,
+            label=label,
+            install_command=install,
+            filename=filename,
+            code=code,
+            run_command=run,
+        )
+        for language, label, install, filename, run, code in _ALERT_LANGUAGES
+    ]

@@ -14,7 +14,8 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fulfillment.models import Delivery
+from fulfillment.models import AlertType, Delivery
+from fulfillment.services.alerts import alert_order_event
 from fulfillment.services.deliveries import order_fulfillment_start
 from fulfillment.services.loading import product_load_by_slug
 from fulfillment.services.wakeups import delivery_retry_now
@@ -148,6 +149,8 @@ def _order_complete_locked(*, checkout: Checkout, **fields: Any) -> Order:
         checkout.status = CheckoutStatus.COMPLETED
         checkout.save(update_fields=["status"])
     order.planned_deliveries = order_fulfillment_start(order=order)
+    # Paid and created: the seller's `order.completed` alert, in this transaction.
+    alert_order_event(order=order, type=AlertType.ORDER_COMPLETED)
     return order
 
 

@@ -104,3 +104,32 @@ def test_purge_task_runs_the_service(secret_answering_product):
     make_attempt(secret_answering_product, days_ago=31)
 
     assert attempts_purge_task.delay().get() == 1
+
+
+def test_old_alert_attempts_lose_their_bodies_too(
+    alice, seller_server, loopback, fulfillment_settings
+):
+    from fulfillment.models import AlertAttempt
+    from fulfillment.services.alert_engine import alert_test_send
+    from fulfillment.services.alerts import (
+        alert_endpoint_get_or_create,
+        alert_endpoint_save,
+    )
+
+    fulfillment_settings(ATTEMPT_RETENTION_DAYS=30)
+    seller_server.set_route("/alerts", Route(body="ALERT-SECRET"))
+    endpoint = alert_endpoint_get_or_create(seller_id=alice.pk)
+    alert_endpoint_save(endpoint=endpoint, url=seller_server.url("/alerts"), events=[])
+    old = alert_test_send(seller_id=alice.pk).attempts.get()
+    AlertAttempt.objects.filter(pk=old.pk).update(
+        started_at=timezone.now() - timedelta(days=31)
+    )
+    recent = alert_test_send(seller_id=alice.pk).attempts.get()
+
+    assert attempts_purge() == 1
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.request_body, old.response_body, old.request_headers) == ("", "", {})
+    assert old.response_status == 200
+    assert recent.response_body == "ALERT-SECRET"

@@ -38,16 +38,23 @@ from fulfillment.payload import (
     STANDARD_FIELDS,
     OrderFacts,
     OutboundRequest,
+    alert_body,
+    build_alert_request,
     build_fields,
     build_request,
 )
 from fulfillment.services import deliveries as services
+from fulfillment.services.alert_engine import alert_test_send
+from fulfillment.services.alerts import (
+    alert_endpoint_get_or_create,
+    alert_endpoint_save,
+)
 from fulfillment.services.config import webhook_config_secret_regenerate
 from lib import transport
 from lib.ids import new_delivery_id, new_signing_secret
 from tests.factories import CustomFieldFactory
 from tests.tools import skip_or_fail
-from web.fulfillment.snippets import Snippet, verification_snippets
+from web.fulfillment.snippets import Snippet, alert_snippets, verification_snippets
 from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
@@ -487,3 +494,54 @@ def test_the_partial_is_collapsed_with_a_plain_section_per_language(product):
         "snippet-php",
     ]
     assert len(_tags(parts[-1], "h3")) == 3
+
+
+# --- The Alerts page's receivers, run as servers ----------------------------------
+
+
+@pytest.fixture(params=LANGUAGES)
+def alerts_url(request, alice, servers, fulfillment_settings) -> str:
+    """alice's Alerts URL points at the language's alerts snippet, which holds
+    her Alerts signing secret."""
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=LOOPBACK, TOTAL_TIMEOUT=5.0)
+    snippet = next(s for s in alert_snippets() if s.language == request.param)
+    endpoint = alert_endpoint_get_or_create(seller_id=alice.pk)
+    endpoint.signing_secret = SERVER_SECRET
+    endpoint.save()
+    url = servers.url_for(snippet) + "/alerts"
+    alert_endpoint_save(endpoint=endpoint, url=url, events=["order.completed"])
+    return url
+
+
+def _signed_alert(url: str, *, secret: str) -> OutboundRequest:
+    body = alert_body(
+        alert_type="order.completed",
+        created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+        data={"transaction_id": "txn_1"},
+    )
+    return build_alert_request(
+        url=url,
+        body=body,
+        alert_id="evt_01TEST",
+        secrets=[secret],
+        timestamp=int(time.time()),
+        user_agent="FulfillmentWebhooks/test",
+    )
+
+
+def test_the_alerts_snippet_accepts_a_test_alert(alice, alerts_url):
+    alert = alert_test_send(seller_id=alice.pk)
+
+    assert alert.status == DeliveryStatus.SUCCEEDED, alert.last_error
+
+
+def test_the_alerts_snippet_refuses_an_alert_altered_after_signing(alerts_url):
+    request = _signed_alert(alerts_url, secret=SERVER_SECRET)
+    altered = replace(request, body=request.body.replace(b"txn_1", b"txn_2"))
+
+    assert _send(request).status == 200
+    assert _send(altered).status == 401
+
+
+def test_the_alerts_snippet_refuses_another_secret(alerts_url):
+    assert _send(_signed_alert(alerts_url, secret=new_signing_secret())).status == 401

@@ -76,6 +76,10 @@ _RESERVED_NAMES = frozenset(name.lower() for name in STANDARD_FIELDS)
 # takes the standard field's place, which is then not sent to that product. The
 # editor refuses new ones and says so on the old (see is_reserved_name).
 YIELDING_FIELDS: tuple[str, ...] = ("passthrough",)
+# The passthrough of a test request and of a test alert: a sample, so that the
+# seller sees where it arrives, and one that names no account of theirs, like an
+# edited link's, which their server must answer anyway (`test` says: a sample).
+TEST_PASSTHROUGH = "test_passthrough_0001"
 
 EVENT_NAME = "order.fulfillment"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"

@@ -21,7 +21,7 @@ from orders.models import OrderEventKind
 
 from ..models import AlertDelivery, AlertEndpoint, AlertType
 from ..payload import ALERT_API_VERSION as ALERT_API_VERSION
-from ..payload import alert_body, utc_iso
+from ..payload import TEST_PASSTHROUGH, alert_body, utc_iso
 from .config import SECRET_FIELDS, signing_secret_rotate
 from .endpoints import endpoint_key_for
 
@@ -230,7 +230,8 @@ def alert_delivery_failed_data(*, delivery, order) -> dict:
 
 
 def alert_sample_data() -> dict:
-    """The data of "Send test alert": an `order.completed` order, marked test."""
+    """The data of "Send test alert": an `order.completed` order, marked test,
+    with every key a real one has (`alert_order_data`)."""
     now = utc_iso(timezone.now())
     return {
         "order_id": "test",
@@ -243,4 +244,5 @@ def alert_sample_data() -> dict:
         "customer": {"email": "customer@example.com", "name": "Sam Sample"},
         "test": True,
         "completed_at": now,
+        "passthrough": TEST_PASSTHROUGH,
     }

@@ -91,12 +91,6 @@ def order_fulfillment_start(*, order) -> list[Delivery]:
     return deliveries
 
 
-# The test request's passthrough: a sample, so that the seller sees where it
-# arrives, and one that names no account of theirs, like an edited link's, which
-# their server must answer with a license anyway (`test` says: a sample one).
-TEST_PASSTHROUGH = "test_passthrough_0001"
-
-
 def delivery_test_send(
     *,
     product,
@@ -136,7 +130,7 @@ def delivery_test_send(
             currency=product.currency,
             event_time=timezone.now(),
             is_test=True,
-            passthrough=TEST_PASSTHROUGH,
+            passthrough=payload.TEST_PASSTHROUGH,
         ).to_json(),
     )
     delivery_attempt(delivery_pk=delivery.pk)

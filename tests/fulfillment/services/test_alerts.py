@@ -12,6 +12,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from fulfillment.models import AlertDelivery, Delivery
+from fulfillment.payload import TEST_PASSTHROUGH
 from fulfillment.services import alert_engine
 from fulfillment.services import deliveries as services
 from fulfillment.services.aftersale import (
@@ -23,7 +24,9 @@ from fulfillment.services.aftersale import (
 from fulfillment.services.alerts import (
     alert_endpoint_get_or_create,
     alert_endpoint_save,
+    alert_order_data,
     alert_order_event,
+    alert_sample_data,
 )
 from fulfillment.services.wakeups import delivery_retry_now
 from orders.aftersale import Actor
@@ -207,6 +210,17 @@ def test_the_sellers_passthrough_comes_back_with_the_order(subscribed, live_prod
 
     alert = AlertDelivery.objects.get(type="order.completed")
     assert alert.payload["data"]["passthrough"] == "acct_42"
+
+
+def test_a_test_alert_carries_every_key_of_a_real_order(live_product):
+    """A receiver built against "Send test alert" finds every key, passthrough
+    included (a sample one, as in test requests)."""
+    order = place(live_product, passthrough="acct_42")
+
+    sample = alert_sample_data()
+
+    assert sample.keys() == alert_order_data(order=order).keys()
+    assert sample["passthrough"] == TEST_PASSTHROUGH
 
 
 # --- After the sale ---------------------------------------------------------------

@@ -17,7 +17,7 @@ from django.urls import reverse
 from standardwebhooks import Webhook
 
 from fulfillment.models import Delivery
-from fulfillment.services.deliveries import TEST_PASSTHROUGH
+from fulfillment.payload import TEST_PASSTHROUGH
 from fulfillment.services.testing import webhook_test_run
 from tests.factories import CustomFieldFactory
 from tests.httpserver import Route

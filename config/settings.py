@@ -367,6 +367,7 @@ CELERY_TASK_ROUTES = {
     "fulfillment.tasks.attempts_purge_task": {"queue": "email"},
     "emails.tasks.order_refund_notice_send_task": {"queue": "email"},
     "emails.tasks.order_refund_notices_send_task": {"queue": "email"},
+    "emails.tasks.purchases_link_email_send_task": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE = {
     # The database is the truth; this wakes up deliveries whose message was lost.
@@ -538,6 +539,13 @@ if PRODUCTION and not SECRET_ENCRYPTION_KEYS:
 
 # Orders API: requests per token per window, "<requests>/<seconds>".
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/60")
+# "Find my purchase" (orders.purchases): how long the emailed link lists the
+# address's orders, and how many links may be asked for per address and per
+# client IP per window ("<requests>/<seconds>"). Counted in the cache below;
+# refused, not let through, when the cache cannot count (docs/decisions.md).
+PURCHASES_LINK_MAX_AGE = env.int("PURCHASES_LINK_MAX_AGE", default=30 * 60)
+PURCHASES_RATE_PER_ADDRESS = env.str("PURCHASES_RATE_PER_ADDRESS", default="5/3600")
+PURCHASES_RATE_PER_IP = env.str("PURCHASES_RATE_PER_IP", default="20/3600")
 # The API rate limiter counts in the cache. LocMem is per process; production
 # with several web processes needs a shared one, e.g. CACHE_URL=redis://host:6379/1.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

@@ -47,6 +47,7 @@ urlpatterns = [
     path("dashboard/", include("web.fulfillment.urls")),
     path("dashboard/", include("web.alerts.urls")),
     path("", include("web.orders.urls")),
+    path("", include("web.purchases.urls")),
     # Public, but Anymail refuses any request without ANYMAIL["WEBHOOK_SECRET"].
     path("anymail/", include((_anymail_tracking_urls(), "anymail"))),
     path("admin/", admin.site.urls),

@@ -49,6 +49,7 @@ def _render(
         "quantity": quantity,
         "manual": manual,
         "order_url": order_url,
+        "find_url": settings.SITE_URL + reverse("purchases:find"),
         "instructions": instructions,
         "instructions_html": (
             render_markdown_shared(instructions) if instructions else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .notices import order_delay_notices_send
+from .purchases import purchases_link_email_send
 from .refunds import order_refund_notice_send, order_refund_notices_send
 
 
@@ -42,3 +43,11 @@ def order_refund_notice_send_task(event_id: int) -> int:
 @shared_task(name="emails.tasks.order_refund_notices_send_task")
 def order_refund_notices_send_task() -> int:
     return order_refund_notices_send()
+
+
+# Enqueued by the "Find my purchase" form, which writes nothing to wait for.
+# No retries: the link is worth minutes, and a send that failed costs the
+# customer one more try of the form, which the page offers.
+@shared_task(name="emails.tasks.purchases_link_email_send_task")
+def purchases_link_email_send_task(email: str) -> int:
+    return purchases_link_email_send(email=email)

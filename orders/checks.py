@@ -15,3 +15,18 @@ def api_rate_limit_check(app_configs, **kwargs) -> list[Error]:
     except ValueError as exc:
         return [Error(str(exc), id="orders.E001")]
     return []
+
+
+# The "Find my purchase" form's limits (orders.purchases), same format.
+PURCHASES_RATE_SETTINGS = ("PURCHASES_RATE_PER_ADDRESS", "PURCHASES_RATE_PER_IP")
+
+
+@register()
+def purchases_rate_limit_check(app_configs, **kwargs) -> list[Error]:
+    errors = []
+    for name in PURCHASES_RATE_SETTINGS:
+        try:
+            rate_parse(getattr(settings, name), setting=name)
+        except ValueError as exc:
+            errors.append(Error(str(exc), id="orders.E002"))
+    return errors

@@ -1,4 +1,6 @@
-"""A fixed-window request limit per API token, kept in Django's cache.
+"""Fixed-window request limits kept in Django's cache: per API token, and any
+other key a caller names (the "Find my purchase" form counts per address and
+per IP with `rate_limit_hit`).
 
 Each token gets a counter per window (`API_RATE_LIMIT = "<requests>/<seconds>"`,
 120 a minute by default). On Redis, production's shared cache, counting is one
@@ -54,8 +56,9 @@ def _now() -> float:
     return time.time()
 
 
-def rate_parse(rate: str) -> tuple[int, int]:
-    """`"120/60"` -> (120 requests, 60 seconds); anything else fails loudly."""
+def rate_parse(rate: str, *, setting: str = "API_RATE_LIMIT") -> tuple[int, int]:
+    """`"120/60"` -> (120 requests, 60 seconds); anything else fails loudly,
+    naming the `setting` it came from."""
     requests, _, seconds = str(rate).partition("/")
     try:
         limit, window = int(requests), int(seconds)
@@ -63,7 +66,7 @@ def rate_parse(rate: str) -> tuple[int, int]:
         limit = window = 0
     if limit < 1 or window < 1:
         raise ValueError(
-            f"API_RATE_LIMIT must look like '120/60' (requests/seconds), not {rate!r}."
+            f"{setting} must look like '120/60' (requests/seconds), not {rate!r}."
         )
     return limit, window
 
@@ -116,7 +119,7 @@ def _count_in_cache(key: str, *, ttl: int) -> int:
         return 1
 
 
-def _count(key: str, *, window: int) -> int | None:
+def _count(key: str, *, window: int, fail_open: bool = True) -> int | None:
     """The key's count after this request, or None when it cannot be counted."""
     # The key outlives its window by a little, so it cannot expire just after a
     # late request found it.
@@ -132,8 +135,11 @@ def _count(key: str, *, window: int) -> int | None:
     try:
         return _count_on_redis(url, redis_key, ttl=ttl)
     except COUNTER_FAILURES as exc:
+        if not fail_open:
+            raise
         logger.warning(
-            "API rate limit not counted (%s: %s); the request goes through",
+            "%s rate limit not counted (%s: %s); the request goes through",
+            key.partition(":")[0],
             type(exc).__name__,
             exc,
         )
@@ -142,10 +148,21 @@ def _count(key: str, *, window: int) -> int | None:
 
 def api_rate_limit_hit(*, token_pk: int) -> RateDecision:
     """Count one request by this token and say whether it may go on."""
-    limit, window = rate_parse(getattr(settings, "API_RATE_LIMIT", DEFAULT_RATE))
+    rate = getattr(settings, "API_RATE_LIMIT", DEFAULT_RATE)
+    return rate_limit_hit(key=f"api-rate:{token_pk}", rate=rate)
+
+
+def rate_limit_hit(
+    *, key: str, rate: str, setting: str = "API_RATE_LIMIT", fail_open: bool = True
+) -> RateDecision:
+    """Count one request under `key` (`"<kind>:<who>"`, no secrets in it: it is
+    logged) against `rate`, and say whether it may go on. When the count cannot
+    be kept, `fail_open` lets the request through (and logs it); otherwise the
+    counter's error is raised for the caller to refuse the request."""
+    limit, window = rate_parse(rate, setting=setting)
     now = _now()
     window_start = int(now // window) * window
-    count = _count(f"api-rate:{token_pk}:{window}:{window_start}", window=window)
+    count = _count(f"{key}:{window}:{window_start}", window=window, fail_open=fail_open)
     retry_after = max(1, math.ceil(window_start + window - now))
     if count is None:
         return RateDecision(

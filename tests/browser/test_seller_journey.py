@@ -27,6 +27,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from fulfillment.models import Delivery, DeliveryStatus
 from orders.models import Order
+from orders.purchases import purchases_link_token
 from tests.browser.conftest import WAIT, log_in, shot, wait_for
 from tests.factories import CustomFieldFactory, DeliveryFactory, fulfill
 from tests.httpserver import Route
@@ -366,6 +367,8 @@ SIGNED_OUT_PAGES = [
     "signup-sent",
     "signup-resend",
     "password_reset",
+    "purchases:find",
+    "purchases:sent",
 ]
 SIZES = {"desktop": (1280, 1000), "phone": (375, 812)}
 
@@ -387,6 +390,11 @@ def test_every_page_fits_its_screen_and_loads_nothing_from_elsewhere(
     signed_out = [reverse(name) for name in SIGNED_OUT_PAGES] + [
         reverse("orders:product", args=[verified_product.slug]),
         reverse("orders:order", args=[order.token]),
+        # The emailed link's list of the buyer's orders, and a broken link.
+        reverse(
+            "purchases:list", args=[purchases_link_token(email=order.customer_email)]
+        ),
+        reverse("purchases:list", args=["not-a-link"]),
     ]
     for url in signed_out:
         _assert_fits(browser, site, url, size)

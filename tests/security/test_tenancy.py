@@ -104,6 +104,12 @@ CLASSIFICATION: dict[str, str] = {
     "orders:seller-order-email-resend": OWNER,
     "orders:seller-order-refund": OWNER,
     "orders:seller-order-cancel": OWNER,
+    # "Find my purchase": the form and its one answer are open to everyone; the
+    # list opens only with the signed link emailed to the address (the walk's
+    # token, an order's, is no such link: see tests/web/purchases).
+    "purchases:find": PUBLIC,
+    "purchases:sent": PUBLIC,
+    "purchases:list": PUBLIC,
     "orders:api-orders": API,
     "orders:api-order": API,
     "orders:api-order-refunds": API,
@@ -423,3 +429,22 @@ def test_another_sellers_test_alert_goes_to_their_own_url(
     client.post("/dashboard/alerts/test/")
 
     assert len(seller_server.requests_to("/bob")) == 1
+
+
+def test_a_purchase_link_shows_only_its_own_address_orders(client, bob, alice_data):
+    """bob's link lists bob's purchases: none of alice's customer's."""
+    from orders.purchases import purchases_link_token
+
+    order = alice_data["order"]
+    theirs = purchases_link_token(email=CUSTOMER_EMAIL)
+    bobs = purchases_link_token(email=bob.email)
+
+    control = client.get(reverse("purchases:list", args=[theirs])).content.decode()
+    body = client.get(reverse("purchases:list", args=[bobs])).content.decode()
+
+    assert order.token in control  # the control: her customer's link lists it
+    assert order.token not in body
+    assert PRODUCT_NAME not in body and CUSTOMER_EMAIL not in body
+    _assert_no_passthrough(
+        client.get(reverse("purchases:list", args=[theirs])), "", "get"
+    )

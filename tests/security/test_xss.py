@@ -768,3 +768,72 @@ def test_a_hostile_redirect_target_is_shown_as_text_in_the_alert_log(
 
     assert "<script>alert(1)</script>" not in page
     assert escape(hostile) in page
+
+
+# --- "Find my purchase": product names and the address, as text ---------------
+# A seller names the product; a buyer (or a payment provider) types the address,
+# which may legally hold a quoted `<script>`. Both show on the emailed link's
+# list page, and the names in the email itself, escaped.
+
+PURCHASE_OUTPUTS = ("list_page", "email")
+HOSTILE_ADDRESSES = {
+    "quoted-script": f'"{MARKER}<script>alert(1)</script>"@example.com',
+    # Spaces in a quoted local part are escaped ("\ "), as RFC 5321 asks.
+    "quoted-img": f'"{MARKER}<img\\ src=x\\ onerror=alert(1)>"@example.com',
+    "quoted-attribute-break": (f'"{MARKER}\\"\\ onmouseover=\\"alert(1)"@example.com'),
+    "atom-specials": f"{MARKER}'&{{x}}/=?@example.com",
+}
+
+
+def _purchases_document(output: str, client, mailoutbox, *, name: str, email: str):
+    from emails.purchases import purchases_link_email_send
+    from orders.purchases import purchases_link_token
+    from tests.factories import LiveProductFactory
+
+    place(LiveProductFactory(name=name[:200]), email=email)
+    if output == "email":
+        mailoutbox.clear()
+        assert purchases_link_email_send(email=email) == 1
+        [(document, _)] = mailoutbox[-1].alternatives
+        return document
+    token = purchases_link_token(email=email)
+    response = client.get(reverse("purchases:list", args=[token]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _purchases_scope(output: str):
+    if output == "email":
+        return lambda e, ancestors: e.tag == "li"
+    shown = {"purchase-product", "purchases-email"}
+    return lambda e, ancestors: bool(_classes(e) & shown)
+
+
+@pytest.mark.parametrize("output", PURCHASE_OUTPUTS)
+@pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
+def test_a_hostile_product_name_is_shown_as_text_in_purchases(
+    payload, output, client, mailoutbox
+):
+    kwargs = {"client": client, "mailoutbox": mailoutbox}
+    baseline = _purchases_document(
+        output, **kwargs, name=f"{MARKER} {HARMLESS}", email="base@example.com"
+    )
+    name = f"{MARKER} {payload}"
+    document = _purchases_document(
+        output, **kwargs, name=name, email="hostile@example.com"
+    )
+
+    _check(document, baseline, _purchases_scope(output))
+    assert escape(name[:200]) in document  # shown, as text
+
+
+@pytest.mark.parametrize("email", HOSTILE_ADDRESSES.values(), ids=HOSTILE_ADDRESSES)
+def test_a_hostile_address_is_shown_as_text_on_the_purchases_page(
+    email, client, mailoutbox
+):
+    kwargs = {"client": client, "mailoutbox": mailoutbox, "name": f"{MARKER} app"}
+    baseline = _purchases_document("list_page", **kwargs, email="base@example.com")
+    document = _purchases_document("list_page", **kwargs, email=email)
+
+    _check(document, baseline, _purchases_scope("list_page"))
+    assert escape(email.lower()) in document

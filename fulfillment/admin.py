@@ -87,6 +87,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
         "instructions",
         "instructions_rendered",
         "separate_multibuy",
+        "response_format",
         "version",
         "updated_at",
     )
@@ -165,6 +166,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "lease_expires_at",
         "response_text",
+        "licenses",
         "response_rendered",
         "last_error",
         "succeeded_at",

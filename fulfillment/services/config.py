@@ -11,7 +11,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment.models import CustomField, SigningSecrets, WebhookConfig
+from fulfillment.models import (
+    CustomField,
+    ResponseFormat,
+    SigningSecrets,
+    WebhookConfig,
+)
 
 # The payload's standard fields, which a config's custom fields may not shadow:
 # the editor lists them and its form refuses such a name.
@@ -25,7 +30,14 @@ if TYPE_CHECKING:
     from products.models import Product
 
 # The editor's own fields; `version` and the secrets change only through services.
-CONFIG_FIELDS = ("url", "method", "body_format", "instructions", "separate_multibuy")
+CONFIG_FIELDS = (
+    "url",
+    "method",
+    "body_format",
+    "instructions",
+    "separate_multibuy",
+    "response_format",
+)
 # How long the previous secret keeps signing after a rotation, so that sellers can
 # deploy the new one without failing deliveries in between.
 PREVIOUS_SECRET_GRACE = timedelta(hours=24)
@@ -80,6 +92,7 @@ def webhook_config_save(
     instructions: str,
     separate_multibuy: bool,
     custom_fields: Sequence[CustomFieldRow],
+    response_format: str = ResponseFormat.TEXT,
 ) -> bool:
     """Save the Webhook Editor's values (validated by its forms) and the Custom
     Fields in page order; True if anything changed.
@@ -96,6 +109,7 @@ def webhook_config_save(
         "body_format": body_format,
         "instructions": instructions,
         "separate_multibuy": separate_multibuy,
+        "response_format": response_format,
     }
     config_changed = any(getattr(stored, k) != v for k, v in new_values.items())
     rows = [row.as_tuple() for row in custom_fields]

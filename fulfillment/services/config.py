@@ -11,12 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment.models import (
-    CustomField,
-    ResponseFormat,
-    SigningSecrets,
-    WebhookConfig,
-)
+from fulfillment.models import CustomField, SigningSecrets, WebhookConfig
 
 # The payload's standard fields, which a config's custom fields may not shadow:
 # the editor lists them and its form refuses such a name.
@@ -91,8 +86,8 @@ def webhook_config_save(
     body_format: str,
     instructions: str,
     separate_multibuy: bool,
+    response_format: str,
     custom_fields: Sequence[CustomFieldRow],
-    response_format: str = ResponseFormat.TEXT,
 ) -> bool:
     """Save the Webhook Editor's values (validated by its forms) and the Custom
     Fields in page order; True if anything changed.

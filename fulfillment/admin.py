@@ -203,7 +203,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     def response_rendered(self, obj):
         licenses = obj.license_texts
         if len(licenses) <= 1:
-            return rendered(obj.response_text)
+            return rendered(licenses[0] if licenses else "")
         # A list answer: each license as its own rendered block, numbered.
         return format_html_join(
             "",

@@ -177,3 +177,43 @@ def test_a_json_answer_that_is_not_json_fails_with_the_reason(
     assert delivery.status == DeliveryStatus.RETRYING
     assert delivery.attempts.get().error_kind == ErrorKind.BAD_LIST
     assert "not valid JSON" in delivery.last_error
+
+
+def test_a_one_item_json_list_shows_the_license_not_the_json(
+    list_product,
+    seller_server,
+    email_backend,
+    client,
+    alice,
+    django_capture_on_commit_callbacks,
+):
+    _set_format(list_product, ResponseFormat.JSON)
+    seller_server.set_route("/license", Route(body='{"licenses": ["ONLY-KEY"]}'))
+    order = place(list_product, quantity=1)
+
+    delivery = _attempt(order, django_capture_on_commit_callbacks)
+
+    assert delivery.license_texts == ["ONLY-KEY"]
+    assert "ONLY-KEY" in mail.outbox[0].body
+    assert '{"licenses"' not in mail.outbox[0].body
+    client.force_login(alice)
+    page = client.get(
+        reverse(
+            "fulfillment:delivery-detail",
+            args=[list_product.pk, delivery.delivery_id],
+        )
+    ).content.decode()
+    assert "<pre>ONLY-KEY</pre>" in page
+
+
+def test_the_sellers_order_page_shows_each_license(
+    list_product, seller_server, client, alice, django_capture_on_commit_callbacks
+):
+    seller_server.set_route("/license", Route(body="KEY-A\nKEY-B"))
+    order = place(list_product, quantity=2)
+    _attempt(order, django_capture_on_commit_callbacks)
+    client.force_login(alice)
+
+    page = client.get(reverse("orders:seller-order", args=[order.pk])).content.decode()
+
+    assert "License 1 of 2" in page and "<pre>KEY-B</pre>" in page

@@ -51,7 +51,7 @@ class WebhookConfigForm(forms.ModelForm):
         widgets = {
             "method": forms.RadioSelect,
             "body_format": forms.RadioSelect,
-            "response_format": forms.RadioSelect,
+            "response_format": forms.Select,
             "instructions": forms.Textarea(attrs={"rows": 12}),
         }
         help_texts = {
@@ -63,10 +63,8 @@ class WebhookConfigForm(forms.ModelForm):
             "Markdown allowed; HTML is not.",
             "separate_multibuy": "On: one request per unit bought (quantity 1, "
             "item i of N). Off: one request carrying the quantity.",
-            "response_format": "How we read your server's answer. With a list "
-            "format your server answers one license per unit: as many as the "
-            "request's quantity (always 1 with Separate Multibuy on), or the "
-            "attempt fails and is retried.",
+            "response_format": "How we read your server's answer. A list holds "
+            "one license per unit of the request's quantity.",
         }
 
     def __init__(self, *args, **kwargs) -> None:

@@ -117,12 +117,16 @@ def order_email_preview(
 ) -> EmailPreview:
     """The email a customer of `product` would get, with sample data.
 
-    Without `licenses`, sample ones stand in: one per unit with Separate Multibuy,
-    otherwise one for the whole quantity.
+    Without `licenses`, sample ones stand in: one per unit with Separate Multibuy
+    or a list Response format (anything but "text"), otherwise one for the whole
+    quantity.
     """
     config = getattr(product, "webhook_config", None)
     if licenses is None:
-        count = quantity if config is not None and config.separate_multibuy else 1
+        per_unit = config is not None and (
+            config.separate_multibuy or config.response_format != "text"
+        )
+        count = quantity if per_unit else 1
         licenses = [SAMPLE_LICENSE.format(index=i) for i in range(1, count + 1)]
     return _render(
         product=product,

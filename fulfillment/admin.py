@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from config.admin_actions import APPLY_MARKER, formset_action_page
@@ -87,6 +87,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
         "instructions",
         "instructions_rendered",
         "separate_multibuy",
+        "response_format",
         "version",
         "updated_at",
     )
@@ -165,6 +166,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "lease_expires_at",
         "response_text",
+        "licenses",
         "response_rendered",
         "last_error",
         "succeeded_at",
@@ -199,7 +201,15 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Response, as the customer sees it")
     def response_rendered(self, obj):
-        return rendered(obj.response_text)
+        licenses = obj.license_texts
+        if len(licenses) <= 1:
+            return rendered(licenses[0] if licenses else "")
+        # A list answer: each license as its own rendered block, numbered.
+        return format_html_join(
+            "",
+            "<p>License {} of {}</p>{}",
+            ((i, len(licenses), rendered(text)) for i, text in enumerate(licenses, 1)),
+        )
 
     def has_add_permission(self, request):
         return False

@@ -27,6 +27,14 @@ class BodyFormat(models.TextChoices):
     JSON = "json", "JSON (application/json)"
 
 
+class ResponseFormat(models.TextChoices):
+    """How the seller's answer is read (outcome.judge)."""
+
+    TEXT = "text", "One license (text or Markdown)"
+    LINES = "lines", "One license per line"
+    JSON = "json", 'JSON: {"licenses": ["…", …]}'
+
+
 class SigningSecrets(models.Model):
     """A rotatable Standard Webhooks signing secret, encrypted at rest.
 
@@ -69,6 +77,12 @@ class WebhookConfig(SigningSecrets):
     )
     instructions = models.TextField("Instructions", blank=True)
     separate_multibuy = models.BooleanField("Separate Multibuy", default=False)
+    response_format = models.CharField(
+        "Response format",
+        max_length=5,
+        choices=ResponseFormat.choices,
+        default=ResponseFormat.TEXT,
+    )
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -193,6 +207,10 @@ class Delivery(AttemptedJob):
     quantity = models.PositiveIntegerField(default=1)
     # The seller's answer once it succeeded: the license text (Markdown).
     response_text = models.TextField(blank=True)
+    # The licenses of that answer, one per unit, when it was read as a list
+    # (ResponseFormat LINES or JSON); empty: the whole `response_text` is the
+    # one license (see `license_texts`).
+    licenses = models.JSONField(default=list, blank=True)
     # Sample order data for test deliveries (JSON of payload.OrderFacts).
     test_facts = models.JSONField(null=True, blank=True)
     # When the seller was told about this delivery's final failure (alerts are
@@ -239,6 +257,13 @@ class Delivery(AttemptedJob):
     endpoint_open_until: datetime | None
 
     @property
+    def license_texts(self) -> list[str]:
+        """What the customer gets from this delivery, one text per license."""
+        if self.licenses:
+            return list(self.licenses)
+        return [self.response_text] if self.response_text else []
+
+    @property
     def real_order(self) -> Order:
         """The order of a real delivery. A test delivery has none, and code that
         reaches here with one has confused the two: it fails loudly."""
@@ -258,6 +283,9 @@ class ErrorKind(models.TextChoices):
     TOO_LARGE = "too_large", "Response too large"
     NOT_TEXT = "not_text", "Not text"
     HTML = "html", "HTML response"
+    # A list answer (ResponseFormat LINES or JSON) that cannot be read as one.
+    BAD_LIST = "bad_list", "Unreadable license list"
+    LICENSE_COUNT = "license_count", "Wrong number of licenses"
     CONFIG = "config", "Configuration missing"
     DNS = "dns", "Host not found"
     # The worker stopped mid-attempt; the try does not count (not a failure of

@@ -8,6 +8,7 @@ answer is a failure with a reason the seller can act on.
 from __future__ import annotations
 
 import codecs
+import json
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -47,6 +48,9 @@ class Verdict:
     retryable: bool = False
     # Seconds the server asked us to wait (429 and 503 only); None if it did not.
     retry_after: float | None = None
+    # The licenses read from `text` by the response format, one per unit; for
+    # the "text" format the whole text is the one license.
+    licenses: tuple[str, ...] = ()
 
 
 def _failure(kind: str, message: str) -> Verdict:
@@ -54,8 +58,15 @@ def _failure(kind: str, message: str) -> Verdict:
     return Verdict(False, kind, message, retryable=kind != "refused_url")
 
 
-def judge(result: TransportResult, *, received_at: datetime | None = None) -> Verdict:
-    """Success only for a 200 whose body decodes to non-empty text.
+def judge(
+    result: TransportResult,
+    *,
+    received_at: datetime | None = None,
+    response_format: str = "text",
+    quantity: int = 1,
+) -> Verdict:
+    """Success only for a 200 whose body decodes to non-empty text and, for the
+    list formats ("lines", "json"), holds exactly `quantity` licenses.
 
     `received_at` is the clock an HTTP-date Retry-After is measured against when
     the answer has no Date header (the server's own clock is preferred: it makes
@@ -65,7 +76,80 @@ def judge(result: TransportResult, *, received_at: datetime | None = None) -> Ve
         return _failure(result.error_kind, result.message)
     if result.status != 200:
         return _answer_failure(result, received_at, url_name="Webhook URL")
-    return _judge_body(result)
+    verdict = _judge_body(result)
+    if not verdict.succeeded:
+        return verdict
+    return licenses_read(
+        verdict.text, response_format=response_format, quantity=quantity
+    )
+
+
+def licenses_read(text: str, *, response_format: str, quantity: int) -> Verdict:
+    """The licenses of a decoded, non-empty answer, by the response format.
+
+    A list that does not hold exactly `quantity` licenses fails, retryably: the
+    seller can fix their server, and the next attempt asks again
+    (docs/decisions.md, "Several licenses in one answer").
+    """
+    if response_format == "lines":
+        licenses = [line.strip() for line in text.splitlines() if line.strip()]
+    elif response_format == "json":
+        parsed = _json_licenses(text)
+        if isinstance(parsed, Verdict):
+            return parsed
+        licenses = parsed
+    else:
+        return Verdict(True, text=text, licenses=(text,))
+    if len(licenses) != quantity:
+        return _failure(
+            "license_count",
+            f"Your server sent {_licenses_said(len(licenses))} for a quantity of "
+            f"{quantity}: send exactly one license per unit.",
+        )
+    return Verdict(True, text=text, licenses=tuple(licenses))
+
+
+def _licenses_said(count: int) -> str:
+    return "1 license" if count == 1 else f"{count} licenses"
+
+
+_JSON_TYPES = {
+    type(None): "null",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    list: "list",
+    dict: "object",
+}
+_JSON_SHAPE = 'answer {"licenses": ["first license", "second license", …]}'
+
+
+def _json_licenses(text: str) -> list[str] | Verdict:
+    """The trimmed licenses of a JSON answer, or the failure saying what is wrong."""
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        return _failure("bad_list", f"Your server's answer is not valid JSON ({exc}).")
+    items = document.get("licenses") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        return _failure(
+            "bad_list", f'Your server\'s JSON has no "licenses" list; {_JSON_SHAPE}.'
+        )
+    licenses = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, str):
+            kind = _JSON_TYPES.get(type(item), "value")
+            return _failure(
+                "bad_list",
+                f"License {number} in your server's JSON is a {kind}, not a "
+                f"string; {_JSON_SHAPE}.",
+            )
+        if not item.strip():
+            return _failure(
+                "bad_list", f"License {number} in your server's JSON is empty."
+            )
+        licenses.append(item.strip())
+    return licenses
 
 
 def judge_alert(

@@ -96,8 +96,24 @@ def delivery_cancel(*, delivery: Delivery, by) -> bool:
     return True
 
 
+def _typed_licenses(delivery: Delivery, text: str, one_per_line: bool) -> list[str]:
+    """The licenses of a text typed one per line: exactly the quantity of them
+    (stored as `Delivery.licenses`). Without `one_per_line` the text is one."""
+    if not one_per_line:
+        return []
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) != delivery.quantity:
+        raise ValueError(
+            f"You typed {len(lines)} line{'s' if len(lines) != 1 else ''} for a "
+            f"quantity of {delivery.quantity}: type one license per line."
+        )
+    return lines if len(lines) > 1 else []
+
+
 @transaction.atomic
-def delivery_fulfill_manually(*, delivery: Delivery, license_text: str, by) -> bool:
+def delivery_fulfill_manually(
+    *, delivery: Delivery, license_text: str, by, one_per_line: bool = False
+) -> bool:
     """The seller types the license the webhook could not fetch; the delivery succeeds.
 
     The text (Markdown allowed) is what the customer's email and order page show,
@@ -107,12 +123,17 @@ def delivery_fulfill_manually(*, delivery: Delivery, license_text: str, by) -> b
     succeeded delivery is never settled again). Completing the order's last
     delivery sends the customer's email, once, after commit.
 
-    Raises ValueError for empty text; returns False if the state does not allow
-    it, or the order is cancelled, refunded or charged back.
+    With `one_per_line` each non-blank line is one license, and there must be
+    as many as the delivery's quantity (a list answer, typed by hand).
+
+    Raises ValueError for empty text or a wrong count of lines; returns False if
+    the state does not allow it, or the order is cancelled, refunded or charged
+    back.
     """
     text = license_text.strip()
     if not text:
         raise ValueError("The license text is empty.")
+    licenses = _typed_licenses(delivery, text, one_per_line)
     if not order_lock_takes_deliveries(order_id=delivery.order_id):
         return False
     now = timezone.now()
@@ -121,6 +142,7 @@ def delivery_fulfill_manually(*, delivery: Delivery, license_text: str, by) -> b
     ).update(
         status=DeliveryStatus.SUCCEEDED,
         response_text=text,
+        licenses=licenses,
         succeeded_at=now,
         last_error="",
         handled_by=by,

@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from products.models import Product
 
 # The editor's own fields; `version` and the secrets change only through services.
-CONFIG_FIELDS = ("url", "method", "body_format", "instructions", "separate_multibuy")
+CONFIG_FIELDS = (
+    "url",
+    "method",
+    "body_format",
+    "instructions",
+    "separate_multibuy",
+    "response_format",
+)
 # How long the previous secret keeps signing after a rotation, so that sellers can
 # deploy the new one without failing deliveries in between.
 PREVIOUS_SECRET_GRACE = timedelta(hours=24)
@@ -79,6 +86,7 @@ def webhook_config_save(
     body_format: str,
     instructions: str,
     separate_multibuy: bool,
+    response_format: str,
     custom_fields: Sequence[CustomFieldRow],
 ) -> bool:
     """Save the Webhook Editor's values (validated by its forms) and the Custom
@@ -96,6 +104,7 @@ def webhook_config_save(
         "body_format": body_format,
         "instructions": instructions,
         "separate_multibuy": separate_multibuy,
+        "response_format": response_format,
     }
     config_changed = any(getattr(stored, k) != v for k, v in new_values.items())
     rows = [row.as_tuple() for row in custom_fields]

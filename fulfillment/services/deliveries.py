@@ -196,7 +196,12 @@ def _exchange(delivery: Delivery):
         return None, None, verdict
     request = _build_request(delivery, config)
     result = exchange_send(request)
-    verdict = outcome.judge(result, received_at=timezone.now())
+    verdict = outcome.judge(
+        result,
+        received_at=timezone.now(),
+        response_format=config.response_format,
+        quantity=delivery.quantity,
+    )
     transport.log_exchange(request, result, verdict=verdict_words(verdict))
     return request, result, verdict
 
@@ -370,11 +375,19 @@ def _settle(delivery: Delivery, verdict, delay: float | None) -> None:
         deliveries_enqueue_on_commit([delivery.pk], countdown=delay + 0.5)
 
 
+def _stored_licenses(verdict) -> list[str]:
+    licenses = list(verdict.licenses)
+    return [] if licenses == [verdict.text] else licenses
+
+
 def _settle_changes(verdict, delay: float | None, now) -> dict:
     if verdict.succeeded:
         return {
             "status": DeliveryStatus.SUCCEEDED,
             "response_text": verdict.text,
+            # Stored only when they differ from the answer: the "text" format's
+            # one license is `response_text` itself.
+            "licenses": _stored_licenses(verdict),
             "succeeded_at": now,
             "last_error": "",
             "next_attempt_at": None,

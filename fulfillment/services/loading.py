@@ -110,6 +110,11 @@ def _names(part: _Columns) -> list[str]:
     return [by_attname[attname] for attname in part.attnames]
 
 
+def _column_list(part: _Columns, alias: str) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(column)}" for column in _names(part))
+
+
 def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -122,6 +127,8 @@ class _Compiled:
     product: _Select
     order_email: _Select
     licenses: str
+    # The converters of the licenses query's two columns.
+    license_columns: _Columns
 
 
 def _custom_fields_json(fields: _Columns) -> str:
@@ -146,6 +153,8 @@ def _custom_fields_json(fields: _Columns) -> str:
 
 def _compile() -> _Compiled:
     config_unsigned = _columns(WebhookConfig, "w", without=_SECRETS)
+    # In the model's field order: response_text, then licenses.
+    license_columns = _columns(Delivery, "d", only=("response_text", "licenses"))
     fields = _columns(CustomField, "f")
     fields_json = _custom_fields_json(fields)
     delivery = _select(
@@ -184,9 +193,11 @@ def _compile() -> _Compiled:
             "WHERE o.id = %s",
         ),
         licenses=(
-            f"SELECT d.response_text FROM {_table(Delivery)} d "  # noqa: S608
+            f"SELECT {_column_list(license_columns, 'd')} "  # noqa: S608
+            f"FROM {_table(Delivery)} d "
             "WHERE d.order_id = %s AND NOT d.is_test ORDER BY d.item_index"
         ),
+        license_columns=license_columns,
     )
 
 
@@ -258,8 +269,18 @@ def order_email_load(order_id: int) -> tuple[Order, list[str]]:
     _cache_config(product, cast(WebhookConfig | None, parts[2]))
     with connection.cursor() as cursor:
         cursor.execute(compiled.licenses, [order_id])
-        licenses = [text for (text,) in cursor.fetchall()]
-    return order, licenses
+        rows = cursor.fetchall()
+    return order, _licenses_of(compiled.license_columns, rows)
+
+
+def _licenses_of(columns: _Columns, rows) -> list[str]:
+    """Every license of the rows (response_text, licenses), in order, as
+    `Delivery.license_texts` reads one delivery's."""
+    licenses: list[str] = []
+    for row in rows:
+        text, listed = _converted(list(row), columns.converters)
+        licenses.extend(listed or [text])
+    return licenses
 
 
 def _relate_config(product: Product, config, compiled: _Compiled, fields_json) -> None:

@@ -4,7 +4,8 @@ the email their customer would get, for one unit and for a multibuy.
 A run is a quantity-1 request and then, if that succeeded, the requests of a
 multibuy of MULTIBUY_QUANTITY exactly as a real order plans them (one request per
 unit with Separate Multibuy, one request for the whole quantity otherwise). All of
-them are real test deliveries through the same transport, signing and rules.
+them are real test deliveries through the same transport, signing and rules: with
+a list response format the multibuy answer must hold MULTIBUY_QUANTITY licenses.
 """
 
 from __future__ import annotations
@@ -112,12 +113,15 @@ def webhook_test_run_emails(*, product, run: WebhookTestRun) -> dict[str, EmailP
     emails = {}
     if run.single_succeeded:
         emails["single"] = order_email_preview(
-            product=product, quantity=1, licenses=[run.single.response_text]
+            product=product, quantity=1, licenses=run.single.license_texts
         )
     if run.multibuy_succeeded:
+        # With a list format the one multibuy answer holds every unit's license
+        # (its count was checked), so the email shows "License i of N" as with
+        # Separate Multibuy.
         emails["multibuy"] = order_email_preview(
             product=product,
             quantity=MULTIBUY_QUANTITY,
-            licenses=[d.response_text for d in run.multibuy],
+            licenses=[text for d in run.multibuy for text in d.license_texts],
         )
     return emails

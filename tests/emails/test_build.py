@@ -62,3 +62,20 @@ def test_corrected_address_replaces_the_recipient(order):
     message = order_email_build(order=order, licenses=LICENSES, to="right@example.com")
 
     assert message.to == ["right@example.com"]
+
+
+def test_the_preview_of_a_list_format_shows_one_sample_license_per_unit(live_product):
+    live_product.webhook_config.response_format = "json"
+    live_product.webhook_config.save()
+
+    preview = order_email_preview(product=live_product, quantity=3)
+
+    assert "License 3 of 3" in preview.text
+
+
+def test_the_preview_of_the_text_format_shows_one_license_for_the_quantity(
+    live_product,
+):
+    preview = order_email_preview(product=live_product, quantity=3)
+
+    assert "License 1 of" not in preview.text

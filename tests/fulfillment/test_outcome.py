@@ -214,3 +214,83 @@ def test_absent_or_invalid_retry_after_is_none(value):
 
 def test_retry_after_is_ignored_on_other_statuses():
     assert judge(_answer(status=500, **{"Retry-After": "60"})).retry_after is None
+
+
+# --- The list response formats: several licenses in one answer ---------------
+
+
+def _lines(body: bytes, quantity: int):
+    return judge(_answer(body=body), response_format="lines", quantity=quantity)
+
+
+def _json(body: bytes, quantity: int):
+    return judge(
+        _answer(body=body, content_type="application/json"),
+        response_format="json",
+        quantity=quantity,
+    )
+
+
+def test_the_text_format_keeps_the_whole_answer_as_one_license():
+    verdict = judge(_answer(body=b"line one\nline two"), quantity=3)
+
+    assert verdict.succeeded
+    assert verdict.licenses == ("line one\nline two",)
+
+
+def test_per_line_ignores_blank_lines_and_trims_each_license():
+    verdict = _lines(b"\n  KEY-1 \n\n\t\nKEY-2\r\nKEY-3  \n", quantity=3)
+
+    assert verdict.succeeded
+    assert verdict.licenses == ("KEY-1", "KEY-2", "KEY-3")
+
+
+def test_per_line_with_too_few_licenses_fails_retryably_saying_the_counts():
+    verdict = _lines(b"KEY-1\nKEY-2", quantity=3)
+
+    assert not verdict.succeeded
+    assert verdict.error_kind == "license_count"
+    assert verdict.retryable
+    assert verdict.message.startswith(
+        "Your server sent 2 licenses for a quantity of 3:"
+    )
+
+
+def test_per_line_with_too_many_licenses_fails():
+    verdict = _lines(b"KEY-1\nKEY-2", quantity=1)
+
+    assert verdict.message.startswith("Your server sent 2 licenses for a quantity of 1")
+
+
+def test_json_list_succeeds_with_trimmed_licenses():
+    verdict = _json(b'{"licenses": [" KEY-1 ", "**KEY-2**"]}', quantity=2)
+
+    assert verdict.succeeded
+    assert verdict.licenses == ("KEY-1", "**KEY-2**")
+
+
+def test_json_list_of_the_wrong_length_fails_saying_the_counts():
+    verdict = _json(b'{"licenses": ["KEY-1"]}', quantity=2)
+
+    assert verdict.error_kind == "license_count"
+    assert "sent 1 license for a quantity of 2" in verdict.message
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"KEY-1\nKEY-2", "not valid JSON"),
+        (b'["KEY-1", "KEY-2"]', 'no "licenses" list'),
+        (b'{"licenses": "KEY-1"}', 'no "licenses" list'),
+        (b'{"licenses": ["KEY-1", 2]}', "License 2 in your server's JSON is a number"),
+        (b'{"licenses": [null, "K"]}', "License 1 in your server's JSON is a null"),
+        (b'{"licenses": ["KEY-1", "  "]}', "License 2 in your server's JSON is empty"),
+    ],
+)
+def test_an_unreadable_json_list_fails_with_a_reason(body, said):
+    verdict = _json(body, quantity=2)
+
+    assert not verdict.succeeded
+    assert verdict.error_kind == "bad_list"
+    assert said in verdict.message
+    assert verdict.retryable

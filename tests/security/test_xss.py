@@ -1,11 +1,14 @@
 """XSS corpus: seller Markdown never becomes anything executable, anywhere it shows.
 
-Every payload of `PAYLOADS` goes in through both seller-controlled sources:
+Every payload of `PAYLOADS` goes in through each seller-controlled source:
 
 * **instructions**: `WebhookConfig.instructions`, as saved by the Webhook Editor;
 * **response**: the `response_text` of a succeeded delivery of a real order
   (`order_place` on a live product, the delivery marked succeeded with an
   `update()` as the delivery engine does, then `order_fulfillment_refresh`);
+* **license_list**: the first license of a list answer (Response format JSON or
+  one per line, Separate Multibuy off): the delivery's `licenses`, shown as
+  "License 1 of 3" beside two harmless ones;
 
 and comes out of four places, each fetched through the app itself:
 
@@ -45,6 +48,7 @@ would track the customer when the email is opened) are dropped entirely.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -128,7 +132,7 @@ PAYLOADS: dict[str, str] = {
     "md-emphasis-wrapped-html": "**<svg onload=alert(1)>**",
 }
 
-SOURCES = ("instructions", "response")
+SOURCES = ("instructions", "response", "license_list")
 OUTPUTS = ("email", "order_page", "dashboard", "admin")
 
 # Elements that run code, load active content, or restyle/retarget the page.
@@ -272,9 +276,17 @@ def order(live_product):
 
 def _store(order, source: str, text: str) -> None:
     """Put the seller's text where the app keeps it (responses and Instructions
-    are plain model fields, written as the engine and the editor write them)."""
+    are plain model fields, written as the engine and the editor write them;
+    a license list as the engine keeps a JSON answer: the answer and its list)."""
     if source == "instructions":
         WebhookConfig.objects.filter(product=order.product).update(instructions=text)
+    elif source == "license_list":
+        licenses = [text, f"KEY-{MARKER}-2", "KEY-3"]
+        Delivery.objects.filter(order=order).update(
+            quantity=3,
+            response_text=json.dumps({"licenses": licenses}),
+            licenses=licenses,
+        )
     else:
         Delivery.objects.filter(order=order).update(response_text=text)
 

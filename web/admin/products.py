@@ -20,6 +20,7 @@ class WebhookConfigInline(admin.StackedInline):
         "body_format",
         "instructions",
         "separate_multibuy",
+        "response_format",
         "version",
         "custom_fields_list",
     )

@@ -134,10 +134,18 @@ def delivery_fulfill(request: SellerRequest, pk: int, delivery_id: str) -> HttpR
     if not form.is_valid():
         messages.error(request, "Not fulfilled: please correct the field below.")
         return _render_detail(request, delivery, form)
-    license_text = form.cleaned_data["license_text"]
-    if actions.delivery_fulfill_manually(
-        delivery=delivery, license_text=license_text, by=request.user
-    ):
+    try:
+        fulfilled = actions.delivery_fulfill_manually(
+            delivery=delivery,
+            license_text=form.cleaned_data["license_text"],
+            one_per_line=form.cleaned_data["one_per_line"],
+            by=request.user,
+        )
+    except ValueError as exc:
+        form.add_error("license_text", str(exc))
+        messages.error(request, "Not fulfilled: please correct the field below.")
+        return _render_detail(request, delivery, form)
+    if fulfilled:
         messages.success(
             request,
             "Delivery fulfilled by hand. Once every delivery of the order has "

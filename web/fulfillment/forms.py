@@ -51,6 +51,7 @@ class WebhookConfigForm(forms.ModelForm):
         widgets = {
             "method": forms.RadioSelect,
             "body_format": forms.RadioSelect,
+            "response_format": forms.Select,
             "instructions": forms.Textarea(attrs={"rows": 12}),
         }
         help_texts = {
@@ -62,7 +63,18 @@ class WebhookConfigForm(forms.ModelForm):
             "Markdown allowed; HTML is not.",
             "separate_multibuy": "On: one request per unit bought (quantity 1, "
             "item i of N). Off: one request carrying the quantity.",
+            "response_format": "How we read your server's answer. A list holds "
+            "one license per unit of the request's quantity.",
         }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A post without it (a script written before the option existed) keeps
+        # the saved format rather than failing: the page always sends one.
+        self.fields["response_format"].required = False
+
+    def clean_response_format(self) -> str:
+        return self.cleaned_data["response_format"] or self.instance.response_format
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
@@ -223,4 +235,11 @@ class DeliveryFulfillForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="Exactly what the customer gets as their license, in their email "
         "and on their order page.",
+    )
+    # Offered for a delivery that carries a quantity (Separate Multibuy off).
+    one_per_line = forms.BooleanField(
+        label="One license per line",
+        required=False,
+        help_text="Each line is one license, shown as “License i of N”: type as "
+        "many lines as the quantity. Blank lines are ignored.",
     )

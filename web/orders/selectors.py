@@ -91,6 +91,12 @@ def order_deliveries(*, order: Order) -> list:
     return sorted(rows, key=lambda d: (d.item_index, d.pk))
 
 
+def order_licenses(*, deliveries: list) -> list[str]:
+    """The licenses the order's deliveries brought, in item order: one per
+    delivery with Separate Multibuy, all of one answer's with a list format."""
+    return [text for delivery in deliveries for text in delivery.license_texts]
+
+
 def order_instructions(*, order: Order) -> str:
     """The seller's Instructions; manual products may have no webhook config."""
     try:

@@ -23,6 +23,7 @@ from web.orders.selectors import (
     order_deliveries,
     order_get_by_token,
     order_instructions,
+    order_licenses,
     order_pending_by_token,
     product_get_live,
 )
@@ -117,10 +118,12 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
     pending = order.fulfillment_status == FulfillmentStatus.PENDING and not (
         order_is_closed(order)
     )
+    deliveries = order_deliveries(order=order)
     context = {
         "order": order,
         "after_sale": after_sale,
-        "deliveries": order_deliveries(order=order),
+        "deliveries": deliveries,
+        "licenses": order_licenses(deliveries=deliveries),
         "instructions": order_instructions(order=order),
         "pending": pending,
         "refresh_seconds": PENDING_REFRESH_SECONDS,

@@ -22,6 +22,7 @@ def _save(config, rows=None, **changes) -> bool:
         "body_format": config.body_format,
         "instructions": config.instructions,
         "separate_multibuy": config.separate_multibuy,
+        "response_format": config.response_format,
         **changes,
     }
     if rows is None:
@@ -49,6 +50,14 @@ def test_save_with_a_changed_url_bumps_the_version_by_one(config):
 
     config.refresh_from_db()
     assert config.url == "https://other.example.com/hook"
+    assert config.version == 2
+
+
+def test_save_with_a_changed_response_format_bumps_the_version(config):
+    assert _save(config, response_format="lines") is True
+
+    config.refresh_from_db()
+    assert config.response_format == "lines"
     assert config.version == 2
 
 

@@ -307,3 +307,39 @@ def test_another_seller_gets_no_preview(bob_client, product):
     url = reverse("fulfillment:config-instructions-preview", args=[product.pk])
 
     assert bob_client.post(url, {"instructions": "x"}).status_code == 404
+
+
+def test_a_list_format_tests_the_multibuy_in_one_request_and_previews_each_license(
+    alice_client, editor_product, seller_server
+):
+    editor_product.webhook_config.response_format = "lines"
+    editor_product.webhook_config.save()
+    seller_server.set_route("/license", _licensing)
+
+    response = _test(alice_client, editor_product)
+
+    requests = seller_server.requests_to("/license")
+    assert [parse_qs(r.body.decode())["quantity"] for r in requests] == [["1"], ["2"]]
+    run = response.context["run"]
+    assert run.succeeded
+    assert len(run.multibuy[0].license_texts) == 2
+    multibuy = response.context["emails"]["multibuy"]
+    assert "License 1 of 2" in multibuy.text and "License 2 of 2" in multibuy.text
+    assert "License 1 of" not in response.context["emails"]["single"].text
+
+
+def test_a_list_format_multibuy_answered_with_one_license_fails_the_test(
+    editor_product, seller_server
+):
+    editor_product.webhook_config.response_format = "lines"
+    editor_product.webhook_config.save()
+    seller_server.set_route("/license", Route(body="ONE-KEY"))
+
+    run = webhook_test_run(product=editor_product)
+
+    assert run.single_succeeded and not run.multibuy_succeeded
+    failure = run.first_failure()
+    assert failure is not None
+    assert failure.last_error.startswith(
+        "Your server sent 1 license for a quantity of 2:"
+    )

@@ -447,3 +447,63 @@ def test_a_segment_that_cannot_be_a_delivery_id_is_404_without_a_query(
     # No URL pattern matches: not even the session is read.
     with django_assert_num_queries(0):
         assert alice_client.get(url).status_code == 404
+
+
+def _failed_multibuy(product, quantity: int) -> Delivery:
+    return _set(
+        _place(product, quantity=quantity).deliveries.get(),
+        DeliveryStatus.FAILED,
+        next_attempt_at=None,
+        last_error="Your server sent 1 license for a quantity of 3.",
+    )
+
+
+def test_fulfill_by_hand_one_per_line_sends_each_line_as_a_license(
+    alice_client, live_product, email_backend, django_capture_on_commit_callbacks
+):
+    delivery = _failed_multibuy(live_product, quantity=3)
+    page = alice_client.get(_url("delivery-detail", delivery)).content.decode()
+    assert "One license per line" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post(
+            _url("delivery-fulfill", delivery),
+            {"license_text": "HAND-1\n\n HAND-2 \nHAND-3", "one_per_line": "on"},
+        )
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.license_texts == ["HAND-1", "HAND-2", "HAND-3"]
+    assert "License 3 of 3:\n\nHAND-3" in mail.outbox[0].body
+
+
+def test_fulfill_by_hand_one_per_line_with_the_wrong_count_is_an_error_beside_the_field(
+    alice_client, live_product
+):
+    delivery = _failed_multibuy(live_product, quantity=3)
+
+    response = alice_client.post(
+        _url("delivery-fulfill", delivery),
+        {"license_text": "HAND-1\nHAND-2", "one_per_line": "on"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["fulfill_form"].errors["license_text"] == [
+        "You typed 2 lines for a quantity of 3: type one license per line."
+    ]
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+
+
+def test_fulfill_by_hand_of_a_multibuy_without_one_per_line_is_one_license(
+    alice_client, live_product
+):
+    delivery = _failed_multibuy(live_product, quantity=2)
+
+    alice_client.post(
+        _url("delivery-fulfill", delivery),
+        {"license_text": "SEAT-KEY covering\nboth seats"},
+    )
+
+    delivery.refresh_from_db()
+    assert delivery.license_texts == ["SEAT-KEY covering\nboth seats"]

@@ -410,3 +410,40 @@ def test_the_instructions_box_is_twelve_rows_tall(alice_client, editor_url):
 
     (textarea,) = _elements(parse_html(response.content.decode()), "rows")
     assert dict(textarea.attributes)["rows"] == "12"
+
+
+def test_editor_saves_the_response_format_and_bumps_the_version(
+    alice_client, editor_url, config
+):
+    response = alice_client.post(editor_url, _post_data(config, response_format="json"))
+
+    assert response.status_code == 302
+    config.refresh_from_db()
+    assert config.response_format == "json"
+    assert config.version == 2
+    page = alice_client.get(editor_url).content.decode()
+    assert '<option value="json" selected>' in page
+    assert "One license per line" in page
+
+
+def test_editor_refuses_an_unknown_response_format_next_to_the_field(
+    alice_client, editor_url, config
+):
+    response = alice_client.post(editor_url, _post_data(config, response_format="xml"))
+
+    assert response.status_code == 200
+    assert "response_format" in response.context["form"].errors
+    config.refresh_from_db()
+    assert (config.response_format, config.version) == ("text", 1)
+
+
+def test_a_post_without_the_response_format_keeps_the_saved_one(
+    alice_client, editor_url, config
+):
+    config.response_format = "lines"
+    config.save()
+
+    alice_client.post(editor_url, _post_data(config, method="GET"))
+
+    config.refresh_from_db()
+    assert (config.method, config.response_format) == ("GET", "lines")

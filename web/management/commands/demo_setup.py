@@ -73,6 +73,7 @@ class Command(BaseCommand):
             body_format="form",
             instructions=INSTRUCTIONS,
             separate_multibuy=True,
+            response_format="text",
             custom_fields=[
                 CustomFieldRow("customer_email", "email"),
                 CustomFieldRow("static", "edition", "pro"),

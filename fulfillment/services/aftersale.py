@@ -15,14 +15,13 @@ in one short email (`emails.refunds`), enqueued after the commit.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from lib.fingerprint import request_fingerprint
 from orders.aftersale import Actor, order_is_closed
 from orders.errors import OrderError
 from orders.models import Order, OrderEvent, OrderEventKind, OrderSource
@@ -52,14 +51,9 @@ REFUND_ELSEWHERE_MESSAGE = (
 
 
 def event_fingerprint(**contents: object) -> str:
-    """SHA-256 of what a request asked, to tell its replay from a conflict."""
-    canonical = json.dumps(
-        {k: str(v) for k, v in contents.items()},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """The fingerprint of what a request asked, every value as its text (an
+    amount is the same whether it came as "5.00" or Decimal("5.00"))."""
+    return request_fingerprint({k: str(v) for k, v in contents.items()})
 
 
 def _deliveries_stop(order: Order, actor: Actor) -> int:

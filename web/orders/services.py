@@ -3,8 +3,6 @@ fulfillment started in the same transaction; and the seller's retry."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from decimal import Decimal
 from typing import Any
@@ -19,6 +17,7 @@ from fulfillment.services.alerts import alert_order_event
 from fulfillment.services.deliveries import order_fulfillment_start
 from fulfillment.services.loading import product_load_by_slug
 from fulfillment.services.wakeups import delivery_retry_now
+from lib.fingerprint import request_fingerprint
 from orders.checkout_tokens import CheckoutTokenInvalid, checkout_token_nonce
 from orders.errors import OrderError
 from orders.inputs import text_problem
@@ -378,10 +377,7 @@ def order_fingerprint(*, cleaned: dict[str, Any]) -> str:
     }
     if cleaned.get("passthrough"):
         contents["passthrough"] = cleaned["passthrough"]
-    canonical = json.dumps(
-        contents, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return request_fingerprint(contents)
 
 
 def _api_replay(*, transaction_id: str, fingerprint: str) -> Order | None:

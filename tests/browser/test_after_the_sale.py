@@ -30,7 +30,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from orders.models import Order
 from tests.browser.conftest import WAIT, log_in, shot, wait_for
-from tests.browser.test_seller_journey import (
+from tests.browser.pages import (
     LicenseServer,
     fill,
     message,

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "orders",
     "emails",
+    "keylists",
     "web",
 ]
 
@@ -360,6 +361,7 @@ CELERY_TASK_ROUTES = {
     "fulfillment.tasks.deliveries_dispatch_due_task": {"queue": "fulfillment"},
     "fulfillment.tasks.alert_attempt_task": {"queue": "fulfillment"},
     "fulfillment.tasks.alerts_dispatch_due_task": {"queue": "fulfillment"},
+    "fulfillment.tasks.deliveries_serve_from_lists_task": {"queue": "fulfillment"},
     "fulfillment.tasks.order_email_send_task": {"queue": "email"},
     "fulfillment.tasks.order_emails_dispatch_due_task": {"queue": "email"},
     "fulfillment.tasks.seller_alerts_send_task": {"queue": "email"},
@@ -379,6 +381,12 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-alerts": {
         "task": "fulfillment.tasks.alerts_dispatch_due_task",
         "schedule": env.float("FULFILLMENT_DISPATCH_INTERVAL", default=5.0),
+    },
+    # Key lists: deliveries waiting for keys, and Webhook deliveries past their
+    # list's fallback delay (fulfillment.services.keylist).
+    "serve-from-key-lists": {
+        "task": "fulfillment.tasks.deliveries_serve_from_lists_task",
+        "schedule": env.float("FULFILLMENT_KEY_LIST_INTERVAL", default=15.0),
     },
     # The same for order emails owed but never sent.
     "dispatch-due-order-emails": {
@@ -443,6 +451,11 @@ FULFILLMENT = {
     # flushed broker, a killed worker's prefetched or countdown messages); the
     # dispatcher, every FULFILLMENT_DISPATCH_INTERVAL (5 s), enqueues it again.
     "DISPATCH_GRACE_SECONDS": env.int("FULFILLMENT_DISPATCH_GRACE_SECONDS", default=15),
+    # How long one minute of a key list's fallback delay lasts. Only tests
+    # shorten it (a seller's "10 minutes" then passes in seconds).
+    "KEY_LIST_FALLBACK_MINUTE_SECONDS": env.float(
+        "FULFILLMENT_KEY_LIST_FALLBACK_MINUTE_SECONDS", default=60.0
+    ),
     # Hard time limit of an email task (prefork only, as above).
     "EMAIL_TASK_TIME_LIMIT": env.int("FULFILLMENT_EMAIL_TASK_TIME_LIMIT", default=45),
     # A worker's claim on an order email older than this belongs to a dead worker

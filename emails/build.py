@@ -90,7 +90,7 @@ def order_email_build(
     """The email for a completed order: its licenses (the answers of its
     deliveries, in item order), or for a manual product a confirmation that the
     seller delivers it."""
-    manual = not order.product.uses_webhook
+    manual = order.product.is_manual
     preview = _render(
         product=order.product,
         customer_name=order.customer_name,
@@ -132,7 +132,7 @@ def order_email_preview(
         product=product,
         customer_name="Sam Sample",
         quantity=quantity,
-        licenses=licenses if product.uses_webhook else [],
+        licenses=[] if product.is_manual else licenses,
         order_url=settings.SITE_URL + "/orders/sample/",
-        manual=not product.uses_webhook,
+        manual=product.is_manual,
     )

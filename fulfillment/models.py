@@ -134,6 +134,17 @@ class DeliveryStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class DeliverySource(models.TextChoices):
+    """Where a delivery's licenses come from."""
+
+    WEBHOOK = "webhook", "Your server"
+    # The product's method is "License key list": keys from the list, no request.
+    KEY_LIST = "key_list", "Your key list"
+    # A Webhook delivery whose server had not answered successfully after the
+    # key list's fallback delay: its requests stopped and a key was sent instead.
+    FALLBACK = "fallback", "Served from your key list"
+
+
 # A delivery in one of these states will be attempted (again) when it is due.
 DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 
@@ -205,6 +216,9 @@ class Delivery(AttemptedJob):
     item_index = models.PositiveIntegerField(default=1)
     item_count = models.PositiveIntegerField(default=1)
     quantity = models.PositiveIntegerField(default=1)
+    source = models.CharField(
+        max_length=8, choices=DeliverySource.choices, default=DeliverySource.WEBHOOK
+    )
     # The seller's answer once it succeeded: the license text (Markdown).
     response_text = models.TextField(blank=True)
     # The licenses of that answer, one per unit, when it was read as a list

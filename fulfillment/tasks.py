@@ -13,6 +13,7 @@ from .services.alert_engine import alert_attempt, alerts_dispatch_due
 from .services.deliveries import delivery_attempt
 from .services.emails import order_email_send, order_emails_dispatch_due
 from .services.housekeeping import attempts_purge
+from .services.keylist import deliveries_serve_from_lists
 from .services.notifications import seller_alerts_send
 from .services.wakeups import deliveries_dispatch_due
 
@@ -31,6 +32,11 @@ def delivery_attempt_task(delivery_pk: int) -> None:
 @shared_task(name="fulfillment.tasks.deliveries_dispatch_due_task")
 def deliveries_dispatch_due_task() -> int:
     return deliveries_dispatch_due()
+
+
+@shared_task(name="fulfillment.tasks.deliveries_serve_from_lists_task")
+def deliveries_serve_from_lists_task(product_id: int | None = None) -> int:
+    return deliveries_serve_from_lists(product_id=product_id)
 
 
 # Alerts go through the same workers, with the same time limit and lease.

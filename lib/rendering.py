@@ -96,6 +96,19 @@ def _render_markdown_cached(text: str) -> str:
     return render_markdown(text)
 
 
+_BACKTICK_RUNS = re.compile(r"`+")
+
+
+def markdown_code(text: str) -> str:
+    """`text` as a Markdown code span: shown exactly as written, in the HTML
+    part as code and in the text part between backticks (a license key from a
+    list is a literal, never formatting)."""
+    longest = max((len(run) for run in _BACKTICK_RUNS.findall(text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def render_markdown(text: str) -> str:
     """Seller Markdown as HTML that is safe to show to customers."""
     html = _converter().convert(_CONTROL_CHARS.sub("", text or ""))

@@ -20,6 +20,8 @@ class FulfillmentMethod(models.TextChoices):
     # The seed calls it both "Webhook" and "Send a HTTP Request to my Server".
     WEBHOOK = "webhook", "Webhook (Send a HTTP Request to my Server)"
     MANUAL = "manual", "Manual (I deliver it myself)"
+    # Keys the seller uploaded (keylists), one per unit sold, no request.
+    KEY_LIST = "key_list", "License key list (keys I upload)"
 
 
 class ProductStatus(models.TextChoices):
@@ -81,3 +83,12 @@ class Product(models.Model):
     @property
     def uses_webhook(self) -> bool:
         return self.fulfillment_method == FulfillmentMethod.WEBHOOK
+
+    @property
+    def is_manual(self) -> bool:
+        """The seller delivers outside this platform: no licenses from us."""
+        return self.fulfillment_method == FulfillmentMethod.MANUAL
+
+    @property
+    def uses_key_list(self) -> bool:
+        return self.fulfillment_method == FulfillmentMethod.KEY_LIST

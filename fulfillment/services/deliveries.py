@@ -24,6 +24,7 @@ from .. import outcome, payload
 from ..models import (
     Delivery,
     DeliveryAttempt,
+    DeliverySource,
     DeliveryStatus,
     ErrorKind,
 )
@@ -38,6 +39,7 @@ from .exchange import (
     next_attempt_delay,
     verdict_words,
 )
+from .keylist import delivery_serve_from_list
 from .loading import delivery_load
 from .wakeups import MAX_BROKER_COUNTDOWN, deliveries_enqueue_on_commit
 
@@ -52,10 +54,14 @@ def order_fulfillment_start(*, order) -> list[Delivery]:
     """Plan the order's deliveries inside its transaction; enqueue them after commit.
 
     Separate Multibuy sends one request per unit (quantity 1, item i of N);
-    otherwise one request carries the whole quantity. Manual products have no
-    deliveries: the order is confirmed to the customer and the seller delivers.
+    otherwise one request carries the whole quantity. A key list product has
+    one delivery, served from the list now (or waiting for keys). Manual
+    products have no deliveries: the order is confirmed to the customer and
+    the seller delivers.
     """
     product = order.product
+    if product.uses_key_list:
+        return [_key_list_delivery_start(order)]
     if not product.uses_webhook:
         order.fulfillment_status = "manual"
         order.save(update_fields=["fulfillment_status"])
@@ -89,6 +95,22 @@ def order_fulfillment_start(*, order) -> list[Delivery]:
         )
     deliveries_enqueue_on_commit(pks)
     return deliveries
+
+
+def _key_list_delivery_start(order) -> Delivery:
+    """Plan the order's one key list delivery and serve it inside the order's
+    transaction: the customer's page shows the keys as soon as it loads."""
+    delivery = Delivery.objects.create(
+        order=order,
+        product=order.product,
+        source=DeliverySource.KEY_LIST,
+        config_version=0,
+        quantity=order.quantity,
+        next_attempt_at=None,
+    )
+    delivery_serve_from_list(delivery_pk=delivery.pk)
+    delivery.refresh_from_db()
+    return delivery
 
 
 def delivery_test_send(
@@ -235,6 +257,13 @@ def delivery_attempt(*, delivery_pk: int) -> Delivery | None:
     delivery = _claim_and_load(delivery_pk, now)
     if delivery is None:
         return None
+    if delivery.source == DeliverySource.KEY_LIST:  # e.g. after "Retry now"
+        delivery_serve_from_list(
+            delivery_pk=delivery.pk,
+            claimed_attempt=delivery.attempt_count,
+            send_email_now=True,
+        )
+        return delivery
     request, result, verdict = _safe_exchange(delivery)
     delay, note = _next_attempt(delivery, verdict)
     if note:

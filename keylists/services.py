@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .models import KEY_MAX_LENGTH, KeyList, LicenseKey
-
-logger = logging.getLogger(__name__)
 
 # A CSV's first row is a header, not a key, when its first cell is one of these.
 CSV_HEADERS = frozenset(
@@ -130,19 +127,7 @@ def license_keys_add(*, product_id: int, text: str, is_csv: bool = False) -> int
         raise KeyListError(
             ["Some of these keys were added to your list meanwhile: try again."]
         ) from exc
-    transaction.on_commit(lambda: _serve_waiting(product_id))
     return len(parsed.keys)
-
-
-def _serve_waiting(product_id: int) -> None:
-    """Orders waiting for keys get them now; if the broker is down, the
-    fulfillment beat's sweep (every FULFILLMENT_KEY_LIST_INTERVAL) does."""
-    from fulfillment.tasks import deliveries_serve_from_lists_task
-
-    try:
-        deliveries_serve_from_lists_task.delay(product_id)
-    except Exception:
-        logger.exception("Could not enqueue the key sweep of product %s", product_id)
 
 
 def _line_number(message: str) -> int:

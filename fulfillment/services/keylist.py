@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from keylists.services import license_keys_claim
+from keylists.services import license_keys_add, license_keys_claim
 from lib.rendering import markdown_code
 
 from ..models import Delivery, DeliverySource, DeliveryStatus, status_before_claim
@@ -41,6 +41,27 @@ SERVABLE_STATUSES = (
 WAITING_FOR_KEYS = (
     "Your key list has no keys left for this order: add keys and it is sent at once."
 )
+
+
+def key_list_keys_add(*, product_id: int, text: str, is_csv: bool = False) -> int:
+    """Add keys to the product's list (`license_keys_add`: all or nothing,
+    `KeyListError` with the lines), then serve the orders waiting for them.
+    Returns how many keys were added."""
+    with transaction.atomic():
+        added = license_keys_add(product_id=product_id, text=text, is_csv=is_csv)
+        transaction.on_commit(lambda: _serve_waiting(product_id))
+    return added
+
+
+def _serve_waiting(product_id: int) -> None:
+    """Orders waiting for keys get them now; if the broker is down, the beat's
+    sweep (every FULFILLMENT_KEY_LIST_INTERVAL) does."""
+    from ..tasks import deliveries_serve_from_lists_task
+
+    try:
+        deliveries_serve_from_lists_task.delay(product_id)
+    except Exception:
+        logger.exception("Could not enqueue the key sweep of product %s", product_id)
 
 
 def delivery_serve_from_list(

@@ -87,3 +87,24 @@ def test_other_apps_reach_fulfillment_through_its_services_models_and_selectors(
     into = [i for i in imports if i.target == "fulfillment"]
     assert into
     assert [i.where for i in into if not i.module.startswith(public)] == []
+
+
+def test_the_graph_knows_every_app_of_the_project(settings):
+    from django.apps import apps
+
+    from lib.appgraph import APPS as PROJECT_APPS
+
+    ours = [
+        config.name
+        for config in apps.get_app_configs()
+        if Path(config.path).is_relative_to(settings.BASE_DIR)
+        and "site-packages" not in Path(config.path).parts
+    ]
+    assert sorted(PROJECT_APPS) == sorted(ours)
+
+
+def test_the_project_has_no_cycle_between_its_apps():
+    from lib.appgraph import APPS as PROJECT_APPS
+
+    root = Path(__file__).resolve().parents[2]
+    assert cycles(app_imports(root, PROJECT_APPS)) == []

@@ -17,10 +17,11 @@ from fulfillment.services.keylist import (
     WAITING_FOR_KEYS,
     deliveries_serve_from_lists,
     delivery_serve_from_list,
+    key_list_keys_add,
 )
 from fulfillment.services.wakeups import delivery_retry_now
 from keylists.models import KeyList, LicenseKey
-from keylists.services import license_key_remove, license_keys_add
+from keylists.services import license_key_remove
 from orders.models import FulfillmentStatus
 from tests.factories import LiveProductFactory, ProductFactory, place
 from tests.services import SERVICES_HINT, on_postgres
@@ -34,7 +35,7 @@ def list_product(alice):
 
 
 def _add(product, *keys: str) -> None:
-    license_keys_add(product_id=product.pk, text="\n".join(keys))
+    key_list_keys_add(product_id=product.pk, text="\n".join(keys))
 
 
 def _keys_of(delivery: Delivery) -> list[tuple[int, str]]:
@@ -262,7 +263,9 @@ def _serve_at_once(pks: list[int], threads: int) -> list[bool]:
 def _add_without_serving(monkeypatch, product, keys: list[str]) -> None:
     """Add keys as if the broker were down: nothing serves the waiting orders
     until the test does."""
-    monkeypatch.setattr("keylists.services._serve_waiting", lambda product_id: None)
+    monkeypatch.setattr(
+        "fulfillment.services.keylist._serve_waiting", lambda product_id: None
+    )
     _add(product, *keys)
 
 

@@ -15,5 +15,10 @@ urlpatterns = [
     ),
     # Before Django's own: the same view, with one message for every refusal.
     path("login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path(
+        "password_reset/",
+        views.LimitedPasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("", include("django.contrib.auth.urls")),
 ]

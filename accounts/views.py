@@ -7,11 +7,15 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.views import PasswordResetView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from lib.clientip import client_ip
+
 from .forms import ConfirmationResendForm, SignupForm
+from .limits import account_email_refusal
 from .selectors import signup_pending_for_link
 from .services import (
     UsernameTaken,
@@ -30,14 +34,20 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("products:list")
     form = SignupForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        try:
-            seller_signup(**form.values())
-        except UsernameTaken:
-            form.add_username_taken_error()
+        refusal = _refusal(request, form.cleaned_data["email"])
+        if refusal:
+            status, message = refusal
+            form.add_error(None, message)
         else:
-            return redirect("signup-sent")
-    return render(request, "registration/signup.html", {"form": form})
+            try:
+                seller_signup(**form.values())
+            except UsernameTaken:
+                form.add_username_taken_error()
+            else:
+                return redirect("signup-sent")
+    return render(request, "registration/signup.html", {"form": form}, status=status)
 
 
 def signup_sent(request: HttpRequest) -> HttpResponse:
@@ -68,10 +78,32 @@ def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def signup_resend(request: HttpRequest) -> HttpResponse:
     form = ConfirmationResendForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        seller_confirmation_resend(email=form.cleaned_data["email"])
-        return redirect("signup-sent")
-    return render(request, "registration/signup_resend.html", {"form": form})
+        refusal = _refusal(request, form.cleaned_data["email"])
+        if refusal is None:
+            seller_confirmation_resend(email=form.cleaned_data["email"])
+            return redirect("signup-sent")
+        status, message = refusal
+        form.add_error(None, message)
+    context = {"form": form}
+    return render(request, "registration/signup_resend.html", context, status=status)
+
+
+class LimitedPasswordResetView(PasswordResetView):
+    """Django's password reset, counted like the sign-up's emails."""
+
+    def form_valid(self, form):
+        refusal = _refusal(self.request, form.cleaned_data["email"])
+        if refusal is None:
+            return super().form_valid(form)
+        status, message = refusal
+        form.add_error(None, message)
+        return self.render_to_response(self.get_context_data(form=form), status=status)
+
+
+def _refusal(request: HttpRequest, email: str) -> tuple[int, str] | None:
+    return account_email_refusal(email=email, client_ip=client_ip(request))
 
 
 def _confirm_page(

@@ -559,6 +559,13 @@ API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/60")
 PURCHASES_LINK_MAX_AGE = env.int("PURCHASES_LINK_MAX_AGE", default=30 * 60)
 PURCHASES_RATE_PER_ADDRESS = env.str("PURCHASES_RATE_PER_ADDRESS", default="5/3600")
 PURCHASES_RATE_PER_IP = env.str("PURCHASES_RATE_PER_IP", default="20/3600")
+# Account emails (sign-up confirmation, its resend, password reset) per client
+# IP, then per address, "<requests>/<seconds>": refused (429) above, and while
+# the cache cannot count (503). accounts/limits.py.
+ACCOUNT_EMAIL_RATE_PER_IP = env.str("ACCOUNT_EMAIL_RATE_PER_IP", default="10/3600")
+ACCOUNT_EMAIL_RATE_PER_ADDRESS = env.str(
+    "ACCOUNT_EMAIL_RATE_PER_ADDRESS", default="3/3600"
+)
 # The API rate limiter counts in the cache. LocMem is per process; production
 # with several web processes needs a shared one, e.g. CACHE_URL=redis://host:6379/1.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

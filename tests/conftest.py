@@ -28,6 +28,18 @@ os.environ.setdefault(
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    # The rate limits count in the cache; one test's requests must not count in
+    # another (a token's pk comes back after each test's rollback, and every
+    # test client is 127.0.0.1).
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashing costs half a second per user; tests do not need its strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

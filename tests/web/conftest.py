@@ -12,18 +12,8 @@ import json
 import logging
 
 import pytest
-from django.core.cache import cache
 
 from orders.services import api_token_create
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    # The limiter counts in the cache; one test's requests must not count in
-    # another (a token's pk comes back after each test's rollback).
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

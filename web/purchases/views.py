@@ -3,12 +3,12 @@ the address's orders. Public: the emailed link is the only credential."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from emails.purchases import purchases_link_lifetime
+from lib.clientip import client_ip
 from orders.purchases import LinkState, customer_orders, purchases_link_check
 from web.purchases.forms import PurchasesFindForm
 from web.purchases.services import LinkRequest, purchases_link_request
@@ -34,7 +34,7 @@ def purchases_find(request: HttpRequest) -> HttpResponse:
     if request.method != "POST" or not form.is_valid():
         return _find_page(request, form)
     outcome = purchases_link_request(
-        email=form.cleaned_data["email"], client_ip=_client_ip(request)
+        email=form.cleaned_data["email"], client_ip=client_ip(request)
     )
     if outcome is LinkRequest.SENT:
         return redirect("purchases:sent")
@@ -74,13 +74,6 @@ def _find_page(
 ) -> HttpResponse:
     context = {"form": form, "refusal": refusal}
     return render(request, "public/purchases_find.html", context, status=status)
-
-
-def _client_ip(request: HttpRequest) -> str:
-    """The client's address as the login throttle sees it (TRUSTED_PROXY)."""
-    behind_proxy = settings.AXES_CLIENT_IP_CALLABLE
-    ip = behind_proxy(request) if behind_proxy else request.META.get("REMOTE_ADDR")
-    return ip or "unknown"
 
 
 def _private(response: HttpResponse) -> HttpResponse:

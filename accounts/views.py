@@ -12,9 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from lib.clientip import client_ip
-
 from .forms import ConfirmationResendForm, SignupForm
+from .http import client_ip
 from .limits import account_email_refusal
 from .selectors import signup_pending_for_link
 from .services import (

@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.http import client_ip
 from emails.purchases import purchases_link_lifetime
-from lib.clientip import client_ip
 from orders.purchases import LinkState, customer_orders, purchases_link_check
 from web.purchases.forms import PurchasesFindForm
 from web.purchases.services import LinkRequest, purchases_link_request

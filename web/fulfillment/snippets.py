@@ -44,6 +44,7 @@ class _Shape:
     is_json: bool  # JSON body (POST only): the library parses it, types are kept
     custom_names: tuple[str, ...]
     separate_multibuy: bool
+    response_format: str  # ResponseFormat: how make_license answers
 
     @property
     def description(self) -> str:
@@ -66,6 +67,7 @@ def _shape(config: WebhookConfig) -> _Shape:
         is_json=method == "POST" and config.body_format == "json",
         custom_names=tuple(field.name for field in config.custom_fields.all()),
         separate_multibuy=config.separate_multibuy,
+        response_format=config.response_format,
     )
 
 
@@ -92,6 +94,28 @@ def _fill(template: str, **parts: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _make_license(variants: dict[str, str], shape: _Shape, is_test: str) -> str:
+    """The language's `make_license` for the config's Response format: one
+    Markdown license for the whole quantity, one key per line, or JSON."""
+    template = variants[shape.response_format]
+    parts = {"quantity_comment": shape.quantity_comment, "is_test": is_test}
+    return _fill(template, **{k: v for k, v in parts.items() if f"<<{k}>>" in template})
+
+
+_LINES_COMMENT = (
+    'Response format "One license per line": one key per line and nothing\n'
+    "else, as many lines as `quantity`."
+)
+_JSON_COMMENT = (
+    'Response format JSON: {"licenses": [...]}, one license (Markdown is fine)\n'
+    "per unit, as many as `quantity`."
+)
+
+
+def _commented(prefix: str, text: str) -> str:
+    return "\n".join(f"{prefix} {line}" for line in text.splitlines())
+
+
 # --- Python: http.server + standardwebhooks ------------------------------------
 
 _PYTHON = """\
@@ -114,13 +138,7 @@ def new_key():
     return secrets.token_hex(8).upper()  # Replace with your own license keys.
 
 
-def make_license(fields):
-    # <<quantity_comment>>
-    lines = [f"**License key:** `{new_key()}`" for _ in range(int(fields["quantity"]))]
-    if <<is_test>>:
-        lines.append("_Test delivery: these keys are samples._")
-    lines += [f"{name}: {fields.get(name, '')}" for name in CUSTOM_FIELDS]
-    return "\\n".join(lines)  # Markdown is fine; HTML is not.
+<<make_license>>
 
 
 class LicenseHandler(BaseHTTPRequestHandler):
@@ -151,6 +169,32 @@ ThreadingHTTPServer(("", port), LicenseHandler).serve_forever()
 """
 
 
+_PYTHON_LICENSE = {
+    "text": """\
+def make_license(fields):
+    # <<quantity_comment>>
+    lines = [f"**License key:** `{new_key()}`" for _ in range(int(fields["quantity"]))]
+    if <<is_test>>:
+        lines.append("_Test delivery: these keys are samples._")
+    lines += [f"{name}: {fields.get(name, '')}" for name in CUSTOM_FIELDS]
+    return "\\n".join(lines)  # Markdown is fine; HTML is not.
+""",
+    "lines": f"""\
+def make_license(fields):
+    # <<quantity_comment>>
+{_commented("    #", _LINES_COMMENT)}
+    return "\\n".join(new_key() for _ in range(int(fields["quantity"])))
+""",
+    "json": f"""\
+def make_license(fields):
+    # <<quantity_comment>>
+{_commented("    #", _JSON_COMMENT)}
+    keys = [f"`{{new_key()}}`" for _ in range(int(fields["quantity"]))]
+    return json.dumps({{"licenses": keys}})
+""",
+}
+
+
 def _python(shape: _Shape) -> str:
     if shape.method == "GET":
         read = 'payload = self.path.partition("?")[2]  # the raw query string, as sent'
@@ -169,13 +213,14 @@ def _python(shape: _Shape) -> str:
         imports = "from urllib.parse import parse_qsl"
         parse = f"fields = dict(parse_qsl({text}, keep_blank_values=True))"
         is_test = 'fields["test"] == "true"'
+    if shape.response_format == "json":
+        imports = "\n".join(filter(None, ["import json", imports]))
     return _fill(
         _PYTHON,
         description=shape.description,
         imports=imports,
         custom_names=", ".join(repr(name) for name in shape.custom_names),
-        quantity_comment=shape.quantity_comment,
-        is_test=is_test,
+        make_license=_make_license(_PYTHON_LICENSE, shape, is_test),
         method=shape.method,
         read_payload=read,
         verify=verify,
@@ -204,16 +249,7 @@ function newKey() {
   return crypto.randomBytes(8).toString("hex").toUpperCase();
 }
 
-function makeLicense(fields) {
-  // <<quantity_comment>>
-  const lines = [];
-  for (let i = 0; i < Number(fields.quantity); i++) {
-    lines.push("**License key:** `" + newKey() + "`");
-  }
-  if (<<is_test>>) lines.push("_Test delivery: these keys are samples._");
-  for (const name of CUSTOM_FIELDS) lines.push(`${name}: ${fields[name] ?? ""}`);
-  return lines.join("\\n"); // Markdown is fine; HTML is not.
-}
+<<make_license>>
 
 function answer(res, status, text) {
   res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8" }).end(text);
@@ -255,6 +291,38 @@ try {
 const fields = Object.fromEntries(new URLSearchParams(payload));"""
 
 
+_NODE_LICENSE = {
+    "text": """\
+function makeLicense(fields) {
+  // <<quantity_comment>>
+  const lines = [];
+  for (let i = 0; i < Number(fields.quantity); i++) {
+    lines.push("**License key:** `" + newKey() + "`");
+  }
+  if (<<is_test>>) lines.push("_Test delivery: these keys are samples._");
+  for (const name of CUSTOM_FIELDS) lines.push(`${name}: ${fields[name] ?? ""}`);
+  return lines.join("\\n"); // Markdown is fine; HTML is not.
+}
+""",
+    "lines": f"""\
+function makeLicense(fields) {{
+  // <<quantity_comment>>
+{_commented("  //", _LINES_COMMENT)}
+  return Array.from({{ length: Number(fields.quantity) }}, newKey).join("\\n");
+}}
+""",
+    "json": f"""\
+function makeLicense(fields) {{
+  // <<quantity_comment>>
+{_commented("  //", _JSON_COMMENT)}
+  const keys = [];
+  for (let i = 0; i < Number(fields.quantity); i++) keys.push("`" + newKey() + "`");
+  return JSON.stringify({{ licenses: keys }});
+}}
+""",
+}
+
+
 def _js_string(text: str) -> str:
     # A JSON string is a valid JavaScript string literal.
     return json.dumps(text, ensure_ascii=False)
@@ -265,8 +333,11 @@ def _node(shape: _Shape) -> str:
         _NODE,
         description=shape.description,
         custom_names=", ".join(_js_string(name) for name in shape.custom_names),
-        quantity_comment=shape.quantity_comment,
-        is_test="fields.test === true" if shape.is_json else 'fields.test === "true"',
+        make_license=_make_license(
+            _NODE_LICENSE,
+            shape,
+            "fields.test === true" if shape.is_json else 'fields.test === "true"',
+        ),
         read_payload=_NODE_READ_QUERY if shape.method == "GET" else _NODE_READ_BODY,
         verify=_NODE_VERIFY_JSON if shape.is_json else _NODE_VERIFY_FORM,
     )
@@ -294,22 +365,7 @@ function answer(int $status, string $text): void
     exit;
 }
 
-function make_license(array $fields): string
-{
-    // <<quantity_comment>>
-    $lines = [];
-    for ($i = 0; $i < (int) $fields['quantity']; $i++) {
-        $key = strtoupper(bin2hex(random_bytes(8))); // Replace with your own keys.
-        $lines[] = "**License key:** `$key`";
-    }
-    if (<<is_test>>) {
-        $lines[] = '_Test delivery: these keys are samples._';
-    }
-    foreach (CUSTOM_FIELDS as $name) {
-        $lines[] = $name . ': ' . ($fields[$name] ?? '');
-    }
-    return implode("\\n", $lines); // Markdown is fine; HTML is not.
-}
+<<make_license>>
 
 <<read_payload>>
 $headers = array_change_key_case(getallheaders(), CASE_LOWER); // lower-case keys
@@ -338,6 +394,52 @@ foreach (explode('&', $payload) as $pair) {
 }"""
 
 
+_PHP_KEYS = """\
+    $keys = [];
+    for ($i = 0; $i < (int) $fields['quantity']; $i++) {
+        $keys[] = strtoupper(bin2hex(random_bytes(8))); // Replace with your own keys.
+    }"""
+_PHP_LICENSE = {
+    "text": """\
+function make_license(array $fields): string
+{
+    // <<quantity_comment>>
+    $lines = [];
+    for ($i = 0; $i < (int) $fields['quantity']; $i++) {
+        $key = strtoupper(bin2hex(random_bytes(8))); // Replace with your own keys.
+        $lines[] = "**License key:** `$key`";
+    }
+    if (<<is_test>>) {
+        $lines[] = '_Test delivery: these keys are samples._';
+    }
+    foreach (CUSTOM_FIELDS as $name) {
+        $lines[] = $name . ': ' . ($fields[$name] ?? '');
+    }
+    return implode("\\n", $lines); // Markdown is fine; HTML is not.
+}
+""",
+    "lines": f"""\
+function make_license(array $fields): string
+{{
+    // <<quantity_comment>>
+{_commented("    //", _LINES_COMMENT)}
+{_PHP_KEYS}
+    return implode("\\n", $keys);
+}}
+""",
+    "json": f"""\
+function make_license(array $fields): string
+{{
+    // <<quantity_comment>>
+{_commented("    //", _JSON_COMMENT)}
+{_PHP_KEYS}
+    $licenses = array_map(fn ($key) => "`$key`", $keys);
+    return json_encode(['licenses' => $licenses]);
+}}
+""",
+}
+
+
 def _php_string(text: str) -> str:
     # Single quotes: no $variables or escapes inside but \\ and \'.
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -353,10 +455,13 @@ def _php(shape: _Shape) -> str:
         _PHP,
         description=shape.description,
         custom_names=", ".join(_php_string(name) for name in shape.custom_names),
-        quantity_comment=shape.quantity_comment,
-        is_test="$fields['test'] === true"
-        if shape.is_json
-        else "$fields['test'] === 'true'",
+        make_license=_make_license(
+            _PHP_LICENSE,
+            shape,
+            "$fields['test'] === true"
+            if shape.is_json
+            else "$fields['test'] === 'true'",
+        ),
         read_payload=read,
         verify=("$fields = " if shape.is_json else "") + verify,
         parse="" if shape.is_json else _PHP_PARSE_FORM,

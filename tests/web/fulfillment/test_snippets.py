@@ -50,6 +50,7 @@ from fulfillment.services.alerts import (
     alert_endpoint_save,
 )
 from fulfillment.services.config import webhook_config_secret_regenerate
+from fulfillment.services.testing import MULTIBUY_QUANTITY, webhook_test_run
 from lib import transport
 from lib.ids import new_delivery_id, new_signing_secret
 from tests.factories import CustomFieldFactory
@@ -311,6 +312,47 @@ def test_an_order_gets_one_key_per_unit(served):
     assert text.count(KEY_LINE) == 3
     assert (TEST_MARK in text) is order.is_test
     assert f"{EMAIL_FIELD}: dana@example.com" in text
+
+
+@pytest.fixture(
+    params=[(lang, fmt) for lang in LANGUAGES for fmt in ("lines", "json")],
+    ids=[f"{lang}-{fmt}" for lang in LANGUAGES for fmt in ("lines", "json")],
+)
+def served_list(request, product, servers, fulfillment_settings):
+    """alice's live product answered by the snippet written for a list
+    Response format ("One license per line" or JSON)."""
+    language, response_format = request.param
+    fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=LOOPBACK, TOTAL_TIMEOUT=5.0)
+    config = product.webhook_config
+    config.response_format = response_format
+    config.signing_secret = SERVER_SECRET
+    _add_custom_fields(config)
+    snippet = next(s for s in verification_snippets(config) if s.language == language)
+    config.url = servers.url_for(snippet) + "/license"
+    config.save()
+    product.status = "live"
+    product.save()
+    return product
+
+
+def test_a_list_format_snippet_passes_the_test_request(served_list):
+    run = webhook_test_run(product=served_list)
+
+    assert run.succeeded, run.first_failure() and run.first_failure().last_error
+    assert [len(d.license_texts) for d in run.deliveries] == [1, MULTIBUY_QUANTITY]
+
+
+def test_a_list_format_snippet_answers_one_license_per_unit(served_list):
+    order = order_place(
+        product=served_list, quantity=3, customer_email="dana@example.com"
+    )
+    delivery = order.deliveries.get()
+
+    services.delivery_attempt(delivery_pk=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED, delivery.last_error
+    assert len(set(delivery.license_texts)) == 3
 
 
 def test_a_retry_with_the_same_webhook_id_gets_the_same_license(served):

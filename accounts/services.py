@@ -10,10 +10,13 @@ confirmation re-checks it under a lock (see `seller_confirm`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .mail import signup_confirmation_email_send, signup_existing_account_email_send
 from .selectors import (
@@ -93,3 +96,18 @@ def seller_confirmation_resend(*, email: str) -> None:
     pending = signup_pending_latest(email=email)
     if pending is not None:
         signup_confirmation_email_send(user=pending)
+
+
+def signups_unconfirmed_purge(*, now: datetime | None = None) -> int:
+    """Delete the sign-ups never confirmed within SIGNUP_UNCONFIRMED_DAYS; returns
+    how many. They hold a username (unique) and an address nobody proved, and
+    their links expired long ago (PASSWORD_RESET_TIMEOUT, 3 days, from the last
+    one sent). An account an admin made or deactivated is never one of them:
+    it has logged in, or owns products."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.SIGNUP_UNCONFIRMED_DAYS)
+    stale = User.objects.filter(
+        PENDING, date_joined__lt=cutoff, is_staff=False, products__isnull=True
+    )
+    deleted, _ = stale.delete()
+    return deleted

@@ -367,6 +367,7 @@ CELERY_TASK_ROUTES = {
     "fulfillment.tasks.seller_alerts_send_task": {"queue": "email"},
     "fulfillment.tasks.order_delay_notices_send_task": {"queue": "email"},
     "fulfillment.tasks.attempts_purge_task": {"queue": "email"},
+    "accounts.tasks.signups_unconfirmed_purge_task": {"queue": "email"},
     "emails.tasks.order_refund_notice_send_task": {"queue": "email"},
     "emails.tasks.order_refund_notices_send_task": {"queue": "email"},
     "emails.tasks.purchases_link_email_send_task": {"queue": "email"},
@@ -411,6 +412,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-attempt-bodies": {
         "task": "fulfillment.tasks.attempts_purge_task",
         "schedule": 6 * 3600.0,
+    },
+    # Sign-ups never confirmed (accounts.services.signups_unconfirmed_purge).
+    "purge-unconfirmed-signups": {
+        "task": "accounts.tasks.signups_unconfirmed_purge_task",
+        "schedule": 24 * 3600.0,
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -566,6 +572,8 @@ ACCOUNT_EMAIL_RATE_PER_IP = env.str("ACCOUNT_EMAIL_RATE_PER_IP", default="10/360
 ACCOUNT_EMAIL_RATE_PER_ADDRESS = env.str(
     "ACCOUNT_EMAIL_RATE_PER_ADDRESS", default="3/3600"
 )
+# A sign-up not confirmed after this many days is deleted, freeing its username.
+SIGNUP_UNCONFIRMED_DAYS = env.int("SIGNUP_UNCONFIRMED_DAYS", default=30)
 # The API rate limiter counts in the cache. LocMem is per process; production
 # with several web processes needs a shared one, e.g. CACHE_URL=redis://host:6379/1.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

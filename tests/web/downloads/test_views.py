@@ -460,3 +460,14 @@ def test_the_email_preview_lists_the_files(alice_client, live_product):
     )
 
     assert "preview-me.zip" in response.content.decode()
+
+
+def test_a_quote_in_the_name_cannot_break_out_of_the_header(client, live_product):
+    order = place(live_product)
+    file = add_file(live_product, name='a"; filename="evil.exe')
+
+    response = client.get(_link(order, file))
+
+    assert response["Content-Disposition"] == (
+        'attachment; filename="a\\"; filename=\\"evil.exe"'
+    )

@@ -108,9 +108,7 @@ def test_a_link_redirects_to_a_short_presigned_url_after_counting(
     query = parse_qs(urlsplit(location).query)
     assert query["X-Amz-Expires"] == [str(settings.DOWNLOAD_PRESIGNED_SECONDS)]
     assert query["response-content-type"] == ["application/octet-stream"]
-    assert query["response-content-disposition"] == [
-        'attachment; filename="page.html"'
-    ]
+    assert query["response-content-disposition"] == ['attachment; filename="page.html"']
     assert response["Cache-Control"] == "private, no-store"
     assert OrderDownload.objects.get(order=order, file=file).count == 1
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
@@ -130,3 +132,31 @@ def test_a_limit_of_zero_means_no_limit(live_product, settings):
 
     assert all(results)
     assert OrderDownload.objects.get().count == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_downloads_at_the_same_time_all_count(live_product):
+    """Threads with their own connections count the same pair at once: each
+    one-statement upsert adds its 1, none is lost (SQLite and PostgreSQL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    order = place(live_product)
+    file = add_file(live_product)
+    barrier = threading.Barrier(8)
+
+    def click() -> list[bool]:
+        try:
+            barrier.wait()
+            return [
+                download_count(order_id=order.pk, file_id=file.pk) for _ in range(5)
+            ]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = [r for rs in pool.map(lambda _: click(), range(8)) for r in rs]
+
+    assert results == [True] * 40
+    assert OrderDownload.objects.get().count == 40

@@ -32,9 +32,14 @@ class LinkCheck:
     file_id: int = 0
 
 
-def download_link_hours() -> int:
-    """The links' lifetime in whole hours, as the pages and the email say it."""
-    return max(settings.DOWNLOAD_LINK_MAX_AGE // 3600, 1)
+def download_link_lifetime() -> str:
+    """The links' lifetime as the pages and the email say it: "24 hours"."""
+    seconds = settings.DOWNLOAD_LINK_MAX_AGE
+    if seconds >= 3600:
+        count, unit = seconds // 3600, "hour"
+    else:
+        count, unit = max(seconds // 60, 1), "minute"
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def download_link_token(*, order_id: int, file_id: int) -> str:

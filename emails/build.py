@@ -16,7 +16,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from downloads.links import download_link_hours
+from downloads.links import download_link_lifetime
 from downloads.selectors import (
     DownloadLink,
     order_download_links,
@@ -65,7 +65,7 @@ def _render(
             {"text": text, "html": render_markdown(text)} for text in licenses
         ],
         "downloads": downloads,
-        "download_link_hours": download_link_hours(),
+        "download_link_lifetime": download_link_lifetime(),
     }
     subject = render_to_string("emails/order_fulfilled_subject.txt", context)
     return EmailPreview(

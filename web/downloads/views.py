@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import SellerRequest
-from downloads.links import LinkState, download_link_check, download_link_hours
+from downloads.links import LinkState, download_link_check, download_link_lifetime
 from downloads.models import ProductFile
 from downloads.selectors import (
     download_target,
@@ -71,7 +71,7 @@ def product_files(request: SellerRequest, pk: int) -> HttpResponse:
         "product": product,
         "form": form,
         "files": files,
-        "link_hours": download_link_hours(),
+        "link_lifetime": download_link_lifetime(),
     }
     return render(request, "dashboard/downloads/files.html", context, status=status)
 
@@ -136,7 +136,7 @@ def download(request: HttpRequest, token: str) -> HttpResponseBase:
 def _refused(request: HttpRequest, reason: str, *, status: int) -> HttpResponse:
     context = {
         "reason": reason,
-        "max_age_hours": download_link_hours(),
+        "lifetime": download_link_lifetime(),
         "limit": settings.DOWNLOADS_PER_FILE_PER_ORDER,
     }
     response = render(request, "public/download_refused.html", context, status=status)

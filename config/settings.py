@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "orders",
     "emails",
     "keylists",
+    "downloads",
     "web",
 ]
 
@@ -180,7 +182,7 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 # the plain storage, and so do the tests (tests/settings.py). STATIC_MANIFEST
 # overrides the choice.
 STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=PRODUCTION or not DEBUG)
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -190,6 +192,55 @@ STORAGES = {
         )
     },
 }
+
+# --- Downloads (the downloads app) ----------------------------------------------
+# Products' files live in the "downloads" storage: var/downloads on the embedded
+# default; an S3-compatible bucket (django-storages) when DOWNLOADS_S3_BUCKET is
+# set. Credentials come from DOWNLOADS_S3_ACCESS_KEY_ID and
+# DOWNLOADS_S3_SECRET_ACCESS_KEY, or else boto3's own chain (AWS_* variables, an
+# instance role). The bucket stays private: customers get presigned URLs.
+DOWNLOADS_S3_BUCKET = env.str("DOWNLOADS_S3_BUCKET", default="")
+if DOWNLOADS_S3_BUCKET:
+    STORAGES["downloads"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DOWNLOADS_S3_BUCKET,
+            "endpoint_url": env.str("DOWNLOADS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("DOWNLOADS_S3_REGION", default="") or None,
+            "access_key": env.str("DOWNLOADS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("DOWNLOADS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "addressing_style": env.str("DOWNLOADS_S3_ADDRESSING_STYLE", default="")
+            or None,
+            "location": env.str("DOWNLOADS_S3_PREFIX", default=""),
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # Private objects whatever the bucket's default says.
+            "default_acl": None,
+        },
+    }
+else:
+    STORAGES["downloads"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "downloads"), "base_url": None},
+    }
+# How long a link in an order email or on the order page opens its file; the
+# order page makes fresh ones on every visit.
+DOWNLOAD_LINK_MAX_AGE = env.int("DOWNLOAD_LINK_MAX_AGE", default=24 * 3600)
+# The largest file a seller may upload (bytes, default 2 GiB). Uploads stream to
+# a temporary file on disk first (FILE_UPLOAD_MAX_MEMORY_SIZE, below), so the
+# disk of FILE_UPLOAD_TEMP_DIR needs room for the largest; a reverse proxy in
+# front needs a body limit at least this large.
+DOWNLOAD_MAX_FILE_BYTES = env.int("DOWNLOAD_MAX_FILE_BYTES", default=2 * 1024**3)
+# Downloads of one file by one order; 0 for no limit.
+DOWNLOADS_PER_FILE_PER_ORDER = env.int("DOWNLOADS_PER_FILE_PER_ORDER", default=100)
+# S3 only: seconds a presigned URL works once a link redirected to it.
+DOWNLOAD_PRESIGNED_SECONDS = env.int("DOWNLOAD_PRESIGNED_SECONDS", default=60)
+# Uploads larger than this are written to a temporary file instead of memory
+# (Django's default, stated here because the uploads above rely on it).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
+
 # Without collectstatic there is no STATIC_ROOT: WhiteNoise then finds each file
 # when it is asked for (as it does under DEBUG) instead of indexing the folder
 # at start, which would warn that it is missing.

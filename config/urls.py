@@ -48,6 +48,7 @@ urlpatterns = [
     path("dashboard/", include("web.alerts.urls")),
     path("", include("web.orders.urls")),
     path("", include("web.purchases.urls")),
+    path("", include("web.downloads.urls")),
     # Public, but Anymail refuses any request without ANYMAIL["WEBHOOK_SECRET"].
     path("anymail/", include((_anymail_tracking_urls(), "anymail"))),
     path("admin/", admin.site.urls),

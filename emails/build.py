@@ -16,6 +16,12 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from downloads.links import download_link_lifetime
+from downloads.selectors import (
+    DownloadLink,
+    order_download_links,
+    product_download_samples,
+)
 from lib.rendering import render_markdown, render_markdown_shared
 
 SAMPLE_LICENSE = "**License key:** `DEMO-{index:04d}-ABCD-EFGH`"
@@ -41,6 +47,7 @@ def _render(
     licenses: list[str],
     order_url: str,
     manual: bool,
+    downloads: list[DownloadLink],
 ) -> EmailPreview:
     instructions = _instructions_for(product)
     context = {
@@ -57,6 +64,8 @@ def _render(
         "licenses": [
             {"text": text, "html": render_markdown(text)} for text in licenses
         ],
+        "downloads": downloads,
+        "download_link_lifetime": download_link_lifetime(),
     }
     subject = render_to_string("emails/order_fulfilled_subject.txt", context)
     return EmailPreview(
@@ -98,6 +107,8 @@ def order_email_build(
         licenses=[] if manual else licenses,
         order_url=order_url(order),
         manual=manual,
+        # Made now: they work for DOWNLOAD_LINK_MAX_AGE from the email's build.
+        downloads=order_download_links(order=order, absolute=True),
     )
     message = AnymailMessage(
         subject=preview.subject,
@@ -135,4 +146,7 @@ def order_email_preview(
         licenses=[] if product.is_manual else licenses,
         order_url=settings.SITE_URL + "/orders/sample/",
         manual=product.is_manual,
+        downloads=product_download_samples(
+            product_id=product.pk, url=settings.SITE_URL + "/d/sample/"
+        ),
     )

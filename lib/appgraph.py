@@ -17,7 +17,16 @@ from pathlib import Path
 
 # The project's Django apps, as INSTALLED_APPS names them (lib/ and config/ are
 # not apps: lib imports no app, config is the project that wires them).
-APPS = ("accounts", "products", "orders", "emails", "fulfillment", "keylists", "web")
+APPS = (
+    "accounts",
+    "products",
+    "orders",
+    "downloads",
+    "emails",
+    "fulfillment",
+    "keylists",
+    "web",
+)
 
 
 @dataclass(frozen=True)

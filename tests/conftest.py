@@ -173,6 +173,19 @@ def answering_product(wired_product, seller_server):
 
 
 @pytest.fixture
+def downloads_storage(settings, tmp_path):
+    """Products' files go to this test's own folder instead of var/downloads."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "downloads": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "downloads"), "base_url": None},
+        },
+    }
+    return tmp_path / "downloads"
+
+
+@pytest.fixture
 def email_backend(settings):
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
 

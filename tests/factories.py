@@ -193,3 +193,18 @@ def at(delivery: Delivery, when: datetime) -> Delivery:
 def age(delivery: Delivery, days: float) -> None:
     """The delivery and its attempts happened `days` ago."""
     at(delivery, timezone.now() - timedelta(days=days))
+
+
+# --- Products' files (the downloads app) -----------------------------------------
+
+
+def add_file(product, name: str = "app.zip", content: bytes = b"PK-bytes"):
+    """Upload a file to `product` as the seller's Files page does."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from downloads.services import product_file_add
+
+    upload = SimpleUploadedFile(name, content, content_type="application/zip")
+    return product_file_add(
+        product=product, upload=upload, filename=name, content_type=upload.content_type
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from emails.build import order_email_build, order_email_preview
@@ -79,3 +81,44 @@ def test_the_preview_of_the_text_format_shows_one_license_for_the_quantity(
     preview = order_email_preview(product=live_product, quantity=3)
 
     assert "License 1 of" not in preview.text
+
+
+# --- Downloads: the product's files, with links made when the email is built --
+
+
+@pytest.fixture
+def with_files(live_product, downloads_storage):
+    from tests.factories import add_file
+
+    return [
+        add_file(live_product, name="app.zip", content=b"x" * 3000),
+        add_file(live_product, name="manual.pdf"),
+    ]
+
+
+def test_the_email_links_each_file_of_the_order(order, with_files, client):
+    message = order_email_build(order=order, licenses=LICENSES)
+
+    html, text = html_part(message), message.body
+    for body in (html, text):
+        assert body.index("app.zip") < body.index("manual.pdf")
+        assert "work for 24 hours" in body
+    links = re.findall(r'href="(http://127\.0\.0\.1:8000/d/[^"]+/)"', html)
+    assert len(links) == 2
+    assert all(link in text for link in links)
+    path = links[0].removeprefix("http://127.0.0.1:8000")
+    assert b"".join(client.get(path).streaming_content) == b"x" * 3000
+
+
+def test_the_email_of_a_product_without_files_says_nothing_of_files(order):
+    message = order_email_build(order=order, licenses=LICENSES)
+
+    assert "Your file" not in message.body
+    assert "/d/" not in html_part(message)
+
+
+def test_the_preview_lists_the_files_with_sample_links(live_product, with_files):
+    preview = order_email_preview(product=live_product)
+
+    assert "app.zip" in preview.html and "manual.pdf" in preview.text
+    assert "http://127.0.0.1:8000/d/sample/" in preview.html

@@ -24,10 +24,12 @@ pytestmark = pytest.mark.django_db
 # reading it) and, as that fulfilled it, its email opened (1). Six statements.
 ATTEMPT_QUERIES = 10
 # Two transactions, so two commits: the claim (1), the order with its product
-# (1) and its licenses (1); then, after the provider took it, sent with the
-# ESP's message id (1) and, in a savepoint of its own, its log entry (1) and any
-# report of it that came first (1). Six statements and three savepoint pairs.
-EMAIL_QUERIES = 12
+# (1) and its licenses (1), the product's files for their download links (1,
+# issue 15 §3: the email lists them); then, after the provider took it, sent
+# with the ESP's message id (1) and, in a savepoint of its own, its log entry
+# (1) and any report of it that came first (1). Seven statements and three
+# savepoint pairs.
+EMAIL_QUERIES = 13
 
 
 @pytest.fixture

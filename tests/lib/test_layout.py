@@ -13,6 +13,7 @@ FORBIDDEN = (
     "django",
     "accounts",
     "config",
+    "downloads",
     "emails",
     "fulfillment",
     "orders",

@@ -29,7 +29,7 @@ from fulfillment.services.alerts import (
     alert_endpoint_save,
 )
 from products.models import Product
-from tests.factories import DeliveryFactory
+from tests.factories import DeliveryFactory, add_file
 from web.orders.services import order_place
 from web.products.services import product_create
 
@@ -87,6 +87,12 @@ CLASSIFICATION: dict[str, str] = {
     "fulfillment:delivery-retry": OWNER,
     "fulfillment:delivery-cancel": OWNER,
     "fulfillment:delivery-fulfill": OWNER,
+    # A product's Files page and its delete button (the file is alice's).
+    "downloads:files": OWNER,
+    "downloads:file-delete": OWNER,
+    # A customer's download link: the signed token is the credential (the
+    # walk's token, an order's, is no such link: see tests/web/downloads).
+    "downloads:download": PUBLIC,
     # The Alerts page and its actions are the signed-in seller's own endpoint.
     "alerts:edit": OWN_LIST,
     "alerts:secret-regenerate": OWN_LIST,
@@ -195,9 +201,14 @@ def _metrics_token(settings):
     settings.METRICS_TOKEN = "tenancy-walk-metrics-token-0123456789abcdef"
 
 
+# The name of alice's product file: shown to her and her customers only.
+FILE_NAME = "alice-secret-installer.dmg"
+
+
 @pytest.fixture
-def alice_data(alice):
-    """alice's live product, a paid order with its delivery, and a test delivery."""
+def alice_data(alice, downloads_storage):
+    """alice's live product with a file, a paid order with its delivery, and a
+    test delivery."""
     product = product_create(
         seller=alice, name=PRODUCT_NAME, slug="alice-widget", price=Decimal("9.00")
     )
@@ -211,6 +222,7 @@ def alice_data(alice):
     )
     delivery = order.deliveries.get()
     test_delivery = DeliveryFactory(product=product)
+    file = add_file(product, name=FILE_NAME)
     endpoint = alert_endpoint_get_or_create(seller_id=alice.pk)
     alert_endpoint_save(endpoint=endpoint, url=ALERTS_URL, events=["order.refunded"])
     alert_id = alert_emit(
@@ -226,6 +238,7 @@ def alice_data(alice):
         "order": order,
         "delivery": delivery,
         "test_delivery": test_delivery,
+        "file": file,
         "alice": alice,
     }
 
@@ -241,6 +254,7 @@ def _value(route: Route, param: str, data: dict) -> str:
         return chosen.delivery_id
     values = {
         "alert_id": data["alert_id"],
+        "file_pk": str(data["file"].pk),
         "slug": product.slug,
         "token": order.token,
         "transaction_id": order.transaction_id,
@@ -279,6 +293,7 @@ def _assert_no_alice_data(response, url: str, method: str) -> None:
     assert PRODUCT_NAME not in body, f"{method.upper()} {url} shows alice's product"
     assert CUSTOMER_EMAIL not in body, f"{method.upper()} {url} shows her customer"
     assert ALERTS_URL not in body, f"{method.upper()} {url} shows her Alerts URL"
+    assert FILE_NAME not in body, f"{method.upper()} {url} shows her file"
 
 
 def _assert_no_passthrough(response, url: str, method: str) -> None:

@@ -58,12 +58,13 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
+from downloads.services import filename_clean
 from emails.build import order_email_build, order_url
 from fulfillment.models import Delivery, WebhookConfig
 from fulfillment.services.loading import order_email_load
 from fulfillment.services.orders import order_fulfillment_refresh
 from lib.rendering import ALLOWED_TAGS, LINK_REL
-from tests.factories import place
+from tests.factories import add_file, place
 from web.orders.forms import passthrough_problem
 
 pytestmark = pytest.mark.django_db
@@ -849,3 +850,94 @@ def test_a_hostile_address_is_shown_as_text_on_the_purchases_page(
 
     _check(document, baseline, _purchases_scope("list_page"))
     assert escape(email.lower()) in document
+
+
+# --- A product file's name: the seller's upload, shown to customers ------------
+#
+# Plain text, never Markdown: whatever name the seller's browser sent, cleaned by
+# the upload (its last path segment, no control or format characters). It shows
+# on the customer's order page and in the order email, on the seller's Files,
+# product and order pages, in the email preview and in admin; each must hold it
+# as escaped text and add no executable markup to the page.
+
+# The corpus payloads a file name can carry unchanged (a "/" or "\\" starts a
+# new path segment, which the upload drops), and attacks on attribute values.
+FILENAME_PAYLOADS: dict[str, str] = {
+    **{
+        name: payload
+        for name, payload in PASSTHROUGH_PAYLOADS.items()
+        if filename_clean(payload) == payload
+    },
+    "attribute-break-download": '" download="evil.exe" onclick="alert(1)',
+    "entity-in-name": "&lt;script&gt;alert(1).zip",
+    "markdown-link": "[x](javascript:alert(1)).zip",
+}
+HARMLESS_FILENAME = "pixel-editor.zip"
+FILENAME_OUTPUTS = (
+    "order_page",
+    "email",
+    "files_page",
+    "product_page",
+    "seller_order",
+    "email_preview",
+    "admin_product",
+    "admin_order",
+)
+
+
+def _with_file(order, name: str) -> str:
+    """The order's product with one file of this name, downloaded once by the
+    order (so the counts show it too); its cleaned name."""
+    from downloads.models import ProductFile
+    from downloads.services import download_count
+
+    ProductFile.objects.filter(product=order.product).delete()
+    file = add_file(order.product, name=name)
+    download_count(order_id=order.pk, file_id=file.pk)
+    return file.filename
+
+
+def _filename_page(output: str, client, order) -> str:
+    product = order.product
+    if output == "email":
+        loaded, licenses = order_email_load(order.pk)
+        [(document, _)] = order_email_build(
+            order=loaded, licenses=licenses
+        ).alternatives
+        return document
+    url = {
+        "order_page": reverse("orders:order", args=[order.token]),
+        "files_page": reverse("downloads:files", args=[product.pk]),
+        "product_page": reverse("products:detail", args=[product.pk]),
+        "seller_order": reverse("orders:seller-order", args=[order.pk]),
+        "email_preview": reverse("products:email-preview", args=[product.pk]),
+        "admin_product": reverse("admin:products_product_change", args=[product.pk]),
+        "admin_order": reverse("admin:orders_order_change", args=[order.pk]),
+    }[output]
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.usefixtures("downloads_storage")
+@pytest.mark.parametrize("output", FILENAME_OUTPUTS)
+@pytest.mark.parametrize(
+    "payload", FILENAME_PAYLOADS.values(), ids=FILENAME_PAYLOADS.keys()
+)
+def test_a_hostile_file_name_is_shown_as_text_only(
+    payload, output, order, client, alice, charlie
+):
+    client.force_login(charlie if output.startswith("admin") else alice)
+    _with_file(order, HARMLESS_FILENAME)
+    baseline = _filename_page(output, client, order)
+
+    shown = _with_file(order, payload)
+    document = _filename_page(output, client, order)
+
+    if output != "email_preview":  # there, inside the srcdoc attribute, twice
+        assert escape(shown) in document
+    _no_executable_added(document, baseline)
+
+
+def test_the_file_name_corpus_is_large_enough():
+    assert len(FILENAME_PAYLOADS) >= 20

@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from config.admin_actions import APPLY_MARKER, formset_action_page
+from downloads.models import OrderDownload
 from emails.models import EmailEvent, OrderEmail
 from emails.selectors import email_of
 from fulfillment.models import Delivery
@@ -196,6 +197,16 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
         )
 
 
+class OrderDownloadInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """How often the order downloaded each of its product's files."""
+
+    model = OrderDownload
+    extra = 0
+    fields = readonly_fields = ("file", "count", "last_at")
+    ordering = ["file__position", "file__pk"]
+    verbose_name_plural = "Downloads"
+
+
 class OrderEmailInline(ReadOnlyAdminMixin, admin.StackedInline):
     """The customer's license email: sent or not, and what the ESP reported."""
 
@@ -291,7 +302,13 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_select_related = ["product", "email"]
     date_hierarchy = "completed_at"
-    inlines = [DeliveryInline, OrderEventInline, OrderEmailInline, EmailEventInline]
+    inlines = [
+        DeliveryInline,
+        OrderEventInline,
+        OrderEmailInline,
+        EmailEventInline,
+        OrderDownloadInline,
+    ]
     exclude = ["token", "request_fingerprint"]
     readonly_fields = ["order_page"]
     actions = ["resend_email", "resend_email_corrected", "refund", "cancel"]

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from downloads.models import ProductFile
 from fulfillment.models import WebhookConfig
 from products.models import Product
 from web.products.services import product_unpublish
@@ -40,6 +41,31 @@ class WebhookConfigInline(admin.StackedInline):
         return format_html('<ul>{}</ul><a href="{}">Edit custom fields</a>', rows, edit)
 
 
+class ProductFileInline(admin.TabularInline):
+    """The product's files, read-only: sellers upload and delete them in the
+    dashboard (storage and counts stay consistent there)."""
+
+    model = ProductFile
+    extra = 0
+    fields = readonly_fields = (
+        "filename",
+        "size",
+        "content_type",
+        "storage_name",
+        "position",
+        "created_at",
+    )
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = [
@@ -56,7 +82,7 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "seller__username", "seller__email"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["seller"]
-    inlines = [WebhookConfigInline]
+    inlines = [WebhookConfigInline, ProductFileInline]
     # Going live needs the release checklist (the seller's publish button); staff
     # can only take a product down, through the action below.
     readonly_fields = ["status", "published_at", "email_preview_seen_at"]

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from accounts.http import SellerRequest
+from downloads.selectors import order_download_counts
 from emails.models import EmailDelivery
 from emails.selectors import email_of, order_email_events
 from fulfillment.models import DUE_STATUSES
@@ -114,6 +115,7 @@ def _render_order(
         "resend_form": (OrderEmailResendForm() if resend_form is None else resend_form),
         "email_events": order_email_events(order_id=order.pk),
         "email_problem": email is not None and email.delivery in EMAIL_PROBLEMS,
+        "download_counts": order_download_counts(order=order),
     }
     return render(request, "dashboard/orders/order_detail.html", context)
 

@@ -11,6 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from downloads.links import download_link_lifetime
+from downloads.selectors import order_download_links
 from orders.aftersale import order_is_closed
 from orders.checkout_tokens import checkout_token_issue
 from orders.errors import OrderError
@@ -125,6 +127,9 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
         "deliveries": deliveries,
         "licenses": order_licenses(deliveries=deliveries),
         "instructions": order_instructions(order=order),
+        # Fresh links on every visit: that is how a customer renews them.
+        "downloads": order_download_links(order=order),
+        "download_link_lifetime": download_link_lifetime(),
         "pending": pending,
         "refresh_seconds": PENDING_REFRESH_SECONDS,
         "poll_seconds": ORDER_POLL_SECONDS,

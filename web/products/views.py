@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import SellerRequest
 from config.csp import email_preview_csp
+from downloads.selectors import product_files
 from emails.build import order_email_preview
 from fulfillment.models import Delivery, WebhookConfig
 from fulfillment.selectors.health import product_health, seller_health
@@ -52,6 +53,7 @@ def product_detail(request: SellerRequest, pk: int) -> HttpResponse:
         "missing": checklist_missing(items),
         "deliveries": Delivery.objects.filter(product=product, is_test=False)[:10],
         "health": product_health(product) if product.uses_webhook else None,
+        "files": product_files(product_id=product.pk),
     }
     return render(request, "dashboard/product_detail.html", context)
 

@@ -28,6 +28,7 @@ from fulfillment.services.alerts import (
     alert_endpoint_get_or_create,
     alert_endpoint_save,
 )
+from keylists.services import license_keys_add
 from products.models import Product
 from tests.factories import DeliveryFactory
 from web.orders.services import order_place
@@ -87,6 +88,10 @@ CLASSIFICATION: dict[str, str] = {
     "fulfillment:delivery-retry": OWNER,
     "fulfillment:delivery-cancel": OWNER,
     "fulfillment:delivery-fulfill": OWNER,
+    # A product's license key list page, its threshold and a key's removal.
+    "keylists:list": OWNER,
+    "keylists:threshold": OWNER,
+    "keylists:key-remove": OWNER,
     # The Alerts page and its actions are the signed-in seller's own endpoint.
     "alerts:edit": OWN_LIST,
     "alerts:secret-regenerate": OWN_LIST,
@@ -211,6 +216,8 @@ def alice_data(alice):
     )
     delivery = order.deliveries.get()
     test_delivery = DeliveryFactory(product=product)
+    # A key in her product's list (for its fallback): the removal route's key.
+    license_keys_add(product_id=product.pk, text="ALICE-KEY-1")
     endpoint = alert_endpoint_get_or_create(seller_id=alice.pk)
     alert_endpoint_save(endpoint=endpoint, url=ALERTS_URL, events=["order.refunded"])
     alert_id = alert_emit(
@@ -241,6 +248,7 @@ def _value(route: Route, param: str, data: dict) -> str:
         return chosen.delivery_id
     values = {
         "alert_id": data["alert_id"],
+        "key_id": str(product.key_list.keys.get().pk),
         "slug": product.slug,
         "token": order.token,
         "transaction_id": order.transaction_id,

@@ -15,6 +15,8 @@ UPLOAD_SUFFIXES = (".txt", CSV_SUFFIX)
 
 
 class KeyUploadForm(forms.Form):
+    file_is_csv = False  # set by clean_file from the upload's name
+
     keys = forms.CharField(
         label="Paste keys",
         required=False,
@@ -39,8 +41,10 @@ class KeyUploadForm(forms.Form):
                 f"The file is {filesizeformat(upload.size)}; "
                 f"the largest accepted is {filesizeformat(limit)}."
             )
-        if not upload.name.lower().endswith(UPLOAD_SUFFIXES):
+        name = (upload.name or "").lower()
+        if not name.endswith(UPLOAD_SUFFIXES):
             raise forms.ValidationError("Upload a .txt or a .csv file.")
+        self.file_is_csv = name.endswith(CSV_SUFFIX)
         try:
             return upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -67,8 +71,7 @@ class KeyUploadForm(forms.Form):
     def keys_input(self) -> dict[str, Any]:
         """The arguments of `license_keys_add` for the valid form."""
         if self.source_field == "file":
-            name = self.files["file"].name.lower()
-            return {"text": self.cleaned_data["file"], "is_csv": name.endswith(".csv")}
+            return {"text": self.cleaned_data["file"], "is_csv": self.file_is_csv}
         return {"text": self.cleaned_data["keys"], "is_csv": False}
 
 

@@ -422,6 +422,7 @@ CELERY_TASK_ROUTES = {
     "emails.tasks.order_refund_notice_send_task": {"queue": "email"},
     "emails.tasks.order_refund_notices_send_task": {"queue": "email"},
     "emails.tasks.purchases_link_email_send_task": {"queue": "email"},
+    "keylists.tasks.key_list_low_stock_email_send_task": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE = {
     # The database is the truth; this wakes up deliveries whose message was lost.
@@ -625,6 +626,10 @@ ACCOUNT_EMAIL_RATE_PER_ADDRESS = env.str(
 )
 # A sign-up not confirmed after this many days is deleted, freeing its username.
 SIGNUP_UNCONFIRMED_DAYS = env.int("SIGNUP_UNCONFIRMED_DAYS", default=30)
+# The largest key list file a seller may upload (.txt or .csv), in bytes.
+KEY_LIST_UPLOAD_MAX_BYTES = env.int(
+    "KEY_LIST_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024
+)
 # The API rate limiter counts in the cache. LocMem is per process; production
 # with several web processes needs a shared one, e.g. CACHE_URL=redis://host:6379/1.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

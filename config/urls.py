@@ -46,6 +46,7 @@ urlpatterns = [
     path("dashboard/", include("web.products.urls")),
     path("dashboard/", include("web.fulfillment.urls")),
     path("dashboard/", include("web.alerts.urls")),
+    path("dashboard/", include("web.keylists.urls")),
     path("", include("web.orders.urls")),
     path("", include("web.purchases.urls")),
     path("", include("web.downloads.urls")),

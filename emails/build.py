@@ -25,6 +25,8 @@ from downloads.selectors import (
 from lib.rendering import render_markdown, render_markdown_shared
 
 SAMPLE_LICENSE = "**License key:** `DEMO-{index:04d}-ABCD-EFGH`"
+# A key list's sample: a key as the list gives it, a code span of the key.
+SAMPLE_LIST_KEY = "`DEMO-{index:04d}-ABCD-EFGH`"
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,9 @@ def order_email_preview(
     quantity.
     """
     config = getattr(product, "webhook_config", None)
+    if licenses is None and product.uses_key_list:
+        # One key per unit, as the list gives them.
+        licenses = [SAMPLE_LIST_KEY.format(index=i) for i in range(1, quantity + 1)]
     if licenses is None:
         per_unit = config is not None and (
             config.separate_multibuy or config.response_format != "text"

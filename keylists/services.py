@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .models import KEY_MAX_LENGTH, KeyList, LicenseKey
+
+logger = logging.getLogger(__name__)
 
 # A CSV's first row is a header, not a key, when its first cell is one of these.
 CSV_HEADERS = frozenset(
@@ -127,7 +130,65 @@ def license_keys_add(*, product_id: int, text: str, is_csv: bool = False) -> int
         raise KeyListError(
             ["Some of these keys were added to your list meanwhile: try again."]
         ) from exc
+    _low_stock_rearm(key_list)
     return len(parsed.keys)
+
+
+def _low_stock_rearm(key_list: KeyList) -> None:
+    """Stock above the threshold again: the next crossing is told again."""
+    free = LicenseKey.objects.filter(key_list=key_list, used_at__isnull=True).count()
+    if free > key_list.low_stock_threshold:
+        KeyList.objects.filter(
+            pk=key_list.pk, low_stock_alerted_at__isnull=False
+        ).update(low_stock_alerted_at=None)
+
+
+@transaction.atomic
+def key_list_threshold_save(*, product_id: int, threshold: int) -> KeyList:
+    """Set the low-stock threshold. A threshold now below the stock re-arms the
+    alert; one at or above it alerts at the next key given out, not now (the
+    seller is looking at the stock as they save it)."""
+    key_list = KeyList.objects.select_for_update().get(
+        pk=key_list_for(product_id=product_id).pk
+    )
+    key_list.low_stock_threshold = threshold
+    key_list.save(update_fields=["low_stock_threshold", "updated_at"])
+    _low_stock_rearm(key_list)
+    key_list.refresh_from_db(fields=["low_stock_alerted_at"])
+    return key_list
+
+
+def key_list_stock_note(*, product_id: int, now) -> bool:
+    """After keys were claimed, inside the claim's transaction: if the free keys
+    fell to the threshold and the seller was not told since the last refill,
+    stamp the list (one conditional UPDATE, so concurrent claims stamp it once)
+    and, on commit, enqueue the low-stock email. True if this call stamped it."""
+    armed = KeyList.objects.filter(
+        product_id=product_id, low_stock_alerted_at__isnull=True
+    )
+    threshold = armed.values_list("low_stock_threshold", flat=True).first()
+    if threshold is None:  # told already (or no list): no count needed
+        return False
+    free = LicenseKey.objects.filter(
+        key_list__product_id=product_id, used_at__isnull=True
+    ).count()
+    if free > threshold or not armed.update(low_stock_alerted_at=now):
+        return False
+    transaction.on_commit(lambda: _low_stock_email_enqueue(product_id))
+    return True
+
+
+def _low_stock_email_enqueue(product_id: int) -> None:
+    """At most once: a broker that is down loses this one alert (the stock
+    stays on the key list page and the checkout says "Sold out")."""
+    from .tasks import key_list_low_stock_email_send_task
+
+    try:
+        key_list_low_stock_email_send_task.delay(product_id)
+    except Exception:
+        logger.exception(
+            "Could not enqueue the low-stock email of product %s", product_id
+        )
 
 
 def _line_number(message: str) -> int:

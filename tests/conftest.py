@@ -135,6 +135,19 @@ def live_product(product):
 
 
 @pytest.fixture
+def key_list_product(alice):
+    """alice's live product sold from her license key list (empty: tests add
+    the keys they need)."""
+    return ProductFactory(
+        seller=alice,
+        name="Key Tamer",
+        slug="key-tamer",
+        status="live",
+        fulfillment_method="key_list",
+    )
+
+
+@pytest.fixture
 def fulfillment_settings(settings):
     """Call it with keys of settings.FULFILLMENT to override them for one test.
 

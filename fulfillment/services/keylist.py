@@ -23,7 +23,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from keylists.services import license_keys_add, license_keys_claim
+from keylists.services import (
+    key_list_stock_note,
+    license_keys_add,
+    license_keys_claim,
+)
 from lib.rendering import markdown_code
 
 from ..models import Delivery, DeliverySource, DeliveryStatus, status_before_claim
@@ -102,6 +106,7 @@ def delivery_serve_from_list(
             _wait_for_keys(delivery, claimed_attempt)
             return False
         _settle_served(delivery, keys, now, claimed=claimed_attempt is not None)
+        key_list_stock_note(product_id=delivery.product_id, now=now)
         order_fulfillment_refresh(order_id=order_id, send_email_now=send_email_now)
     logger.info(
         "Delivery %s served from the key list (%s)",

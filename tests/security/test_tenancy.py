@@ -28,6 +28,7 @@ from fulfillment.services.alerts import (
     alert_endpoint_get_or_create,
     alert_endpoint_save,
 )
+from keylists.services import license_keys_add
 from products.models import Product
 from tests.factories import DeliveryFactory, add_file
 from web.orders.services import order_place
@@ -93,6 +94,10 @@ CLASSIFICATION: dict[str, str] = {
     # A customer's download link: the signed token is the credential (the
     # walk's token, an order's, is no such link: see tests/web/downloads).
     "downloads:download": PUBLIC,
+    # A product's license key list page, its threshold and a key's removal.
+    "keylists:list": OWNER,
+    "keylists:threshold": OWNER,
+    "keylists:key-remove": OWNER,
     # The Alerts page and its actions are the signed-in seller's own endpoint.
     "alerts:edit": OWN_LIST,
     "alerts:secret-regenerate": OWN_LIST,
@@ -223,6 +228,8 @@ def alice_data(alice, downloads_storage):
     delivery = order.deliveries.get()
     test_delivery = DeliveryFactory(product=product)
     file = add_file(product, name=FILE_NAME)
+    # A key in her product's list (for its fallback): the removal route's key.
+    license_keys_add(product_id=product.pk, text="ALICE-KEY-1")
     endpoint = alert_endpoint_get_or_create(seller_id=alice.pk)
     alert_endpoint_save(endpoint=endpoint, url=ALERTS_URL, events=["order.refunded"])
     alert_id = alert_emit(
@@ -255,6 +262,7 @@ def _value(route: Route, param: str, data: dict) -> str:
     values = {
         "alert_id": data["alert_id"],
         "file_pk": str(data["file"].pk),
+        "key_id": str(product.key_list.keys.get().pk),
         "slug": product.slug,
         "token": order.token,
         "transaction_id": order.transaction_id,

@@ -299,6 +299,8 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "=email__message_id",
         # The seller's own id for the buyer (say, acct_42), when they ask staff.
         "=passthrough",
+        # A license key from the product's key list, as the customer quotes it.
+        "=deliveries__license_keys__key",
     ]
     list_select_related = ["product", "email"]
     date_hierarchy = "completed_at"

@@ -17,6 +17,7 @@ from fulfillment.services.alerts import alert_order_event
 from fulfillment.services.deliveries import order_fulfillment_start
 from fulfillment.services.loading import product_load_by_slug
 from fulfillment.services.wakeups import delivery_retry_now
+from keylists.selectors import key_list_free_count
 from lib.fingerprint import request_fingerprint
 from orders.checkout_tokens import CheckoutTokenInvalid, checkout_token_nonce
 from orders.errors import OrderError
@@ -188,6 +189,7 @@ def order_place(
     customer_name: str = "",
     passthrough: str = "",
     nonce: str | None = None,
+    refuse_beyond_stock: bool = False,
 ) -> Order:
     """The public checkout: open a checkout, charge the provider, complete the order.
 
@@ -196,7 +198,9 @@ def order_place(
     open, with no order (and gives its nonce back). With a `nonce`, a checkout
     that already carries it is not charged again: its order is returned (see
     `checkout_submit`). The provider's `is_test` marks the order. `passthrough`
-    is the seller's own data from the product page's link.
+    is the seller's own data from the product page's link. `refuse_beyond_stock`
+    (the public form): a key list product refuses a quantity above its keys
+    left before anything is charged (`checkout_stock_check`).
     """
     provider = get_provider()
     if nonce:
@@ -208,6 +212,8 @@ def order_place(
         )
         if earlier is not None:
             return earlier
+    if refuse_beyond_stock:
+        checkout_stock_check(product=product, quantity=quantity)
     checkout = _checkout_claim(
         product=product,
         quantity=quantity,
@@ -230,6 +236,22 @@ def order_place(
         source=OrderSource.CHECKOUT,
         is_test=provider.is_test,
     )
+
+
+def checkout_stock_check(*, product: Product, quantity: int) -> None:
+    """Refuse a key list product's quantity above the keys left, next to the
+    quantity field. A check, not a reservation: two buyers racing for the last
+    key may both pay, and the later order waits for keys (with its reason) and
+    is served when the seller adds some. Orders paid elsewhere (the orders API)
+    never come here: they wait the same way."""
+    if not product.uses_key_list:
+        return
+    left = key_list_free_count(product_id=product.pk)
+    if quantity > left:
+        message = f"Only {left} left." if left else "Sold out."
+        raise OrderError(
+            "sold_out", message, status=409, fields={"quantity": [message]}
+        )
 
 
 # --- Public checkout form: one order per form shown ------------------------------
@@ -272,6 +294,7 @@ def checkout_submit(
         customer_name=customer_name,
         passthrough=passthrough,
         nonce=nonce,
+        refuse_beyond_stock=True,
     )
 
 

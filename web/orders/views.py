@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from downloads.links import download_link_lifetime
 from downloads.selectors import order_download_links
+from keylists.selectors import key_list_free_count
 from orders.aftersale import order_is_closed
 from orders.checkout_tokens import checkout_token_issue
 from orders.errors import OrderError
@@ -61,6 +62,9 @@ def _product_page(
         "form": form,
         "link_errors": link_errors,
         "provider": get_provider(),
+        # A key list without keys left: no form to pay for what cannot be sent.
+        "sold_out": product.uses_key_list
+        and not key_list_free_count(product_id=product.pk),
         # A fresh token for every page shown: one form, at most one order.
         "checkout_token": checkout_token_issue(product_pk=product.pk),
     }

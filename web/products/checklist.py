@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from fulfillment.models import Delivery, DeliveryStatus, WebhookConfig
+from keylists.models import KeyList
+from keylists.selectors import key_list_free_count
 from products.models import Product
 
 
@@ -97,6 +99,7 @@ def product_checklist(product: Product) -> list[ChecklistItem]:
                 ),
             )
         )
+    items += _key_list_items(product)
     items.append(
         ChecklistItem(
             "email_preview",
@@ -108,6 +111,40 @@ def product_checklist(product: Product) -> list[ChecklistItem]:
         )
     )
     return items
+
+
+def _key_list_items(product: Product) -> list[ChecklistItem]:
+    """The list method needs keys to publish; the Webhook method's fallback,
+    when switched on, only warns: the seller's server still serves orders."""
+    url = reverse("keylists:list", args=[product.pk])
+    if product.uses_key_list:
+        return [
+            ChecklistItem(
+                "keys",
+                "Keys in your list",
+                key_list_free_count(product_id=product.pk) > 0,
+                url,
+                action="Add keys",
+                hint="Each unit sold takes one key: with none, nobody can buy.",
+            )
+        ]
+    fallback_on = KeyList.objects.filter(
+        product=product, fallback_enabled=True
+    ).exists()
+    if product.uses_webhook and fallback_on:
+        return [
+            ChecklistItem(
+                "fallback_keys",
+                "Keys for the fallback",
+                key_list_free_count(product_id=product.pk) > 0,
+                url,
+                required=False,
+                action="Add keys",
+                hint="Your fallback is on but your key list is empty: when your "
+                "server does not answer, orders wait for it.",
+            )
+        ]
+    return []
 
 
 def checklist_item_done(items: list[ChecklistItem], key: str) -> bool:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from keylists.selectors import key_list_free_count
 from products.models import FulfillmentMethod, Product
 
 from .services import EDITABLE_FIELDS, product_slug_from_name
@@ -25,7 +26,9 @@ class ProductForm(forms.ModelForm):
             "Leave blank to make one from the name.",
             "description": "Shown on the product page.",
             "fulfillment_method": "Webhook: after each order we send an HTTP "
-            "request to your server and email its answer to the customer.",
+            "request to your server and email its answer to the customer. "
+            "License key list: each unit sold takes one key from a list you "
+            "upload. Manual: you deliver it yourself.",
             "send_order_emails": "Order emails can be disabled: when off, the "
             "customer still sees everything on their order page.",
         }
@@ -50,7 +53,14 @@ class ProductForm(forms.ModelForm):
         # The release checklist gates going live; a live product's edits must not
         # leave its next orders with nowhere to go.
         product = self.instance
-        wants_webhook = cleaned.get("fulfillment_method") == FulfillmentMethod.WEBHOOK
+        method = cleaned.get("fulfillment_method")
+        if self._switches_live_product_to_an_empty_list(method):
+            self.add_error(
+                "fulfillment_method",
+                "This product is live: add keys on its Key list page before "
+                "switching to a license key list, or unpublish it first.",
+            )
+        wants_webhook = method == FulfillmentMethod.WEBHOOK
         config = getattr(product, "webhook_config", None) if product.pk else None
         if (
             product.pk
@@ -63,3 +73,14 @@ class ProductForm(forms.ModelForm):
                 "This product is live: set its Webhook URL in the Webhook Editor "
                 "before switching to Webhook, or unpublish it first.",
             )
+
+    def _switches_live_product_to_an_empty_list(self, method: str | None) -> bool:
+        # Before _post_clean, the instance still holds the saved method.
+        product = self.instance
+        return bool(
+            product.pk
+            and product.is_live
+            and method == FulfillmentMethod.KEY_LIST
+            and not product.uses_key_list
+            and not key_list_free_count(product_id=product.pk)
+        )

@@ -14,6 +14,7 @@ from downloads.selectors import product_files
 from emails.build import order_email_preview
 from fulfillment.models import Delivery, WebhookConfig
 from fulfillment.selectors.health import product_health, seller_health
+from keylists.selectors import key_list_stock
 
 from . import services
 from .checklist import checklist_missing, product_checklist
@@ -38,6 +39,8 @@ def product_create(request: SellerRequest) -> HttpResponse:
         messages.success(request, f"“{product.name}” created as a draft.")
         if product.uses_webhook:
             return redirect("fulfillment:config-edit", pk=product.pk)
+        if product.uses_key_list:
+            return redirect("keylists:list", pk=product.pk)
         return redirect("products:detail", pk=product.pk)
     return render(request, "dashboard/product_form.html", {"form": form})
 
@@ -54,6 +57,9 @@ def product_detail(request: SellerRequest, pk: int) -> HttpResponse:
         "deliveries": Delivery.objects.filter(product=product, is_test=False)[:10],
         "health": product_health(product) if product.uses_webhook else None,
         "files": product_files(product_id=product.pk),
+        "key_stock": (
+            key_list_stock(product_id=product.pk) if product.uses_key_list else None
+        ),
     }
     return render(request, "dashboard/product_detail.html", context)
 

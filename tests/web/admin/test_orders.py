@@ -131,6 +131,20 @@ def test_staff_search_by_delivery_id_finds_the_order(charlie_client, live_produc
     assert list(response.context["cl"].result_list) == [order]
 
 
+def test_staff_search_by_a_license_key_finds_the_order(
+    charlie_client, key_list_product
+):
+    from keylists.services import license_keys_add
+
+    license_keys_add(product_id=key_list_product.pk, text="KEY-AAAA\nKEY-BBBB")
+    order_place(product=key_list_product, quantity=1, customer_email="a@example.com")
+    order = order_place(
+        product=key_list_product, quantity=1, customer_email="b@example.com"
+    )
+    response = charlie_client.get("/admin/orders/order/", {"q": "KEY-BBBB"})
+    assert list(response.context["cl"].result_list) == [order]
+
+
 def test_staff_search_by_passthrough_finds_the_order(charlie_client, live_product):
     order = order_place(
         product=live_product,

@@ -232,3 +232,71 @@ def test_live_manual_product_cannot_switch_to_a_webhook_without_url(
     assert "set its Webhook URL in the Webhook Editor" in response.content.decode()
     product.refresh_from_db()
     assert product.fulfillment_method == "manual"
+
+
+# --- The license key list method ------------------------------------------------
+
+
+def test_creating_a_key_list_product_opens_its_key_list(alice_client):
+    response = alice_client.post(
+        reverse("products:create"), _product_data(fulfillment_method="key_list")
+    )
+
+    product = Product.objects.get()
+    assert product.uses_key_list
+    assert response["Location"] == reverse("keylists:list", args=[product.pk])
+
+
+def test_the_product_list_names_the_key_list_method(alice_client, key_list_product):
+    response = alice_client.get(reverse("products:list"))
+
+    assert '<td data-label="Fulfillment">Key list</td>' in response.content.decode()
+
+
+def test_the_product_page_shows_the_keys_left_and_links_the_list(
+    alice_client, key_list_product
+):
+    from keylists.services import license_keys_add
+
+    license_keys_add(product_id=key_list_product.pk, text="K-1\nK-2")
+
+    response = alice_client.get(reverse("products:detail", args=[key_list_product.pk]))
+
+    body = response.content.decode()
+    assert "<strong>2</strong> keys left, 0 used" in body
+    assert reverse("keylists:list", args=[key_list_product.pk]) in body
+    assert response.context["health"] is None
+
+
+def test_the_email_preview_of_a_key_list_shows_one_key_per_unit(
+    alice_client, key_list_product
+):
+    response = alice_client.get(
+        reverse("products:email-preview", args=[key_list_product.pk])
+    )
+
+    [(_, single), (_, multibuy)] = response.context["previews"]
+    assert "Your license" in single.html and "DEMO-0001-ABCD-EFGH" in single.text
+    assert "License 1 of 3" in multibuy.html and "License 3 of 3" in multibuy.html
+
+
+def test_a_live_product_cannot_switch_to_an_empty_key_list(alice_client, live_product):
+    response = alice_client.post(
+        reverse("products:edit", args=[live_product.pk]),
+        _product_data(name=live_product.name, fulfillment_method="key_list"),
+    )
+
+    assert "add keys on its Key list page" in response.content.decode()
+    live_product.refresh_from_db()
+    assert live_product.uses_webhook
+
+
+def test_a_live_key_list_product_with_an_empty_list_can_still_be_edited(
+    alice_client, key_list_product
+):
+    response = alice_client.post(
+        reverse("products:edit", args=[key_list_product.pk]),
+        _product_data(name="Renamed", fulfillment_method="key_list"),
+    )
+
+    assert response.status_code == 302

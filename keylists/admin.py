@@ -96,7 +96,7 @@ class LicenseKeyAdmin(_ReadOnly, admin.ModelAdmin):
         "=delivery__order__transaction_id",
     ]
     list_select_related = ["key_list__product", "delivery__order"]
-    fields = readonly_fields = [
+    readonly_fields = [
         "key",
         "product",
         "order_link",
@@ -104,6 +104,7 @@ class LicenseKeyAdmin(_ReadOnly, admin.ModelAdmin):
         "used_at",
         "added_at",
     ]
+    fields = tuple(readonly_fields)
 
     @admin.display(description="Product", ordering="key_list__product__name")
     def product(self, key: LicenseKey):
@@ -115,9 +116,8 @@ class LicenseKeyAdmin(_ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="Order")
     def order_link(self, key: LicenseKey):
-        if key.delivery is None or key.delivery.order_id is None:
+        order = key.delivery.order if key.delivery is not None else None
+        if order is None:
             return "—"
-        url = reverse("admin:orders_order_change", args=[key.delivery.order_id])
-        return format_html(
-            '<a href="{}">{}</a>', url, key.delivery.order.transaction_id
-        )
+        url = reverse("admin:orders_order_change", args=[order.pk])
+        return format_html('<a href="{}">{}</a>', url, order.transaction_id)

@@ -10,10 +10,20 @@ from django.conf import settings
 import fulfillment.tasks
 from config.celery import app
 
+ROOT = Path(fulfillment.tasks.__file__).resolve().parents[1]
+
 
 def _decorated_names() -> dict[str, str | None]:
-    """Each task function of fulfillment/tasks.py -> the `name=` its decorator gives."""
-    tree = ast.parse(Path(fulfillment.tasks.__file__).read_text())
+    """Each task function of every app's tasks.py ("app.function") -> the
+    `name=` its decorator gives."""
+    found = {}
+    for path in sorted(ROOT.glob("*/tasks.py")):
+        found.update(_stated_in(path))
+    return found
+
+
+def _stated_in(path: Path) -> dict[str, str | None]:
+    tree = ast.parse(path.read_text())
     found = {}
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef):
@@ -24,7 +34,8 @@ def _decorated_names() -> dict[str, str | None]:
                 and getattr(decorator.func, "id", "") == "shared_task"
             ):
                 names = [k.value for k in decorator.keywords if k.arg == "name"]
-                found[node.name] = names[0].value if names else None
+                key = f"{path.parent.name}.{node.name}"
+                found[key] = names[0].value if names else None
     return found
 
 
@@ -36,6 +47,9 @@ def test_every_task_states_its_name():
 
 
 def test_routes_and_the_beat_schedule_name_registered_tasks():
+    # What a worker does at start: import every app's tasks module (Celery's
+    # autodiscovery), so tasks no other module imports are registered too.
+    app.loader.import_default_modules()
     registered = set(app.tasks)
     routed = set(settings.CELERY_TASK_ROUTES)
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}

@@ -108,3 +108,14 @@ def test_the_project_has_no_cycle_between_its_apps():
 
     root = Path(__file__).resolve().parents[2]
     assert cycles(app_imports(root, PROJECT_APPS)) == []
+
+
+def test_the_type_checker_reads_every_app():
+    import tomllib
+
+    from lib.appgraph import APPS as PROJECT_APPS
+
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    checked = set(config["tool"]["mypy"]["files"])
+    assert set(PROJECT_APPS) <= checked

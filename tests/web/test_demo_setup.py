@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo_env(settings, fulfillment_settings, tmp_path):
+def demo_env(settings, fulfillment_settings, tmp_path, downloads_storage):
     settings.VAR_DIR = tmp_path
     fulfillment_settings(ALLOWED_PRIVATE_NETWORKS=["127.0.0.0/8"])
     return tmp_path
@@ -22,7 +22,7 @@ def test_demo_setup_twice_makes_one_live_product_wired_to_the_license_server(
     call_command("demo_setup")
     call_command("demo_setup")
 
-    product = Product.objects.get()
+    product = Product.objects.get(slug="pixel-editor-pro")
     assert product.is_live
     assert product.webhook_config.url == "http://127.0.0.1:8765/license"
     assert (demo_env / "demo_webhook_secret").read_text() == (
@@ -44,3 +44,19 @@ def test_the_demo_seller_is_active_and_logs_in_with_its_password(demo_env, clien
     )
     assert response.status_code == 302
     assert response.url == reverse("products:list")
+
+
+def test_the_demo_key_list_product_is_live_with_keys_and_a_file(demo_env):
+    from downloads.models import ProductFile
+    from keylists.selectors import key_list_free_count
+
+    call_command("demo_setup")
+    call_command("demo_setup")
+
+    product = Product.objects.get(slug="pixel-brush-pack")
+    assert product.is_live and product.uses_key_list
+    assert checklist_missing(product_checklist(product)) == []
+    assert key_list_free_count(product_id=product.pk) == 25
+    assert list(ProductFile.objects.values_list("filename", flat=True)) == [
+        "pixel-brush-pack-README.txt"
+    ]

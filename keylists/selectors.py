@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Prefetch
+
 from .models import KeyList, LicenseKey
 
 
@@ -33,3 +35,8 @@ def key_list_fallback_of(*, product_id: int) -> FallbackSettings:
         minutes=key_list.fallback_after_minutes,
         keys_left=keys_left,
     )
+
+
+def license_keys_by_unit() -> Prefetch:
+    """Prefetch a delivery's keys (`delivery.license_keys.all`) unit by unit."""
+    return Prefetch("license_keys", queryset=LicenseKey.objects.order_by("unit_index"))

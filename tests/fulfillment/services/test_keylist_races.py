@@ -17,9 +17,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from fulfillment.models import Delivery, DeliverySource, DeliveryStatus
-from fulfillment.services import wakeups
+from fulfillment.models import AlertDelivery, Delivery, DeliverySource, DeliveryStatus
+from fulfillment.services import alert_engine, wakeups
 from fulfillment.services.actions import delivery_fulfill_manually
+from fulfillment.services.alerts import (
+    alert_endpoint_get_or_create,
+    alert_endpoint_save,
+)
 from fulfillment.services.deliveries import delivery_attempt
 from fulfillment.services.keylist import (
     deliveries_serve_from_lists,
@@ -192,3 +196,32 @@ def test_a_lost_claim_then_the_fallback_and_the_late_answer_changes_nothing(
     assert _keys_used(product) == [(delivery.pk, "SPARE-1")]
     [late] = delivery.attempts.filter(succeeded=True)
     assert late.response_body == "LICENSE-FROM-SERVER"
+
+
+def test_an_old_workers_late_failure_after_the_fallback_alerts_nothing(
+    product, alice, seller_server, fulfillment_settings, monkeypatch
+):
+    """The seller chose `delivery.failed` alerts. A worker's claim is lost, the
+    fallback serves the delivery, then that worker's last attempt fails (a
+    final 500): the delivery stays served and no `delivery.failed` is sent."""
+    monkeypatch.setattr(alert_engine, "alerts_enqueue_on_commit", lambda ids: None)
+    alert_endpoint_save(
+        endpoint=alert_endpoint_get_or_create(seller_id=alice.pk),
+        url="https://alerts.example.com/in",
+        events=["delivery.failed"],
+    )
+    fulfillment_settings(LEASE_SECONDS=0.5, RETRY_SCHEDULE=[1])
+    seller_server.set_route("/license", Route(status=500, body="down", delay=SLOW))
+    delivery = _due(overdue(product))
+    worker = _in_thread(lambda: delivery_attempt(delivery_pk=delivery.pk))
+    _wait_until(lambda: seller_server.requests_to("/license"))
+    time.sleep(0.6)
+
+    wakeups.deliveries_recover_abandoned(now=timezone.now())
+    assert deliveries_serve_from_lists() == 1
+    worker.join(timeout=30)
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.source) == ("succeeded", "fallback")
+    assert delivery.attempts.filter(response_status=500).exists()
+    assert not AlertDelivery.objects.filter(type="delivery.failed").exists()

@@ -80,6 +80,8 @@ def test_a_down_server_is_replaced_by_the_key_list_after_the_delay(
     log_in(b, site, alice)
     b.get(site + reverse("fulfillment:config-edit", args=[product.pk]))
     section = wait_for(b, (By.ID, "fallback"))
+    assert "(off)" in section.text  # folded: the editor stays short
+    section.find_element(By.TAG_NAME, "summary").click()
     assert "Keys left in your list: 2." in section.text
     b.find_element(By.NAME, "fallback-enabled").click()
     fill(b, "fallback-minutes", "1")

@@ -136,12 +136,20 @@ class DeliveryAdmin(admin.ModelAdmin):
         "product",
         "item",
         "status",
+        "source",
         "attempt_count",
         "next_attempt_at",
         "last_error_short",
         "created_at",
     ]
-    list_filter = ["status", "is_test", "product__seller", "product", "created_at"]
+    list_filter = [
+        "status",
+        "source",
+        "is_test",
+        "product__seller",
+        "product",
+        "created_at",
+    ]
     search_fields = [
         "delivery_id",
         "order__transaction_id",
@@ -162,6 +170,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "item_count",
         "quantity",
         "status",
+        "source",
         "attempt_count",
         "next_attempt_at",
         "lease_expires_at",

@@ -15,6 +15,9 @@ from django.utils import timezone
 
 # The longest key accepted (a line of a pasted list, a CSV cell).
 KEY_MAX_LENGTH = 500
+# The fallback's delay: a minute to a week.
+FALLBACK_MIN_MINUTES = 1
+FALLBACK_MAX_MINUTES = 7 * 24 * 60
 
 
 class KeyList(models.Model):
@@ -37,7 +40,10 @@ class KeyList(models.Model):
     fallback_after_minutes = models.PositiveIntegerField(
         "Minutes to wait for my server",
         default=10,
-        validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 60)],
+        validators=[
+            MinValueValidator(FALLBACK_MIN_MINUTES),
+            MaxValueValidator(FALLBACK_MAX_MINUTES),
+        ],
     )
     # When the seller was told that stock fell to the threshold; cleared when
     # keys added lift it above again, so each crossing is told once.

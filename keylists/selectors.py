@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from .models import KeyList, LicenseKey
 
@@ -56,3 +56,33 @@ def license_keys_of_product(*, product_id: int, used: bool) -> QuerySet[LicenseK
     if used:
         return keys.select_related("delivery__order").order_by("-used_at", "-pk")
     return keys.order_by("pk")
+
+
+@dataclass(frozen=True)
+class FallbackSettings:
+    """The Webhook method's fallback as the Webhook Editor shows it."""
+
+    enabled: bool
+    minutes: int
+    # Keys left in the list (free, not given to any order).
+    keys_left: int
+
+    @property
+    def has_no_keys(self) -> bool:
+        return self.keys_left == 0
+
+
+def key_list_fallback_of(*, product_id: int) -> FallbackSettings:
+    """The product's fallback settings and stock, without creating its list
+    (a product that never had one shows the defaults)."""
+    key_list = KeyList.objects.filter(product_id=product_id).first() or KeyList()
+    return FallbackSettings(
+        enabled=key_list.fallback_enabled,
+        minutes=key_list.fallback_after_minutes,
+        keys_left=key_list_free_count(product_id=product_id),
+    )
+
+
+def license_keys_by_unit() -> Prefetch:
+    """Prefetch a delivery's keys (`delivery.license_keys.all`) unit by unit."""
+    return Prefetch("license_keys", queryset=LicenseKey.objects.order_by("unit_index"))

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .models import KEY_MAX_LENGTH, KeyList, LicenseKey
+from .models import (
+    FALLBACK_MAX_MINUTES,
+    FALLBACK_MIN_MINUTES,
+    KEY_MAX_LENGTH,
+    KeyList,
+    LicenseKey,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +97,32 @@ def key_list_for(*, product_id: int) -> KeyList:
     """The product's key list, created empty the first time it is asked for."""
     key_list, _ = KeyList.objects.get_or_create(product_id=product_id)
     return key_list
+
+
+@transaction.atomic
+def key_list_fallback_save(*, product_id: int, enabled: bool, minutes: int) -> bool:
+    """Switch the Webhook method's fallback on or off and set its delay (the
+    Webhook Editor's "Fallback: your key list"); True if anything changed.
+
+    The fallback changes no request the seller's server gets, so the Webhook
+    config's version (and the Release Checklist's test against it) stays."""
+    if not FALLBACK_MIN_MINUTES <= minutes <= FALLBACK_MAX_MINUTES:
+        raise ValueError(
+            f"The delay is {FALLBACK_MIN_MINUTES} to {FALLBACK_MAX_MINUTES} minutes."
+        )
+    key_list = KeyList.objects.select_for_update().get(
+        pk=key_list_for(product_id=product_id).pk
+    )
+    if (key_list.fallback_enabled, key_list.fallback_after_minutes) == (
+        enabled,
+        minutes,
+    ):
+        return False
+    key_list.fallback_enabled, key_list.fallback_after_minutes = enabled, minutes
+    key_list.save(
+        update_fields=["fallback_enabled", "fallback_after_minutes", "updated_at"]
+    )
+    return True
 
 
 @transaction.atomic

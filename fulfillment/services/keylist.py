@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from keylists.models import KeyList
 from keylists.services import (
     key_list_stock_note,
     license_keys_add,
@@ -126,20 +127,33 @@ def _servable(delivery: Delivery, claimed_attempt: int | None) -> bool:
     return delivery.status in SERVABLE_STATUSES
 
 
+def fallback_reason(*, minutes: int, quantity: int) -> str:
+    """Why a Webhook delivery was served from the list, as its seller reads it
+    (kept as the delivery's last reason, with the delay of that moment)."""
+    unit = "minute" if minutes == 1 else "minutes"
+    sent = "a key" if quantity == 1 else f"{quantity} keys"
+    return (
+        f"Your server had not answered successfully after {minutes} {unit}; we "
+        f"stopped sending requests and sent {sent} from your list instead."
+    )
+
+
 def _settle_served(delivery: Delivery, keys: list[str], now, *, claimed: bool) -> None:
     licenses = [markdown_code(key) for key in keys]
-    source = (
-        DeliverySource.FALLBACK
-        if delivery.source == DeliverySource.WEBHOOK
-        else delivery.source
-    )
+    source, reason = delivery.source, ""
+    if source == DeliverySource.WEBHOOK:
+        source = DeliverySource.FALLBACK
+        minutes = KeyList.objects.values_list("fallback_after_minutes", flat=True).get(
+            product_id=delivery.product_id
+        )
+        reason = fallback_reason(minutes=minutes, quantity=delivery.quantity)
     changes = {
         "status": DeliveryStatus.SUCCEEDED,
         "source": source,
         "licenses": licenses,
         "response_text": "\n".join(licenses),
         "succeeded_at": now,
-        "last_error": "",
+        "last_error": reason,
         "next_attempt_at": None,
         "lease_expires_at": None,
         "updated_at": now,

@@ -6,6 +6,7 @@ import pytest
 
 from fulfillment.models import Delivery
 from tests.factories import ProductFactory, WebhookConfigFactory, place
+from tests.fulfillment.fallback import fallback_on, served_by_fallback
 from web.orders.services import order_place
 
 pytestmark = pytest.mark.django_db
@@ -265,3 +266,17 @@ def test_staff_find_an_alert_and_read_its_attempts(
     assert alert.alert_id in found.content.decode()
     assert "ALERT-BROKEN" in page.content.decode()
     assert "Save" not in page.content.decode()
+
+
+def test_the_delivery_list_shows_and_filters_by_source(charlie_client, live_product):
+    fallback_on(live_product, "SPARE-1")
+    served = served_by_fallback(live_product)
+    place(live_product, email="from-server@example.com")
+
+    response = charlie_client.get(
+        "/admin/fulfillment/delivery/", {"source": "fallback"}
+    )
+
+    assert list(response.context["cl"].result_list) == [served]
+    assert "Served from your key list" in response.content.decode()
+    assert "source" in response.context["cl"].list_display

@@ -471,3 +471,41 @@ def test_a_purchase_link_shows_only_its_own_address_orders(client, bob, alice_da
     _assert_no_passthrough(
         client.get(reverse("purchases:list", args=[theirs])), "", "get"
     )
+
+
+def test_another_seller_cannot_switch_alices_key_list_fallback(client, bob, alice_data):
+    """The Webhook Editor's fallback section: bob's post is a 404 and changes
+    nothing of alice's list."""
+    from keylists.models import KeyList
+    from keylists.services import key_list_fallback_save
+
+    product = alice_data["product"]
+    key_list_fallback_save(product_id=product.pk, enabled=True, minutes=10)
+    client.force_login(bob)
+
+    response = client.post(
+        reverse("fulfillment:config-edit", args=[product.pk]),
+        {"fallback-minutes": "1", "url": "https://bob.example.com/"},
+    )
+
+    assert response.status_code == 404
+    key_list = KeyList.objects.get(product=product)
+    assert (key_list.fallback_enabled, key_list.fallback_after_minutes) == (True, 10)
+
+
+def test_another_seller_filtering_served_from_list_sees_none_of_alices(
+    client, bob, alice_data
+):
+    from tests.fulfillment.fallback import fallback_on, served_by_fallback
+
+    fallback_on(alice_data["product"], "ALICE-SPARE-1")
+    served = served_by_fallback(alice_data["product"], email="spare@example.com")
+    client.force_login(bob)
+
+    response = client.get(
+        reverse("orders:seller-orders"), {"status": "served_from_list"}
+    )
+
+    assert list(response.context["orders"]) == []
+    body = response.content.decode()
+    assert served.order.transaction_id not in body and "ALICE-SPARE-1" not in body

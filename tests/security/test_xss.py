@@ -919,6 +919,42 @@ def _filename_page(output: str, client, order) -> str:
     return response.content.decode()
 
 
+# --- Keys from the list: a key the fallback sent, wherever it shows ------------
+
+KEY_OUTPUTS = ("delivery_page", "seller_order_page", "order_page", "email")
+
+
+def _hostile_key(payload: str) -> str:
+    """The payload as a list would hold it: one line, no control characters
+    (license_keys_add refuses those), within the key's length."""
+    return f"{MARKER} " + re.sub(r"[\x00-\x1f\x7f]", " ", payload).strip()[:480]
+
+
+def _served_with_key(product, key: str, email: str):
+    from keylists.services import license_keys_add
+    from tests.fulfillment.fallback import served_by_fallback
+
+    license_keys_add(product_id=product.pk, text=key)
+    return served_by_fallback(product, email=email).order
+
+
+def _key_document(output: str, order, client) -> str:
+    if output == "email":
+        return _email(order, client, "response")
+    if output == "order_page":
+        return _order_page(order, client, "response")
+    if output == "seller_order_page":
+        url = reverse("orders:seller-order", args=[order.pk])
+    else:
+        url = reverse(
+            "fulfillment:delivery-detail",
+            args=[order.product.pk, order.deliveries.get().delivery_id],
+        )
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 @pytest.mark.usefixtures("downloads_storage")
 @pytest.mark.parametrize("output", FILENAME_OUTPUTS)
 @pytest.mark.parametrize(
@@ -941,3 +977,60 @@ def test_a_hostile_file_name_is_shown_as_text_only(
 
 def test_the_file_name_corpus_is_large_enough():
     assert len(FILENAME_PAYLOADS) >= 20
+
+
+def _key_scope(output: str):
+    if output == "email":
+        return lambda e, ancestors: e.tag == "body"
+    if output == "order_page":
+        return lambda e, ancestors: "license" in _classes(e)
+    # The seller's pages list each key in a <code> of `ol.keys-sent`.
+    return lambda e, ancestors: (
+        e.tag == "code" and any("keys-sent" in _classes(a) for a in ancestors)
+    )
+
+
+@pytest.mark.parametrize("output", KEY_OUTPUTS)
+@pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
+def test_a_hostile_key_from_the_list_is_shown_as_text(
+    payload, output, live_product, client, alice
+):
+    from tests.fulfillment.fallback import fallback_on
+
+    client.force_login(alice)
+    fallback_on(live_product)
+    harmless = _served_with_key(live_product, f"{MARKER}-PLAIN-KEY", "a@example.com")
+    key = _hostile_key(payload)
+    hostile = _served_with_key(live_product, key, "b@example.com")
+    baseline = _key_document(output, harmless, client)
+
+    document = _key_document(output, hostile, client)
+
+    _check(document, baseline, _key_scope(output), exempt=_exempt(output, hostile))
+    if output in ("delivery_page", "seller_order_page"):
+        assert escape(key) in document  # exactly as listed, as text
+
+
+@pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
+def test_a_hostile_fallback_delay_is_echoed_as_text(payload, alice_client, product):
+    url = reverse("fulfillment:config-edit", args=[product.pk])
+    config = product.webhook_config
+    data = {
+        "url": config.url,
+        "method": config.method,
+        "body_format": config.body_format,
+        "instructions": config.instructions,
+        "custom_fields-TOTAL_FORMS": "0",
+        "custom_fields-INITIAL_FORMS": "0",
+        "fallback-enabled": "on",
+        "fallback-minutes": payload,
+    }
+
+    response = alice_client.post(url, data)
+
+    assert response.status_code == 200
+    assert response.context["fallback_form"].errors["minutes"]
+    document = response.content.decode()
+    stripped = payload.strip()
+    if "<" in stripped:
+        assert stripped not in document

@@ -24,6 +24,7 @@ from fulfillment.models import DUE_STATUSES, Delivery, DeliveryAttempt
 from fulfillment.selectors import deliveries_for_product
 from fulfillment.services import actions
 from fulfillment.services.wakeups import delivery_retry_now
+from keylists.selectors import license_keys_by_unit
 from web.products.selectors import product_of_seller
 
 from .forms import DeliveryFilterForm, DeliveryFulfillForm
@@ -33,7 +34,9 @@ DELIVERIES_PER_PAGE = 50
 
 def _get_delivery(request: SellerRequest, pk: int, delivery_id: str) -> Delivery:
     product = product_of_seller(seller=request.user, pk=pk)
-    deliveries = Delivery.objects.select_related("order", "handled_by")
+    deliveries = Delivery.objects.select_related(
+        "order", "handled_by"
+    ).prefetch_related(license_keys_by_unit())
     return get_object_or_404(
         deliveries, product=product, delivery_id=delivery_id, is_test=False
     )

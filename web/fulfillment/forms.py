@@ -20,6 +20,7 @@ from fulfillment.services.config import (
     is_reserved_name,
     yielded_field,
 )
+from keylists.models import FALLBACK_MAX_MINUTES, FALLBACK_MIN_MINUTES
 from lib.urlpolicy import UrlRefused
 
 # Extra blank rows on the page; the "Add rows" button adds this many more without JS.
@@ -99,6 +100,35 @@ def seller_url_checked(url: str) -> str:
     except UrlRefused as exc:
         raise forms.ValidationError(exc.reason) from exc
     return url
+
+
+WHOLE_MINUTES = (
+    f"Enter whole minutes, from {FALLBACK_MIN_MINUTES} to {FALLBACK_MAX_MINUTES} "
+    "(a week)."
+)
+
+
+class KeyListFallbackForm(forms.Form):
+    """The Webhook Editor's "Fallback: your key list" (saved by
+    keylists.services.key_list_fallback_save)."""
+
+    enabled = forms.BooleanField(
+        label="If my server has not answered successfully after N minutes, send a "
+        "key from my list instead",
+        required=False,
+    )
+    minutes = forms.IntegerField(
+        label="N: minutes to wait for my server",
+        min_value=FALLBACK_MIN_MINUTES,
+        max_value=FALLBACK_MAX_MINUTES,
+        initial=10,
+        error_messages=dict.fromkeys(
+            ("required", "invalid", "min_value", "max_value"), WHOLE_MINUTES
+        ),
+        help_text=f"From {FALLBACK_MIN_MINUTES} to {FALLBACK_MAX_MINUTES} (a week), "
+        "counted from the order. Orders already waiting longer get their key at "
+        "once.",
+    )
 
 
 class CustomFieldForm(forms.ModelForm):

@@ -22,6 +22,8 @@ from fulfillment.services.testing import (
     webhook_test_run_emails,
     webhook_test_run_get,
 )
+from keylists.selectors import key_list_fallback_of
+from keylists.services import key_list_fallback_save
 from lib.rendering import render_markdown
 from products.models import Product
 from web.products.checklist import (
@@ -31,9 +33,16 @@ from web.products.checklist import (
 )
 from web.products.selectors import product_of_seller
 
-from .forms import EXTRA_ROWS, CustomFieldFormSet, WebhookConfigForm
+from .forms import (
+    EXTRA_ROWS,
+    CustomFieldFormSet,
+    KeyListFallbackForm,
+    WebhookConfigForm,
+)
 from .snippets import verification_snippets
 
+# The fallback section's fields are named fallback-enabled, fallback-minutes.
+FALLBACK_PREFIX = "fallback"
 # Longer Instructions than this are not a preview anybody reads.
 INSTRUCTIONS_PREVIEW_MAX = 20_000
 
@@ -46,6 +55,33 @@ def _with_more_rows(data, prefix: str):
     return data
 
 
+def _fallback_form(product: Product, data=None) -> KeyListFallbackForm:
+    """The fallback section, bound to a post that has it. A post without it (a
+    script written before the section existed) leaves the fallback as saved:
+    an absent checkbox would otherwise read as "off"."""
+    if data is not None and f"{FALLBACK_PREFIX}-minutes" not in data:
+        data = None
+    saved = key_list_fallback_of(product_id=product.pk)
+    initial = {"enabled": saved.enabled, "minutes": saved.minutes}
+    return KeyListFallbackForm(data, initial=initial, prefix=FALLBACK_PREFIX)
+
+
+def _fallback_save(product: Product, form: KeyListFallbackForm) -> bool:
+    if not form.is_bound:
+        return False
+    return key_list_fallback_save(product_id=product.pk, **form.cleaned_data)
+
+
+def _saved_message(request: SellerRequest, *, config: bool, fallback: bool) -> None:
+    if config:
+        messages.success(request, "Webhook saved. Send a test request next.")
+    elif fallback:
+        # The fallback changes no request: the last test request still counts.
+        messages.success(request, "Fallback saved.")
+    else:
+        messages.info(request, "Nothing changed.")
+
+
 @login_required
 @email_preview_csp
 def config_edit(request: SellerRequest, pk: int) -> HttpResponse:
@@ -55,6 +91,7 @@ def config_edit(request: SellerRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         form = WebhookConfigForm(instance=config)
         formset = CustomFieldFormSet(instance=config, form_kwargs=form_kwargs)
+        fallback_form = _fallback_form(product)
     elif "add_rows" in request.POST or "preview_instructions" in request.POST:
         # Neither saves: more blank rows, or the typed Instructions rendered.
         form = WebhookConfigForm(request.POST, instance=config)
@@ -62,19 +99,21 @@ def config_edit(request: SellerRequest, pk: int) -> HttpResponse:
         if "add_rows" in request.POST:
             data = _with_more_rows(data, CustomFieldFormSet.get_default_prefix())
         formset = CustomFieldFormSet(data, instance=config, form_kwargs=form_kwargs)
+        fallback_form = _fallback_form(product, request.POST)
     else:
         form = WebhookConfigForm(request.POST, instance=config)
         formset = CustomFieldFormSet(
             request.POST, instance=config, form_kwargs=form_kwargs
         )
-        if form.is_valid() and formset.is_valid():
+        fallback_form = _fallback_form(product, request.POST)
+        # Every form validated, so each shows its errors at once.
+        fallback_valid = not fallback_form.is_bound or fallback_form.is_valid()
+        if all([form.is_valid(), formset.is_valid(), fallback_valid]):
             changed = webhook_config_save(
                 config=config, **form.values(), custom_fields=formset.rows()
             )
-            if changed:
-                messages.success(request, "Webhook saved. Send a test request next.")
-            else:
-                messages.info(request, "Nothing changed.")
+            fallback_changed = _fallback_save(product, fallback_form)
+            _saved_message(request, config=changed, fallback=fallback_changed)
             return redirect("fulfillment:config-edit", pk=product.pk)
         messages.error(request, "Not saved: please correct the fields marked below.")
     saved = webhook_config_get_or_create(product=product)
@@ -83,6 +122,8 @@ def config_edit(request: SellerRequest, pk: int) -> HttpResponse:
         "config": saved,
         "form": form,
         "formset": formset,
+        "fallback_form": fallback_form,
+        "fallback": key_list_fallback_of(product_id=product.pk),
         "standard_fields": STANDARD_FIELDS,
         "missing": checklist_missing(product_checklist(product)),
         "snippets": verification_snippets(saved),

@@ -17,6 +17,7 @@ from orders.models import (
     DisputeStatus,
 )
 from products.models import Product
+from web.orders.selectors import SERVED_FROM_LIST
 
 QUANTITY_MESSAGE = f"Enter a quantity from 1 to {MAX_QUANTITY}."
 PASSTHROUGH_REPEATED_MESSAGE = "Must be given once, not repeated."
@@ -125,7 +126,11 @@ class SellerOrderFilterForm(forms.Form):
     # Named `status` as before, so that saved links keep working.
     status = forms.ChoiceField(
         label="State",
-        choices=[("", "Any state"), *OrderState.choices],
+        choices=[
+            ("", "Any state"),
+            *OrderState.choices,
+            (SERVED_FROM_LIST, "Served from your key list"),
+        ],
         required=False,
     )
 

@@ -10,13 +10,16 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import (
     BooleanField,
     Count,
+    Exists,
     ExpressionWrapper,
+    OuterRef,
     Prefetch,
     QuerySet,
     Sum,
 )
 
-from fulfillment.models import Delivery, DeliveryAttempt
+from fulfillment.models import Delivery, DeliveryAttempt, DeliverySource
+from keylists.selectors import license_keys_by_unit
 from orders.aftersale import (
     OrderState,
     order_closed_q,
@@ -110,21 +113,35 @@ def order_instructions(*, order: Order) -> str:
 CENT = Decimal("0.01")
 
 
+# The order list's filter for orders whose server had not answered in time and
+# that got a key from the list (the Webhook method's fallback); not a state.
+SERVED_FROM_LIST = "served_from_list"
+
+
 def orders_for_seller(
     *, seller, product: Product | None = None, status: str = ""
 ) -> QuerySet[Order]:
     """The seller's orders across their products, newest first, maybe filtered
-    by product and by state (`orders.aftersale.OrderState`).
+    by product and by state (`orders.aftersale.OrderState`, or SERVED_FROM_LIST).
+    Each says whether a delivery of it was served from the key list
+    (`served_from_list`).
 
     `product` must be one of the seller's own (the filter form only offers
     those); the seller condition stays regardless, so nothing else can leak.
     """
-    orders = Order.objects.filter(product__seller=seller).select_related(
-        "product", "email"
+    fallback = Delivery.objects.filter(
+        order=OuterRef("pk"), source=DeliverySource.FALLBACK
+    )
+    orders = (
+        Order.objects.filter(product__seller=seller)
+        .select_related("product", "email")
+        .annotate(served_from_list=Exists(fallback))
     )
     if product is not None:
         orders = orders.filter(product=product)
-    if status:
+    if status == SERVED_FROM_LIST:
+        orders = orders.filter(served_from_list=True)
+    elif status:
         orders = orders.filter(order_state_q(status))
     return orders.order_by("-completed_at", "-pk")
 
@@ -156,7 +173,8 @@ def order_for_seller(*, seller, pk: int) -> Order | None:
 def order_deliveries_with_attempts(*, order: Order) -> list[Delivery]:
     """The order's deliveries in item order, each with its attempts in order."""
     deliveries = order.deliveries.filter(is_test=False).prefetch_related(
-        Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("number"))
+        Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("number")),
+        license_keys_by_unit(),
     )
     return sorted(deliveries, key=lambda d: (d.item_index, d.pk))
 

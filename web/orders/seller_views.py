@@ -19,7 +19,7 @@ from accounts.http import SellerRequest
 from downloads.selectors import order_download_counts
 from emails.models import EmailDelivery
 from emails.selectors import email_of, order_email_events
-from fulfillment.models import DUE_STATUSES
+from fulfillment.models import DUE_STATUSES, DeliverySource
 from fulfillment.services.actions import ActionError, order_email_resend_corrected
 from fulfillment.services.aftersale import (
     order_cancel,
@@ -94,6 +94,7 @@ def _render_order(
 ) -> HttpResponse:
     email = email_of(order)
     after_sale = order_after_sale(order=order)
+    deliveries = order_deliveries_with_attempts(order=order)
     context = {
         "order": order,
         "after_sale": after_sale,
@@ -109,7 +110,10 @@ def _render_order(
         "closed": order_is_closed(order),
         "cancel_form": SellerCancelForm() if cancel_form is None else cancel_form,
         "email": email,
-        "deliveries": order_deliveries_with_attempts(order=order),
+        "deliveries": deliveries,
+        "served_from_list": any(
+            delivery.source == DeliverySource.FALLBACK for delivery in deliveries
+        ),
         "retryable": RETRYABLE_STATUSES,
         "due": DUE_STATUSES,
         "resend_form": (OrderEmailResendForm() if resend_form is None else resend_form),

@@ -11,6 +11,7 @@ from django.db.models.functions import RowNumber, TruncDate
 from ...models import (
     Delivery,
     DeliveryAttempt,
+    DeliverySource,
     DeliveryStatus,
     EndpointHealth,
     ErrorKind,
@@ -34,6 +35,11 @@ IN_PROGRESS = (
 )
 
 
+_SERVER_SUCCEEDED = Q(status=DeliveryStatus.SUCCEEDED, handled_by__isnull=True) & ~Q(
+    source=DeliverySource.FALLBACK
+)
+
+
 def delivery_counts(
     pks: list[int], since: datetime
 ) -> dict[ProductDay, dict[str, int]]:
@@ -46,16 +52,14 @@ def delivery_counts(
         .values("product", "day")
         .annotate(
             deliveries=Count("pk"),
-            # Fulfilled by hand means the webhook did not deliver: it counts as
-            # finished, not as a success of the seller's server.
-            succeeded=Count(
-                "pk",
-                filter=Q(status=DeliveryStatus.SUCCEEDED, handled_by__isnull=True),
-            ),
+            # Fulfilled by hand, or served from the key list as the fallback,
+            # means the webhook did not deliver: it counts as finished, not as
+            # a success of the seller's server.
+            succeeded=Count("pk", filter=_SERVER_SUCCEEDED),
             failed=Count(
                 "pk",
                 filter=Q(status=DeliveryStatus.FAILED)
-                | Q(status=DeliveryStatus.SUCCEEDED, handled_by__isnull=False),
+                | Q(status=DeliveryStatus.SUCCEEDED) & ~_SERVER_SUCCEEDED,
             ),
             in_progress=Count("pk", filter=Q(status__in=IN_PROGRESS)),
             needs_attention=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),

@@ -38,6 +38,7 @@ from tests.factories import (
     make_failed,
     make_succeeded,
 )
+from tests.fulfillment.fallback import fallback_on, served_by_fallback
 from tests.httpserver import Route
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +124,18 @@ def test_a_delivery_fulfilled_by_hand_is_not_a_success_of_the_server(
     Delivery.objects.filter(pk=by_hand.pk).update(
         status=DeliveryStatus.SUCCEEDED, handled_by=alice
     )
+
+    health = product_health(live_product)
+
+    assert (health.succeeded, health.failed, health.success_percent) == (1, 1, 50)
+
+
+def test_a_delivery_served_from_the_key_list_is_not_a_success_of_the_server(
+    live_product,
+):
+    make_succeeded(live_product)
+    fallback_on(live_product, "SPARE-1")
+    served_by_fallback(live_product)
 
     health = product_health(live_product)
 

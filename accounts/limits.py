@@ -11,12 +11,9 @@ person tries again a few minutes later.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
-from django.conf import settings
-
-from orders.ratelimit import COUNTER_FAILURES, rate_limit_hit
+from orders.ratelimit import COUNTER_FAILURES, client_and_address_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -34,22 +31,14 @@ def account_email_refusal(*, email: str, client_ip: str) -> tuple[int, str] | No
     else the HTTP status and the sentence to show (429 over a limit, 503 when
     the limits cannot be counted). Each call counts one."""
     try:
-        by_ip = rate_limit_hit(
-            key=f"account-email-ip:{client_ip}",
-            rate=settings.ACCOUNT_EMAIL_RATE_PER_IP,
-            setting="ACCOUNT_EMAIL_RATE_PER_IP",
-            fail_open=False,
-        )
-        if not by_ip.allowed:
-            return 429, LIMITED
-        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-        by_address = rate_limit_hit(
-            key=f"account-email-address:{digest}",
-            rate=settings.ACCOUNT_EMAIL_RATE_PER_ADDRESS,
-            setting="ACCOUNT_EMAIL_RATE_PER_ADDRESS",
-            fail_open=False,
+        allowed = client_and_address_allowed(
+            kind="account-email",
+            client_ip=client_ip,
+            address=email,
+            ip_setting="ACCOUNT_EMAIL_RATE_PER_IP",
+            address_setting="ACCOUNT_EMAIL_RATE_PER_ADDRESS",
         )
     except COUNTER_FAILURES as exc:
         logger.warning("Account email refused: the limit cannot count (%s)", exc)
         return 503, UNAVAILABLE
-    return None if by_address.allowed else (429, LIMITED)
+    return None if allowed else (429, LIMITED)

@@ -8,21 +8,17 @@ the file until it is `DOWNLOAD_LINK_MAX_AGE` seconds old. Nothing is stored.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+# The states of any signed link we hand out: the purchases link's own.
+from orders.purchases import LinkState
+
 # A salt of its own: no other signed value of the project is a download link.
 DOWNLOAD_LINK_SALT = "downloads.link"
-
-
-class LinkState(enum.Enum):
-    VALID = "valid"
-    EXPIRED = "expired"
-    INVALID = "invalid"
 
 
 @dataclass(frozen=True)

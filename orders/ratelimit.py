@@ -21,6 +21,7 @@ payment provider's order because of it would lose the order.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
@@ -174,3 +175,29 @@ def rate_limit_hit(
         remaining=max(0, limit - count),
         retry_after=retry_after,
     )
+
+
+def client_and_address_allowed(
+    *, kind: str, client_ip: str, address: str, ip_setting: str, address_setting: str
+) -> bool:
+    """Count one request of a form that mails `address` (Find my purchase,
+    sign-up): against the client IP's rate (`ip_setting`) first, so a client
+    over its limit cannot use up an address's, then against the address's
+    (`address_setting`), hashed, so the cache holds no address. Closed: the
+    counter's errors (COUNTER_FAILURES) reach the caller, which refuses."""
+    by_ip = rate_limit_hit(
+        key=f"{kind}-ip:{client_ip}",
+        rate=getattr(settings, ip_setting),
+        setting=ip_setting,
+        fail_open=False,
+    )
+    if not by_ip.allowed:
+        return False
+    digest = hashlib.sha256(address.strip().lower().encode()).hexdigest()
+    by_address = rate_limit_hit(
+        key=f"{kind}-address:{digest}",
+        rate=getattr(settings, address_setting),
+        setting=address_setting,
+        fail_open=False,
+    )
+    return by_address.allowed

@@ -8,14 +8,11 @@ gets the same answer, and the task looks the orders up after the response.
 from __future__ import annotations
 
 import enum
-import hashlib
 import logging
-
-from django.conf import settings
 
 from emails.tasks import purchases_link_email_send_task
 from orders.purchases import customer_email_normalise
-from orders.ratelimit import COUNTER_FAILURES, rate_limit_hit
+from orders.ratelimit import COUNTER_FAILURES, client_and_address_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -47,21 +44,10 @@ def purchases_link_request(*, email: str, client_ip: str) -> LinkRequest:
 
 
 def _allowed(*, email: str, client_ip: str) -> bool:
-    # The IP first: a client over its limit must not use up an address's.
-    by_ip = rate_limit_hit(
-        key=f"purchases-ip:{client_ip}",
-        rate=settings.PURCHASES_RATE_PER_IP,
-        setting="PURCHASES_RATE_PER_IP",
-        fail_open=False,
+    return client_and_address_allowed(
+        kind="purchases",
+        client_ip=client_ip,
+        address=email,
+        ip_setting="PURCHASES_RATE_PER_IP",
+        address_setting="PURCHASES_RATE_PER_ADDRESS",
     )
-    if not by_ip.allowed:
-        return False
-    # Hashed: the cache need not hold customers' addresses.
-    digest = hashlib.sha256(email.encode()).hexdigest()
-    by_address = rate_limit_hit(
-        key=f"purchases-address:{digest}",
-        rate=settings.PURCHASES_RATE_PER_ADDRESS,
-        setting="PURCHASES_RATE_PER_ADDRESS",
-        fail_open=False,
-    )
-    return by_address.allowed

@@ -22,9 +22,13 @@ def served(live_product, mailoutbox, django_capture_on_commit_callbacks):
     return delivery
 
 
+def _to_customer(mailoutbox) -> list:
+    # The seller may get the low-stock email too: the list is short.
+    return [m for m in mailoutbox if m.to == ["customer@example.com"]]
+
+
 def test_the_customer_gets_one_email_with_the_key(served, mailoutbox):
-    assert [message.to for message in mailoutbox] == [["customer@example.com"]]
-    [message] = mailoutbox
+    [message] = _to_customer(mailoutbox)
     assert "Your license:\n\n`SPARE-1`" in message.body
     assert "<code>SPARE-1</code>" in message.alternatives[0][0]
     assert OrderEmail.objects.filter(order_id=served.order_id).count() == 1
@@ -33,10 +37,12 @@ def test_the_customer_gets_one_email_with_the_key(served, mailoutbox):
 def test_a_second_sweep_sends_no_second_email(
     served, mailoutbox, django_capture_on_commit_callbacks
 ):
+    sent = len(mailoutbox)
     with django_capture_on_commit_callbacks(execute=True):
         assert deliveries_serve_from_lists() == 0
 
-    assert len(mailoutbox) == 1
+    assert len(mailoutbox) == sent
+    assert len(_to_customer(mailoutbox)) == 1
 
 
 def test_the_customers_order_page_shows_the_key_as_their_license(client, served):

@@ -140,7 +140,8 @@ def test_the_editor_shows_the_keys_left_in_the_list(alice_client, editor_url, pr
 
     assert "Keys left in your list: 2." in page
     assert "the fallback has no key to send" not in page
-    assert "Add keys on the Key list page." in page
+    key_list = reverse("keylists:list", args=[product.pk])
+    assert f'<a href="{key_list}">Add keys on the Key list page</a>.' in page
 
 
 def test_another_seller_cannot_save_a_fallback(bob_client, editor_url, config, product):

@@ -18,6 +18,9 @@ class EmailStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     DISABLED = "disabled", "Order emails off"
+    # The order was cancelled, refunded in full or charged back before its
+    # email went out (a request that was on the wire when the refund came).
+    WITHHELD = "withheld", "Not sent: order cancelled or refunded"
 
 
 # The statuses of an email somebody still has to send (see selectors).

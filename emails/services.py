@@ -80,6 +80,14 @@ def order_email_claim(*, order_id: int, now: datetime) -> bool:
         return cursor.rowcount == 1
 
 
+def order_email_withhold(*, order_id: int, claimed_at: datetime) -> None:
+    """Release this worker's claim without sending: the order was cancelled,
+    refunded in full or charged back meanwhile. The email is owed no more."""
+    OrderEmail.objects.filter(order_id=order_id, claimed_at=claimed_at).update(
+        status=EmailStatus.WITHHELD, claimed_at=None
+    )
+
+
 def order_email_send_claimed(
     *, order: Order, licenses: list[str], claimed_at: datetime
 ) -> None:

@@ -26,6 +26,7 @@ from emails.services import (
     order_email_open,
     order_email_send_again,
     order_email_send_claimed,
+    order_email_withhold,
 )
 from orders.aftersale import order_is_closed
 from orders.models import FulfillmentStatus, Order
@@ -93,6 +94,16 @@ def order_email_send(*, order_id: int) -> bool:
         if not order_email_claim(order_id=order_id, now=now):
             return False
         order, licenses = order_email_load(order_id)
+        if order_is_closed(order):
+            # Refunded or charged back while its request was on the wire (the
+            # provider's report cannot wait for it): the license stays unsent.
+            order_email_withhold(order_id=order_id, claimed_at=now)
+            logger.info(
+                "Order %s is closed: its license email is withheld",
+                order_id,
+                extra={"order_id": order_id},
+            )
+            return False
     order_email_send_claimed(order=order, licenses=licenses, claimed_at=now)
     return True
 

@@ -437,3 +437,39 @@ def test_two_refunds_at_once_never_exceed_the_total(live_product, provider):
     assert sorted(outcomes) == ["amount_too_large", "refunded"]
     order.refresh_from_db()
     assert order.refunded_amount == Decimal("12.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refund_reported_while_the_request_is_on_the_wire_withholds_the_email(
+    wired_product, seller_server, provider, email_backend, monkeypatch
+):
+    """The provider's report cannot wait for the seller's server, and the
+    server's license then arrives for an order refunded in full: the order is
+    fulfilled on record, but its license email is withheld, never sent."""
+    from emails.models import EmailStatus, OrderEmail
+
+    seller_server.set_route("/license", Route(body="KEY-LATE", delay=1.5))
+    with monkeypatch.context() as no_broker:  # the worker below takes it
+        no_broker.setattr(delivery_services, "deliveries_enqueue_on_commit", list)
+        order = place(wired_product, email="ada@example.com")
+    delivery = order.deliveries.get()
+    worker = threading.Thread(
+        target=lambda: (
+            delivery_services.delivery_attempt(delivery_pk=delivery.pk),
+            connection.close(),
+        )
+    )
+    worker.start()
+    deadline = timezone.now().timestamp() + 10
+    while not seller_server.requests_to("/license"):
+        assert timezone.now().timestamp() < deadline, "the request never left"
+        threading.Event().wait(0.02)
+
+    _report(order, str(order.total), provider, "re_on_the_wire")
+    worker.join(timeout=30)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED  # the seller's record
+    email = OrderEmail.objects.get(order=order)
+    assert email.status == EmailStatus.WITHHELD
+    assert [m for m in mail.outbox if "KEY-LATE" in m.body] == []

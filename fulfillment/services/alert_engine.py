@@ -290,6 +290,28 @@ def alert_test_send(*, seller_id: int) -> AlertDelivery:
     return AlertDelivery.objects.get(alert_id=alert_id)
 
 
+def alert_retry_now(*, seller_id: int, alert_id: str) -> bool:
+    """The seller: send a failed alert again now, with the same `webhook-id`
+    (the seller's server dedupes on it). One more attempt; if it fails, the
+    alert is failed again. False if it is not this seller's failed alert (a
+    test alert is never sent again: "Send test alert" makes a new one)."""
+    with transaction.atomic():
+        updated = AlertDelivery.objects.filter(
+            alert_id=alert_id,
+            seller_id=seller_id,
+            status=DeliveryStatus.FAILED,
+            is_test=False,
+        ).update(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=timezone.now(),
+            lease_expires_at=None,
+            updated_at=timezone.now(),
+        )
+        if updated:
+            alerts_enqueue_on_commit([alert_id])
+    return bool(updated)
+
+
 # --- The sweep: the database is the truth -----------------------------------------
 
 

@@ -104,6 +104,7 @@ CLASSIFICATION: dict[str, str] = {
     "alerts:secret-reveal": OWN_LIST,
     "alerts:test": OWN_LIST,
     "alerts:detail": OWNER,
+    "alerts:retry": OWNER,
     "orders:product": PUBLIC,
     "orders:checkout": PUBLIC,
     "orders:order": PUBLIC,

@@ -15,4 +15,5 @@ urlpatterns = [
     path("alerts/secret/", views.alerts_secret_reveal, name="secret-reveal"),
     path("alerts/test/", views.alerts_test, name="test"),
     path("alerts/<alert_id:alert_id>/", views.alert_detail, name="detail"),
+    path("alerts/<alert_id:alert_id>/retry/", views.alert_retry, name="retry"),
 ]

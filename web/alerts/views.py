@@ -21,7 +21,7 @@ from fulfillment.selectors.alerts import (
     alert_of_seller,
     alerts_for_seller,
 )
-from fulfillment.services.alert_engine import alert_test_send
+from fulfillment.services.alert_engine import alert_retry_now, alert_test_send
 from fulfillment.services.alerts import (
     ALERT_API_VERSION,
     alert_endpoint_get_or_create,
@@ -118,3 +118,14 @@ def alert_detail(request: SellerRequest, alert_id: str) -> HttpResponse:
         "due": DUE_STATUSES,
     }
     return render(request, "dashboard/alerts/alert_detail.html", context)
+
+
+@login_required
+@require_POST
+def alert_retry(request: SellerRequest, alert_id: str) -> HttpResponse:
+    alert = alert_of_seller(seller_id=request.user.pk, alert_id=alert_id)
+    if alert_retry_now(seller_id=request.user.pk, alert_id=alert.alert_id):
+        messages.success(request, "Sending this alert again now.")
+    else:
+        messages.error(request, "Only a failed alert can be sent again.")
+    return redirect("alerts:detail", alert_id=alert.alert_id)

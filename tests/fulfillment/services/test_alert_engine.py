@@ -352,3 +352,46 @@ def test_without_an_alerts_url_an_alert_fails_with_a_reason(alice, alerts_endpoi
 
     assert alert is not None and alert.status == DeliveryStatus.FAILED
     assert alert.last_error == alert_engine.NO_URL_MESSAGE
+
+
+def _failed(alice, seller_server, fulfillment_settings) -> str:
+    fulfillment_settings(RETRY_SCHEDULE=[])
+    seller_server.set_route("/alerts", Route(status=503, body="down"))
+    alert_id = emit(alice)
+    alert = alert_engine.alert_attempt(alert_id=alert_id)
+    assert alert is not None and alert.status == DeliveryStatus.FAILED
+    return alert_id
+
+
+def test_a_failed_alert_sent_again_reaches_the_server_with_the_same_webhook_id(
+    alice,
+    alerts_endpoint,
+    seller_server,
+    fulfillment_settings,
+    django_capture_on_commit_callbacks,
+):
+    alert_id = _failed(alice, seller_server, fulfillment_settings)
+    seller_server.set_route("/alerts", Route(body="ok"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alert_engine.alert_retry_now(seller_id=alice.pk, alert_id=alert_id)
+
+    alert = AlertDelivery.objects.get(alert_id=alert_id)
+    assert alert.status == DeliveryStatus.SUCCEEDED  # eager: sent at once
+    first, again = seller_server.requests_to("/alerts")
+    assert first.headers["webhook-id"] == again.headers["webhook-id"] == alert_id
+    verified(alerts_endpoint, again)
+
+
+def test_only_a_failed_alert_of_this_seller_is_sent_again(
+    alice, bob, alerts_endpoint, seller_server, fulfillment_settings
+):
+    alert_id = _failed(alice, seller_server, fulfillment_settings)
+    sent = emit(alice, subject="order:8")
+    make_due(sent)
+    seller_server.set_route("/alerts", Route(body="ok"))
+    alert_engine.alert_attempt(alert_id=sent)
+
+    assert not alert_engine.alert_retry_now(seller_id=bob.pk, alert_id=alert_id)
+    assert not alert_engine.alert_retry_now(seller_id=alice.pk, alert_id=sent)
+    assert AlertDelivery.objects.get(alert_id=alert_id).status == DeliveryStatus.FAILED

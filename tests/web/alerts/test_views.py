@@ -201,3 +201,38 @@ def test_the_receive_section_offers_a_verified_endpoint_per_language(alice_clien
     for filename in ("alerts_server.py", "alerts-server.js", "alerts.php"):
         assert filename in page
     assert json.dumps("webhook-id")[1:-1] in page
+
+
+def test_a_failed_alert_is_sent_again_from_its_page(
+    alice_client, alice, wired, seller_server, django_capture_on_commit_callbacks
+):
+    seller_server.set_route("/alerts", Route(status=410))
+    with transaction.atomic():
+        alert_id = alert_emit(
+            seller_id=alice.pk, type="order.completed", subject="order:5", data={}
+        )
+    alert_engine.alert_attempt(alert_id=alert_id)
+    page = alice_client.get(f"{PAGE}{alert_id}/").content.decode()
+    assert "Send again" in page
+    seller_server.set_route("/alerts", Route(body="ok"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(f"{PAGE}{alert_id}/retry/")
+    page = alice_client.get(response.url).content.decode()
+
+    assert "Sending this alert again now." in page
+    assert AlertDelivery.objects.get(alert_id=alert_id).status == "succeeded"
+    assert "Send again" not in page
+
+
+def test_an_accepted_alert_is_not_sent_again(alice_client, alice, wired):
+    with transaction.atomic():
+        alert_id = alert_emit(
+            seller_id=alice.pk, type="order.completed", subject="order:6", data={}
+        )
+    alert_engine.alert_attempt(alert_id=alert_id)
+
+    response = alice_client.post(f"{PAGE}{alert_id}/retry/", follow=True)
+
+    assert "Only a failed alert can be sent again." in response.content.decode()
+    assert len(AlertDelivery.objects.get(alert_id=alert_id).attempts.all()) == 1

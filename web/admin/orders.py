@@ -30,18 +30,7 @@ from orders.models import ApiScope, ApiToken, Checkout, Order, OrderEvent
 from orders.services import api_token_create
 from web.orders.forms import SellerCancelForm, SellerRefundForm
 
-
-class ReadOnlyAdminMixin:
-    """Records that only the application writes; staff look, they do not edit."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from .readonly import ReadOnlyAdminMixin
 
 
 class ApiTokenForm(forms.ModelForm):

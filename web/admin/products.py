@@ -9,6 +9,8 @@ from fulfillment.models import WebhookConfig
 from products.models import Product
 from web.products.services import product_unpublish
 
+from .readonly import ReadOnlyAdminMixin
+
 
 class WebhookConfigInline(admin.StackedInline):
     model = WebhookConfig
@@ -41,7 +43,7 @@ class WebhookConfigInline(admin.StackedInline):
         return format_html('<ul>{}</ul><a href="{}">Edit custom fields</a>', rows, edit)
 
 
-class ProductFileInline(admin.TabularInline):
+class ProductFileInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The product's files, read-only: sellers upload and delete them in the
     dashboard (storage and counts stay consistent there)."""
 
@@ -55,15 +57,6 @@ class ProductFileInline(admin.TabularInline):
         "position",
         "created_at",
     )
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Product)

@@ -10,22 +10,13 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import KeyList, LicenseKey
+from keylists.models import KeyList, LicenseKey
 
-
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from .readonly import ReadOnlyAdminMixin
 
 
 @admin.register(KeyList)
-class KeyListAdmin(_ReadOnly, admin.ModelAdmin):
+class KeyListAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "product",
         "seller",
@@ -78,7 +69,7 @@ class UsedFilter(admin.SimpleListFilter):
 
 
 @admin.register(LicenseKey)
-class LicenseKeyAdmin(_ReadOnly, admin.ModelAdmin):
+class LicenseKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "key",
         "product",

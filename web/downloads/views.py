@@ -14,21 +14,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import SellerRequest
-from downloads.links import LinkState, download_link_check, download_link_lifetime
+from downloads.links import download_link_lifetime
 from downloads.models import ProductFile
 from downloads.selectors import (
-    download_target,
     product_file_of_product,
     product_files_with_totals,
 )
 from downloads.services import (
     FileRefused,
-    download_count,
     product_file_add,
     product_file_delete,
 )
-from downloads.serving import download_open, download_response
-from orders.aftersale import order_is_closed
+from downloads.serving import Refusal, download_grant, download_response
 from products.models import Product
 from web.products.selectors import product_of_seller
 
@@ -111,26 +108,10 @@ def product_file_delete_view(request: SellerRequest, pk: int, file_pk: int):
 @require_GET
 def download(request: HttpRequest, token: str) -> HttpResponseBase:
     """A customer's link: the file, or a page that says why not."""
-    check = download_link_check(token=token)
-    if check.state is LinkState.EXPIRED:
-        return _refused(request, "expired", status=410)
-    target = None
-    if check.state is LinkState.VALID:
-        target = download_target(order_id=check.order_id, file_id=check.file_id)
-    if target is None:
-        return _refused(request, "invalid", status=404)
-    order, file = target
-    if order_is_closed(order):
-        return _refused(request, "closed", status=403)
-    try:
-        stream = download_open(file=file)
-    except OSError:
-        return _refused(request, "invalid", status=404)
-    if not download_count(order_id=order.pk, file_id=file.pk):
-        if stream is not None:
-            stream.close()
-        return _refused(request, "used_up", status=403)
-    return download_response(file=file, stream=stream)
+    grant = download_grant(token=token)
+    if isinstance(grant, Refusal):
+        return _refused(request, grant.reason, status=grant.status)
+    return download_response(file=grant.file, stream=grant.stream)
 
 
 def _refused(request: HttpRequest, reason: str, *, status: int) -> HttpResponse:

@@ -24,6 +24,7 @@ from keylists.models import KeyList, LicenseKey
 from keylists.services import license_key_remove
 from orders.models import FulfillmentStatus
 from tests.factories import LiveProductFactory, ProductFactory, place
+from tests.fulfillment.fallback import overdue
 from tests.services import SERVICES_HINT, on_postgres
 
 pytestmark = pytest.mark.django_db
@@ -148,19 +149,8 @@ def webhook_product(alice):
     return product
 
 
-def _retrying_since(product, minutes: float) -> Delivery:
-    order = place(product)
-    Delivery.objects.filter(order=order).update(
-        status=DeliveryStatus.RETRYING,
-        attempt_count=3,
-        last_error="Your server answered 503.",
-        created_at=timezone.now() - timedelta(minutes=minutes),
-    )
-    return order.deliveries.get()
-
-
 def test_a_webhook_delivery_past_the_delay_is_served_from_the_list(webhook_product):
-    delivery = _retrying_since(webhook_product, minutes=11)
+    delivery = overdue(webhook_product, minutes=11)
 
     assert deliveries_serve_from_lists() == 1
 
@@ -177,7 +167,7 @@ def test_a_webhook_delivery_past_the_delay_is_served_from_the_list(webhook_produ
 def test_a_webhook_delivery_within_the_delay_keeps_waiting_for_the_server(
     webhook_product,
 ):
-    delivery = _retrying_since(webhook_product, minutes=9)
+    delivery = overdue(webhook_product, minutes=9)
 
     assert deliveries_serve_from_lists() == 0
 
@@ -186,7 +176,7 @@ def test_a_webhook_delivery_within_the_delay_keeps_waiting_for_the_server(
 
 
 def test_a_failed_webhook_delivery_is_served_too(webhook_product):
-    delivery = _retrying_since(webhook_product, minutes=30)
+    delivery = overdue(webhook_product, minutes=30)
     Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED)
 
     deliveries_serve_from_lists()
@@ -196,7 +186,7 @@ def test_a_failed_webhook_delivery_is_served_too(webhook_product):
 
 
 def test_a_request_on_the_wire_is_never_taken_from_its_worker(webhook_product):
-    delivery = _retrying_since(webhook_product, minutes=11)
+    delivery = overdue(webhook_product, minutes=11)
     Delivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.IN_FLIGHT,
         lease_expires_at=timezone.now() + timedelta(seconds=30),
@@ -208,13 +198,13 @@ def test_a_request_on_the_wire_is_never_taken_from_its_worker(webhook_product):
 
 def test_without_the_fallback_switched_on_nothing_is_served(webhook_product):
     KeyList.objects.filter(product=webhook_product).update(fallback_enabled=False)
-    _retrying_since(webhook_product, minutes=60)
+    overdue(webhook_product, minutes=60)
 
     assert deliveries_serve_from_lists() == 0
 
 
 def test_a_cancelled_order_is_not_served(webhook_product):
-    delivery = _retrying_since(webhook_product, minutes=11)
+    delivery = overdue(webhook_product, minutes=11)
     delivery.order.__class__.objects.filter(pk=delivery.order_id).update(
         cancelled_at=timezone.now()
     )
@@ -224,7 +214,7 @@ def test_a_cancelled_order_is_not_served(webhook_product):
 
 
 def test_a_unit_is_served_once_however_often_it_is_asked(webhook_product):
-    delivery = _retrying_since(webhook_product, minutes=11)
+    delivery = overdue(webhook_product, minutes=11)
 
     assert delivery_serve_from_list(delivery_pk=delivery.pk) is True
     assert delivery_serve_from_list(delivery_pk=delivery.pk) is False
